@@ -1,0 +1,308 @@
+/*
+ * vr.h — the Viewstamped Replication core (VR Revisited, Liskov & Cowling 2012),
+ * as ../shared/VR-PROTOCOL.md states it, as a pure state machine.
+ *
+ * The core owns no sockets, clocks, disks or databases. It is driven by four inputs:
+ *   vr_on_message()    a message from another replica or a client;
+ *   vr_on_tick()       time passes (ticks are the only time the core knows);
+ *   vr_on_persisted()  every write up to a sequence number is durable;
+ *   vr_init()/vr_init_recovering()  start from a durable image, or from a lost disk;
+ * and it acts only through struct vr_io: send a message, persist a write (durable
+ * later, in order), apply a committed op (one storage transaction with the client
+ * table row and the commit-number), and read the realtime clock for timestamps.
+ * Callbacks must not call back into the core.
+ *
+ * Status diagram (function behind each transition):
+ *
+ *          vr_init (fresh or disk intact)            vr_init_recovering (disk lost)
+ *                  |                                          |
+ *                  v                                          v
+ *   +--------> NORMAL <------- vr_recovery_complete ----- RECOVERING
+ *   |            |   \
+ *   |            |    vr_catch_up (PREPARE/COMMIT of a later view)
+ *   |            |      \
+ *   |  vr_view_change_start (liveness timeout, SVC/DVC of a later view)
+ *   |            |        v
+ *   |            v      CATCHING_UP --vr_on_new_state--> NORMAL
+ *   +--- VIEW_CHANGE --vr_view_change_start (progress timeout) --> VIEW_CHANGE (view+1)
+ *   vr_start_view_install (STARTVIEW)  /  vr_dvc_complete (new primary, f+1 DVCs)
+ *
+ * Invariants, asserted after every input (vr_check):
+ *   I1  commit <= durable_op <= op <= log_capacity.
+ *   I2  last_normal_view <= view; view and commit never decrease.
+ *   I3  in NORMAL, last_normal_view == view.
+ *   I4  the log is hash-chained: entry[x].parent == entry[x-1].checksum.
+ *   I5  a replica that recovered from a lost disk votes only from voter_view on.
+ */
+#ifndef VR_H
+#define VR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VR_REPLICAS_MAX 9
+#define VR_RESULT_SIZE_MAX 256
+#define VR_NONE UINT32_MAX
+
+enum vr_status {
+	VR_STATUS_NORMAL = 0,
+	VR_STATUS_VIEW_CHANGE = 1,
+	VR_STATUS_RECOVERING = 2,
+	VR_STATUS_CATCHING_UP = 3,
+};
+
+enum vr_command {
+	VR_REQUEST = 1,
+	VR_REPLY,
+	VR_PREPARE,
+	VR_PREPARE_OK,
+	VR_COMMIT,
+	VR_START_VIEW_CHANGE,
+	VR_DO_VIEW_CHANGE,
+	VR_START_VIEW,
+	VR_RECOVERY,
+	VR_RECOVERY_RESPONSE,
+	VR_GET_STATE,
+	VR_NEW_STATE,
+	VR_COMMAND_MAX = VR_NEW_STATE,
+};
+
+/* What a log entry asks the state machine to do. */
+enum vr_kind {
+	VR_KIND_OP = 1,	      /* an application operation: one up-call */
+	VR_KIND_REGISTER = 2, /* registers the client's session in the client table */
+};
+
+enum vr_reply_status {
+	VR_REPLY_OK = 0,
+	VR_REPLY_EVICTED = 1, /* the session is gone: outcome of the request unknown, re-register */
+};
+
+/*
+ * One log entry: the client's request plus the values the primary fixed for it.
+ * checksum covers every other field and the parent's checksum, so equal checksums at
+ * one op-number mean equal logs up to there.
+ */
+struct vr_entry {
+	uint64_t op;
+	uint64_t view; /* view in which the primary assigned op */
+	uint64_t client_id;
+	uint64_t session; /* op-number of the client's REGISTER; 0 for a REGISTER */
+	uint64_t request;
+	uint64_t timestamp; /* realtime ns fixed by the primary; never decreases along the log */
+	uint64_t checksum;
+	uint64_t parent;
+	uint8_t kind;
+	uint32_t body_len;
+	const uint8_t *body; /* borrowed */
+};
+
+/*
+ * Every message, one struct; which fields mean something depends on command
+ * (VR-PROTOCOL.md §2). Pointers are borrowed for the duration of the call.
+ */
+struct vr_message {
+	uint8_t command;
+	uint8_t replica; /* sender (replica messages); responder of a REPLY */
+	uint8_t status;	 /* REPLY: enum vr_reply_status */
+	uint64_t epoch;
+	uint64_t view;
+	uint64_t op;		   /* n */
+	uint64_t commit;	   /* k */
+	uint64_t last_normal_view; /* v' in DO_VIEW_CHANGE */
+	uint64_t nonce;		   /* RECOVERY, RECOVERY_RESPONSE */
+	uint64_t client_id;	   /* REQUEST, REPLY */
+	uint64_t session;	   /* REQUEST: the session (op-number of its REGISTER) */
+	uint64_t request;	   /* REQUEST, REPLY: request-number */
+	uint8_t kind;		   /* REQUEST: enum vr_kind */
+	uint32_t body_len;	   /* REQUEST: op bytes; REPLY: result bytes */
+	const uint8_t *body;
+	uint32_t entry_count; /* PREPARE (1), DO_VIEW_CHANGE, START_VIEW, NEW_STATE, RECOVERY_RESPONSE */
+	const struct vr_entry *entries;
+};
+
+/* What is durable about a replica besides its log and the applied state. */
+struct vr_meta {
+	uint64_t view;
+	uint64_t last_normal_view;
+	uint64_t dvc_view;   /* view for which a DVC was decided: resent unchanged after restart */
+	uint64_t voter_view; /* first view in which this replica may vote (§6.2); 0 normally */
+	uint8_t status;	     /* NORMAL or VIEW_CHANGE (or RECOVERING before the first install) */
+};
+
+enum vr_write_kind {
+	VR_WRITE_LOG = 1,      /* append entries (contiguous op-numbers) */
+	VR_WRITE_TRUNCATE = 2, /* remove every entry above op */
+	VR_WRITE_META = 3,     /* replace struct vr_meta */
+};
+
+/* One write to the durable store. Writes become durable in seq order. */
+struct vr_write {
+	uint8_t kind;
+	uint64_t seq;
+	const struct vr_entry *entries; /* LOG: borrowed */
+	uint32_t entry_count;
+	uint64_t op; /* TRUNCATE */
+	struct vr_meta meta;
+};
+
+/* One row of the client table (at-most-once execution, VR-PROTOCOL.md §8.6). */
+struct vr_client_slot {
+	uint64_t client_id; /* 0: free */
+	uint64_t session;   /* op-number of the REGISTER that created the slot */
+	uint64_t request;   /* newest executed request-number (s_done) */
+	uint64_t op;	    /* op that executed it (op_done) */
+	uint8_t status;	    /* enum vr_reply_status of the cached reply */
+	uint32_t result_len;
+	uint8_t result[VR_RESULT_SIZE_MAX];
+};
+
+/*
+ * Executing one committed op. The storage makes these one transaction: the state
+ * change (only when upcall), commit-number = entry->op, and, when slot != VR_NONE,
+ * the client-table row slot := {entry->client_id, entry->request, entry->op, result}.
+ */
+struct vr_apply {
+	const struct vr_entry *entry;
+	bool upcall;
+	uint32_t slot;
+	uint64_t evicted_client; /* nonzero: this REGISTER evicted that session */
+};
+
+struct vr_io {
+	void *ctx;
+	void (*send)(void *ctx, uint8_t replica, const struct vr_message *m);
+	void (*reply)(void *ctx, uint64_t client_id, const struct vr_message *m);
+	void (*persist)(void *ctx, const struct vr_write *w);
+	/* Returns the result length (<= VR_RESULT_SIZE_MAX) written to result. */
+	uint32_t (*apply)(void *ctx, const struct vr_apply *a, uint8_t *result);
+	uint64_t (*realtime)(void *ctx);
+	/* Optional: one constant string per dropped message or notable event. */
+	void (*log)(void *ctx, const char *what);
+};
+
+struct vr_config {
+	uint8_t replica_count; /* 2f+1 */
+	uint8_t self;
+	uint32_t log_capacity;	    /* ops held in memory */
+	uint32_t body_size_max;	    /* largest op body */
+	uint32_t client_table_size; /* sessions */
+	uint32_t pipeline_max;	    /* uncommitted ops the primary keeps in flight */
+	uint32_t heartbeat_ticks;
+	uint32_t prepare_resend_ticks;
+	uint32_t liveness_ticks;    /* backup: primary silent this long starts a view change */
+	uint32_t view_change_ticks; /* VIEW_CHANGE: no progress this long moves to view+1 */
+	uint32_t resend_ticks;	    /* SVC/DVC/RECOVERY/GETSTATE resend period */
+	uint64_t seed;		    /* timer jitter and recovery nonces */
+};
+
+/* The durable image a replica restarts from (disk intact). All borrowed. */
+struct vr_durable {
+	struct vr_meta meta;
+	const struct vr_entry *log; /* entries 1..op, contiguous */
+	uint64_t op;
+	uint64_t commit; /* op of the last applied transaction */
+	const struct vr_client_slot *clients;
+	uint32_t client_count; /* == config.client_table_size */
+};
+
+struct vr_dvc {
+	bool present;
+	uint64_t last_normal_view;
+	uint64_t op;
+	uint64_t commit;
+};
+
+struct vr_log {
+	struct vr_entry *entries; /* entries[x-1] holds op x */
+	uint8_t *bodies;	  /* capacity * body_size_max */
+	uint64_t op;
+};
+
+struct vr_replica {
+	struct vr_config config;
+	struct vr_io io;
+	uint8_t f;
+	uint8_t quorum; /* f + 1 */
+
+	uint64_t view;
+	uint8_t status;
+	uint64_t last_normal_view;
+	uint64_t voter_view;
+	uint64_t commit;
+	struct vr_log log;
+	struct vr_client_slot *clients;
+
+	/* Durability bookkeeping. */
+	uint64_t persist_seq; /* last write issued */
+	uint64_t durable_seq; /* last write durable */
+	uint64_t meta_seq;    /* seq of the newest META write */
+	uint64_t *entry_seq;  /* per op: seq of the write that made it */
+	uint64_t durable_op;
+
+	/* Normal operation. */
+	uint64_t acked[VR_REPLICAS_MAX]; /* primary: highest op each replica acked in this view */
+	uint64_t ok_sent;		 /* backup: highest op acked to primary(view) in this view */
+	uint64_t commit_max;		 /* highest commit-number heard from primary(view) in this view */
+	uint64_t view_start_op;		 /* primary: op when the view started; requests wait for commit to reach it */
+	bool start_view_pending;	 /* primary: STARTVIEW waits for durability */
+	uint64_t heartbeat_deadline;
+	uint64_t resend_deadline;
+	uint64_t liveness_deadline;
+
+	/* View change. */
+	bool svc_sent;
+	bool svc_from[VR_REPLICAS_MAX];
+	bool dvc_decided; /* DVC contents fixed and (being) persisted */
+	bool dvc_sent;
+	struct vr_dvc dvc[VR_REPLICAS_MAX];
+	uint8_t dvc_best; /* sender whose log is the candidate */
+	struct vr_log candidate;
+	uint64_t view_change_deadline;
+
+	/* State transfer. */
+	uint64_t catch_up_view; /* CATCHING_UP: view whose state is wanted */
+	uint64_t state_deadline;
+	bool state_wanted; /* NORMAL backup: a gap was seen */
+
+	/* Recovery (disk lost). */
+	uint64_t nonce;
+	bool recovery_from[VR_REPLICAS_MAX];
+	uint64_t recovery_view[VR_REPLICAS_MAX];
+	uint64_t recovery_primary_view; /* view of the primary response held in candidate, or 0 */
+	bool recovery_primary_present;
+	uint64_t recovery_commit;
+
+	uint64_t tick;
+	uint64_t prng;
+	uint64_t drops; /* messages dropped by the filters */
+};
+
+/* Initialises r. d == NULL formats a new replica (view 0, NORMAL, empty log).
+ * Allocates every buffer the replica will use; nothing is allocated later.
+ * Returns 0 or -ENOMEM / -EINVAL. */
+int vr_init(struct vr_replica *r, const struct vr_config *c, const struct vr_io *io, const struct vr_durable *d);
+/* Initialises r for a replica whose disk was lost: status RECOVERING (§6.1). */
+int vr_init_recovering(struct vr_replica *r, const struct vr_config *c, const struct vr_io *io);
+void vr_deinit(struct vr_replica *r);
+
+/* Returns 0, or -EBADMSG when m is malformed (the reason goes to io.log). */
+int vr_on_message(struct vr_replica *r, const struct vr_message *m);
+void vr_on_tick(struct vr_replica *r);
+/* Every write with seq <= seq is durable. */
+void vr_on_persisted(struct vr_replica *r, uint64_t seq);
+
+static inline uint8_t vr_primary_index(uint64_t view, uint8_t replica_count)
+{
+	return (uint8_t)(view % replica_count);
+}
+bool vr_is_primary(const struct vr_replica *r);
+const struct vr_entry *vr_log_entry(const struct vr_replica *r, uint64_t op);
+const char *vr_status_name(uint8_t status);
+const char *vr_command_name(uint8_t command);
+
+/* Checksum of an entry's fields chained to parent. */
+uint64_t vr_entry_checksum(const struct vr_entry *e);
+
+#endif

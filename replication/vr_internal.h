@@ -1,0 +1,75 @@
+/*
+ * vr_internal.h — functions shared between the files of the VR core. Not for use
+ * outside replication/vr_*.c.
+ *
+ * Planted bugs (VR_MUTANT=N at build time; `make sim-mutants` proves the simulator
+ * catches each one; 0, the default, plants none):
+ *   1  the new primary picks the log by op-number alone, ignoring last_normal_view;
+ *   2  a backup sends PREPAREOK before the op is durable;
+ *   3  the primary counts its own PREPAREOK twice;
+ *   4  the client table is not consulted (a retried request executes again);
+ *   5  STARTVIEW is sent after f DOVIEWCHANGEs instead of f+1;
+ *   6  a RECOVERING replica takes part in view changes (UWSysLab/tapir issue #15);
+ *   7  the view is not persisted before the replica speaks in it.
+ */
+#ifndef VR_INTERNAL_H
+#define VR_INTERNAL_H
+
+#include "replication/vr.h"
+#include "replication/vr_assert.h"
+
+#ifndef VR_MUTANT
+#define VR_MUTANT 0
+#endif
+#define VR_MUTANT_COUNT 7
+
+/* vr_replica.c */
+void vr_log_drop(struct vr_replica *r, const char *why);
+void vr_note(struct vr_replica *r, const char *what);
+uint64_t vr_random(struct vr_replica *r);
+uint64_t vr_jitter(struct vr_replica *r, uint32_t ticks);
+bool vr_is_voter(const struct vr_replica *r);
+void vr_send(struct vr_replica *r, uint8_t to, struct vr_message *m);
+void vr_send_all(struct vr_replica *r, struct vr_message *m);
+uint64_t vr_persist_meta(struct vr_replica *r);
+bool vr_meta_durable(const struct vr_replica *r);
+void vr_log_append(struct vr_replica *r, const struct vr_entry *e);
+void vr_log_persist_from(struct vr_replica *r, uint64_t from);
+void vr_log_truncate(struct vr_replica *r, uint64_t op);
+uint64_t vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32_t count);
+void vr_log_copy(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max);
+void vr_execute_to(struct vr_replica *r, uint64_t k);
+struct vr_client_slot *vr_client_find(struct vr_replica *r, uint64_t client_id, uint32_t *index);
+void vr_reply_slot(struct vr_replica *r, const struct vr_client_slot *slot);
+
+/* vr_normal.c */
+void vr_on_request(struct vr_replica *r, const struct vr_message *m);
+void vr_on_prepare(struct vr_replica *r, const struct vr_message *m);
+void vr_on_prepare_ok(struct vr_replica *r, const struct vr_message *m);
+void vr_on_commit(struct vr_replica *r, const struct vr_message *m);
+void vr_primary_commit(struct vr_replica *r);
+void vr_primary_tick(struct vr_replica *r);
+void vr_backup_flush(struct vr_replica *r);
+void vr_send_prepare(struct vr_replica *r, uint8_t to, uint64_t op);
+
+/* vr_view_change.c */
+void vr_view_change_start(struct vr_replica *r, uint64_t view);
+void vr_on_start_view_change(struct vr_replica *r, const struct vr_message *m);
+void vr_on_do_view_change(struct vr_replica *r, const struct vr_message *m);
+void vr_on_start_view(struct vr_replica *r, const struct vr_message *m);
+void vr_view_change_flush(struct vr_replica *r);
+void vr_view_change_tick(struct vr_replica *r);
+void vr_send_start_view(struct vr_replica *r, uint8_t to);
+
+/* vr_recovery.c: recovery after disk loss (§6) and state transfer (§7). */
+void vr_recovery_start(struct vr_replica *r);
+void vr_on_recovery(struct vr_replica *r, const struct vr_message *m);
+void vr_on_recovery_response(struct vr_replica *r, const struct vr_message *m);
+void vr_recovery_tick(struct vr_replica *r);
+void vr_catch_up(struct vr_replica *r, uint64_t view);
+void vr_request_state(struct vr_replica *r);
+void vr_on_get_state(struct vr_replica *r, const struct vr_message *m);
+void vr_on_new_state(struct vr_replica *r, const struct vr_message *m);
+void vr_state_tick(struct vr_replica *r);
+
+#endif

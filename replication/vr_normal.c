@@ -1,0 +1,299 @@
+/*
+ * vr_normal.c — normal operation (VR Revisited §4.1, VR-PROTOCOL.md §4): REQUEST at
+ * the primary, PREPARE and COMMIT at backups, PREPAREOK at the primary, heartbeats
+ * and the resending of PREPAREs that lack a quorum.
+ *
+ * Invariants:
+ *   N1  a backup acknowledges op n only when entries 1..n and its view are durable.
+ *   N2  the primary counts its own copy of op n only once it is durable, and only once.
+ *   N3  the primary takes new requests only after it has committed every op it inherited
+ *       from the view change (view_start_op), so the client table plus the pipeline of
+ *       its own uncommitted ops is the whole admission state (§12.12, §12.14).
+ */
+#include <string.h>
+
+#include "replication/vr_internal.h"
+
+void vr_send_prepare(struct vr_replica *r, uint8_t to, uint64_t op)
+{
+	struct vr_message m = {
+		.command = VR_PREPARE,
+		.view = r->view,
+		.op = op,
+		.commit = r->commit < op ? r->commit : op - 1,
+		.entry_count = 1,
+		.entries = vr_log_entry(r, op),
+	};
+
+	ASSERT(m.entries != NULL);
+	vr_send(r, to, &m);
+}
+
+/* §4.1 step 2: the newest request-number of a session in the log, executed or in flight. */
+static uint64_t vr_request_prepared(const struct vr_replica *r, const struct vr_client_slot *slot)
+{
+	for (uint64_t x = r->log.op; x > r->commit; x--) {
+		const struct vr_entry *e = vr_log_entry(r, x);
+		if (e->client_id == slot->client_id && e->session == slot->session && e->kind == VR_KIND_OP)
+			return e->request;
+	}
+	return slot->request;
+}
+
+static void vr_reply_evicted(struct vr_replica *r, const struct vr_message *m)
+{
+	struct vr_message reply = {
+		.command = VR_REPLY,
+		.replica = r->config.self,
+		.status = VR_REPLY_EVICTED,
+		.view = r->view,
+		.client_id = m->client_id,
+		.request = m->request,
+	};
+
+	r->io.reply(r->io.ctx, m->client_id, &reply);
+}
+
+/* A REGISTER of a client whose registration is in flight (not executed yet). */
+static bool vr_register_in_flight(const struct vr_replica *r, uint64_t client_id)
+{
+	for (uint64_t x = r->log.op; x > r->commit; x--) {
+		const struct vr_entry *e = vr_log_entry(r, x);
+		if (e->client_id == client_id && e->kind == VR_KIND_REGISTER)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * §4.1 step 2 with sessions (§8.6): true when m is new and may be logged; otherwise
+ * answers it (cached reply, eviction) or drops it. Every op in the log above commit
+ * was prepared by this primary in this view (N3), so the table and that pipeline
+ * say everything about the client.
+ */
+static bool vr_request_admit(struct vr_replica *r, const struct vr_message *m)
+{
+	const struct vr_client_slot *slot = vr_client_find(r, m->client_id, NULL);
+
+	if (m->kind == VR_KIND_REGISTER) {
+		if (slot && slot->request == 0)
+			vr_reply_slot(r, slot); /* a retried registration: same session */
+		else if (!slot && !vr_register_in_flight(r, m->client_id))
+			return true;
+		return false;
+	}
+#if VR_MUTANT == 4
+	if (slot && slot->session == m->session)
+		return true; /* planted: the client table is not consulted */
+#endif
+	if (!slot || slot->session != m->session) {
+		vr_reply_evicted(r, m); /* nothing of this session is in the log: say so */
+		return false;
+	}
+	uint64_t prepared = vr_request_prepared(r, slot);
+	if (m->request < prepared) {
+		vr_log_drop(r, "request: older than the newest");
+		return false;
+	}
+	if (m->request == prepared) {
+		if (slot->request == m->request)
+			vr_reply_slot(r, slot); /* executed: resend the cached reply */
+		return false;		/* otherwise still in flight */
+	}
+	return true;
+}
+
+/* §4.1: the primary receives REQUEST ⟨op, c, s⟩. */
+void vr_on_request(struct vr_replica *r, const struct vr_message *m)
+{
+	if (r->status != VR_STATUS_NORMAL || !vr_is_primary(r))
+		return vr_log_drop(r, "request: not the normal primary");
+	if (r->start_view_pending || r->commit < r->view_start_op || !vr_meta_durable(r))
+		return vr_log_drop(r, "request: view not started yet");
+	if (!vr_request_admit(r, m))
+		return;
+	if (r->log.op - r->commit >= r->config.pipeline_max)
+		return vr_log_drop(r, "request: pipeline full");
+	if (r->log.op >= r->config.log_capacity)
+		return vr_log_drop(r, "request: log full");
+
+	/* §4.1 steps 3-4: fix the nondeterministic values, append. */
+	const struct vr_entry *last = vr_log_entry(r, r->log.op);
+	uint64_t now = r->io.realtime(r->io.ctx);
+	struct vr_entry e = {
+		.op = r->log.op + 1,
+		.view = r->view,
+		.client_id = m->client_id,
+		.session = m->kind == VR_KIND_REGISTER ? 0 : m->session,
+		.request = m->request,
+		.timestamp = last && now <= last->timestamp ? last->timestamp + 1 : now,
+		.parent = last ? last->checksum : 0,
+		.kind = m->kind,
+		.body_len = m->body_len,
+		.body = m->body,
+	};
+	e.checksum = vr_entry_checksum(&e);
+	vr_log_append(r, &e);
+	vr_log_persist_from(r, e.op);
+
+	/* §4.1 step 5: PREPARE to every backup. */
+	for (uint8_t i = 0; i < r->config.replica_count; i++)
+		if (i != r->config.self)
+			vr_send_prepare(r, i, e.op);
+}
+
+/* Backup: ops the primary says are committed are executed, up to what is durable here. */
+static void vr_backup_learn_commit(struct vr_replica *r, uint64_t k)
+{
+	if (k > r->commit_max)
+		r->commit_max = k;
+	if (r->commit_max > r->log.op)
+		r->state_wanted = true; /* §4.2 step 5: fetch what is missing */
+}
+
+/* §3 rule 3 for PREPARE and COMMIT: later view → state transfer; older → drop. */
+static bool vr_backup_filter(struct vr_replica *r, const struct vr_message *m)
+{
+	if (m->view < r->view) {
+		vr_log_drop(r, "prepare/commit: older view");
+		return true;
+	}
+	if (r->status == VR_STATUS_RECOVERING) {
+		vr_log_drop(r, "prepare/commit: recovering");
+		return true;
+	}
+	if (m->replica != vr_primary_index(m->view, r->config.replica_count)) {
+		vr_log_drop(r, "prepare/commit: sender is not primary of its view");
+		return true;
+	}
+	if (m->view > r->view || r->status == VR_STATUS_VIEW_CHANGE) {
+		/* §7 case B: the group is NORMAL in a view we do not have. */
+		if (r->status != VR_STATUS_CATCHING_UP || r->catch_up_view < m->view)
+			vr_catch_up(r, m->view);
+		return true;
+	}
+	if (r->status != VR_STATUS_NORMAL) {
+		vr_log_drop(r, "prepare/commit: not normal");
+		return true;
+	}
+	ASSERT(m->view == r->view);
+	ASSERT(!vr_is_primary(r)); /* S5: one primary per view */
+	return false;
+}
+
+/* §4.2: a backup receives PREPARE ⟨v, m, n, k⟩. */
+void vr_on_prepare(struct vr_replica *r, const struct vr_message *m)
+{
+	if (vr_backup_filter(r, m))
+		return;
+	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
+	const struct vr_entry *e = &m->entries[0];
+	if (e->op <= r->log.op) {
+		/* Duplicate: resend the acknowledgement (vr_backup_flush sends it when durable). */
+		if (r->ok_sent >= e->op)
+			r->ok_sent = e->op - 1;
+	} else if (e->op > r->log.op + 1) {
+		r->state_wanted = true; /* a gap: never accept out of order (§4.2 step 3) */
+	} else if (r->log.op > 0 && e->parent != vr_log_entry(r, r->log.op)->checksum) {
+		vr_log_drop(r, "prepare: does not chain onto the log");
+		r->state_wanted = true;
+	} else if (e->op > r->config.log_capacity) {
+		vr_log_drop(r, "prepare: log full");
+	} else {
+		vr_log_append(r, e);
+		vr_log_persist_from(r, e->op);
+#if VR_MUTANT == 2
+		r->durable_op = r->log.op; /* planted: treat the op as durable before it is */
+#endif
+	}
+	vr_backup_learn_commit(r, m->commit);
+}
+
+/* §4.5 step 3: a backup receives the COMMIT heartbeat. */
+void vr_on_commit(struct vr_replica *r, const struct vr_message *m)
+{
+	if (vr_backup_filter(r, m))
+		return;
+	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
+	vr_backup_learn_commit(r, m->commit);
+	if (m->op > r->log.op)
+		r->state_wanted = true;
+}
+
+/* §4.3: the primary receives PREPAREOK ⟨v, n, i⟩; the ack is cumulative. */
+void vr_on_prepare_ok(struct vr_replica *r, const struct vr_message *m)
+{
+	if (m->view != r->view)
+		return vr_log_drop(r, "prepare_ok: other view");
+	if (r->status != VR_STATUS_NORMAL || !vr_is_primary(r))
+		return vr_log_drop(r, "prepare_ok: not the normal primary");
+	if (m->op > r->log.op)
+		return vr_log_drop(r, "prepare_ok: op beyond the log");
+	if (m->op > r->acked[m->replica])
+		r->acked[m->replica] = m->op;
+}
+
+/* §4.3 step 2: commit every op that f backups and the primary's own disk hold. */
+void vr_primary_commit(struct vr_replica *r)
+{
+	ASSERT(vr_is_primary(r));
+	ASSERT(r->status == VR_STATUS_NORMAL);
+	vr_execute_to(r, r->commit_max); /* §5.4 step 1: what the view change found committed */
+	uint64_t k = r->commit;
+	for (uint64_t x = r->commit + 1; x <= r->durable_op; x++) {
+		uint8_t votes = 1; /* the primary's own copy, durable (x <= durable_op) */
+#if VR_MUTANT == 3
+		votes++; /* planted: the primary's own PREPAREOK counted twice */
+#endif
+		for (uint8_t i = 0; i < r->config.replica_count; i++)
+			if (i != r->config.self && r->acked[i] >= x)
+				votes++;
+		if (votes < r->quorum)
+			break;
+		k = x;
+	}
+	vr_execute_to(r, k);
+}
+
+void vr_primary_tick(struct vr_replica *r)
+{
+	ASSERT(vr_is_primary(r));
+	if (r->start_view_pending)
+		return;
+	/* §4.5 step 1: COMMIT on a fixed period, whatever else is sent. */
+	if (r->tick >= r->heartbeat_deadline) {
+		struct vr_message m = {.command = VR_COMMIT, .view = r->view, .commit = r->commit, .op = r->log.op};
+		vr_send_all(r, &m);
+		r->heartbeat_deadline = r->tick + r->config.heartbeat_ticks;
+	}
+	/* §4.5 step 2: resend PREPAREs that lack an ack, and STARTVIEW to whoever acks nothing. */
+	if (r->tick >= r->resend_deadline) {
+		r->resend_deadline = r->tick + r->config.prepare_resend_ticks;
+		for (uint8_t i = 0; i < r->config.replica_count; i++) {
+			if (i == r->config.self)
+				continue;
+			uint64_t from = (r->acked[i] > r->commit ? r->acked[i] : r->commit) + 1;
+			uint64_t to = r->log.op;
+			if (to >= from + r->config.pipeline_max)
+				to = from + r->config.pipeline_max - 1;
+			for (uint64_t x = from; x <= to; x++)
+				vr_send_prepare(r, i, x);
+		}
+	}
+}
+
+/* A NORMAL backup: acknowledge what is durable, execute what is committed. */
+void vr_backup_flush(struct vr_replica *r)
+{
+	ASSERT(!vr_is_primary(r));
+	ASSERT(r->status == VR_STATUS_NORMAL);
+	/* N1 (§9.1): PREPAREOK ⟨v, n⟩ only once 1..n and the view are durable; only to primary(v). */
+	if (r->durable_op > r->ok_sent && r->durable_op > r->commit_max && vr_meta_durable(r) && vr_is_voter(r)) {
+		struct vr_message m = {.command = VR_PREPARE_OK, .view = r->view, .op = r->durable_op};
+		vr_send(r, vr_primary_index(r->view, r->config.replica_count), &m);
+		r->ok_sent = r->durable_op;
+	}
+	vr_execute_to(r, r->commit_max);
+	if (r->state_wanted && r->tick >= r->state_deadline)
+		vr_request_state(r);
+}

@@ -1,0 +1,237 @@
+/*
+ * vr_recovery.c — a replica that lost its disk (VR Revisited §4.3, VR-PROTOCOL.md §6)
+ * and state transfer for a lagging replica (§5.2, VR-PROTOCOL.md §7).
+ *
+ * Invariants:
+ *   R1  a RECOVERING replica sends only RECOVERY; it answers nothing and votes in nothing.
+ *   R2  recovery completes only from responses that echo the current nonce, from f+1
+ *       distinct replicas, one of them primary(V) for the largest view V among them.
+ *   R3  after recovering in view V the replica votes only from view V+2 on (§6.2).
+ *   R4  a CATCHING_UP replica keeps view and v' until the new view's log is installed
+ *       (§12.2), and sends no PREPAREOK meanwhile.
+ */
+#include <string.h>
+
+#include "replication/vr_internal.h"
+
+static void vr_send_recovery(struct vr_replica *r)
+{
+	struct vr_message m = {.command = VR_RECOVERY, .nonce = r->nonce};
+
+	vr_send_all(r, &m);
+	r->resend_deadline = r->tick + r->config.resend_ticks;
+}
+
+/* §6.1 step 1. The nonce is fresh for every recovery, also after a crash during one. */
+void vr_recovery_start(struct vr_replica *r)
+{
+	r->status = VR_STATUS_RECOVERING;
+	r->nonce = vr_random(r) | 1;
+	r->recovery_primary_present = false;
+	r->recovery_primary_view = 0;
+	memset(r->recovery_from, 0, sizeof(r->recovery_from));
+	memset(r->recovery_view, 0, sizeof(r->recovery_view));
+	vr_persist_meta(r);
+	vr_send_recovery(r);
+}
+
+/* §6.1 step 2: a NORMAL voter answers; the primary adds its log. */
+void vr_on_recovery(struct vr_replica *r, const struct vr_message *m)
+{
+	if (r->status != VR_STATUS_NORMAL)
+		return vr_log_drop(r, "recovery: not normal");
+	if (!vr_is_voter(r))
+		return vr_log_drop(r, "recovery: not a voter yet");
+	if (!vr_meta_durable(r))
+		return vr_log_drop(r, "recovery: view not durable yet");
+	struct vr_message reply = {.command = VR_RECOVERY_RESPONSE, .view = r->view, .nonce = m->nonce};
+	if (vr_is_primary(r)) {
+		if (r->start_view_pending)
+			return vr_log_drop(r, "recovery: view not started yet");
+		reply.op = r->log.op;
+		reply.commit = r->commit;
+		reply.entries = r->log.entries;
+		reply.entry_count = (uint32_t)r->log.op;
+	}
+	vr_send(r, m->replica, &reply);
+}
+
+static void vr_recovery_complete(struct vr_replica *r, uint64_t view)
+{
+	const struct vr_log *l = &r->candidate;
+
+	ASSERT(r->recovery_primary_present);
+	ASSERT(r->recovery_primary_view == view);
+	if (r->log.op > 0 && r->commit < r->log.op)
+		vr_log_truncate(r, r->commit);
+	if (l->op > r->commit)
+		vr_log_install(r, l->entries + r->commit, (uint32_t)(l->op - r->commit));
+	r->view = view;
+	r->last_normal_view = view;
+	r->voter_view = view + 2; /* R3 */
+	r->status = VR_STATUS_NORMAL;
+	vr_persist_meta(r);
+	r->ok_sent = 0;
+	r->commit_max = r->recovery_commit;
+	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
+	vr_note(r, "recovery: complete");
+}
+
+/* §6.1 step 3. */
+void vr_on_recovery_response(struct vr_replica *r, const struct vr_message *m)
+{
+	if (r->status != VR_STATUS_RECOVERING)
+		return vr_log_drop(r, "recovery_response: not recovering");
+	if (m->nonce != r->nonce)
+		return vr_log_drop(r, "recovery_response: other nonce"); /* R2 */
+	bool from_primary = m->replica == vr_primary_index(m->view, r->config.replica_count);
+	if (from_primary && m->entry_count != m->op)
+		return vr_log_drop(r, "recovery_response: primary without its log");
+	r->recovery_from[m->replica] = true;
+	if (m->view > r->recovery_view[m->replica])
+		r->recovery_view[m->replica] = m->view;
+	if (from_primary && (!r->recovery_primary_present || m->view >= r->recovery_primary_view)) {
+		/* The log must hold what this replica executed before (none after a disk loss). */
+		if (r->commit > m->op)
+			return vr_log_drop(r, "recovery_response: log shorter than commit");
+		vr_log_copy(&r->candidate, m->entries, m->entry_count, r->config.body_size_max);
+		r->recovery_primary_present = true;
+		r->recovery_primary_view = m->view;
+		r->recovery_commit = m->commit;
+	}
+
+	uint8_t count = 0;
+	uint64_t view = 0;
+	for (uint8_t i = 0; i < r->config.replica_count; i++) {
+		if (!r->recovery_from[i])
+			continue;
+		count++;
+		if (r->recovery_view[i] > view)
+			view = r->recovery_view[i];
+	}
+	if (count >= r->quorum && r->recovery_primary_present && r->recovery_primary_view == view)
+		vr_recovery_complete(r, view);
+}
+
+void vr_recovery_tick(struct vr_replica *r)
+{
+	if (r->tick >= r->resend_deadline)
+		vr_send_recovery(r); /* same nonce */
+}
+
+/* GETSTATE ⟨v, n', i⟩ to primary(v): after op (case A) or after commit (case B). */
+void vr_request_state(struct vr_replica *r)
+{
+	struct vr_message m = {.command = VR_GET_STATE};
+
+	if (r->status == VR_STATUS_CATCHING_UP) {
+		m.view = r->catch_up_view;
+		m.op = r->commit;
+	} else {
+		ASSERT(r->status == VR_STATUS_NORMAL);
+		m.view = r->view;
+		m.op = r->log.op;
+	}
+	uint8_t primary = vr_primary_index(m.view, r->config.replica_count);
+	if (primary != r->config.self)
+		vr_send(r, primary, &m);
+	r->state_wanted = false;
+	r->state_deadline = r->tick + r->config.resend_ticks;
+}
+
+/* §7 case B: the group is NORMAL in a later view (or in the one we are changing to). */
+void vr_catch_up(struct vr_replica *r, uint64_t view)
+{
+	ASSERT(view >= r->view);
+	ASSERT(r->status != VR_STATUS_RECOVERING);
+	r->status = VR_STATUS_CATCHING_UP;
+	r->catch_up_view = view;
+	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
+	vr_request_state(r);
+}
+
+/* §7 responder: NORMAL in the asked view; entries after n'. */
+void vr_on_get_state(struct vr_replica *r, const struct vr_message *m)
+{
+	if (r->status != VR_STATUS_NORMAL || r->view != m->view)
+		return vr_log_drop(r, "get_state: not normal in that view");
+	if ((vr_is_primary(r) && r->start_view_pending) || !vr_meta_durable(r))
+		return vr_log_drop(r, "get_state: view not started yet");
+	struct vr_message reply = {.command = VR_NEW_STATE, .view = r->view, .op = r->log.op, .commit = r->commit};
+	if (m->op < r->log.op) {
+		reply.entries = &r->log.entries[m->op];
+		reply.entry_count = (uint32_t)(r->log.op - m->op);
+	}
+	vr_send(r, m->replica, &reply);
+}
+
+/* §7 case B step 3: replace everything above commit with the view's log. */
+static void vr_new_state_install(struct vr_replica *r, const struct vr_message *m)
+{
+	if (m->op < r->commit)
+		return vr_log_drop(r, "new_state: log shorter than commit");
+	if (m->entry_count && m->entries[0].op != r->commit + 1)
+		return vr_log_drop(r, "new_state: does not start after commit");
+	if (m->entry_count == 0 && m->op != r->commit)
+		return vr_log_drop(r, "new_state: entries missing");
+	if (m->entry_count && r->commit > 0 && m->entries[0].parent != vr_log_entry(r, r->commit)->checksum)
+		return vr_log_drop(r, "new_state: does not chain onto the committed log");
+
+	vr_log_install(r, m->entries, m->entry_count);
+	if (r->log.op > m->op)
+		vr_log_truncate(r, m->op);
+	r->view = m->view;
+	r->last_normal_view = m->view;
+	r->status = VR_STATUS_NORMAL;
+	r->dvc_decided = false;
+	vr_persist_meta(r);
+	r->ok_sent = 0;
+	r->commit_max = m->commit > r->commit ? m->commit : r->commit;
+	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
+}
+
+/* §7 case A step 2: same view, append what is missing. Never remove: this view's log only grows. */
+static void vr_new_state_extend(struct vr_replica *r, const struct vr_message *m)
+{
+	uint32_t i = 0;
+
+	if (m->entry_count == 0 || m->entries[0].op > r->log.op + 1)
+		return vr_log_drop(r, "new_state: gap");
+	while (i < m->entry_count && m->entries[i].op <= r->log.op) {
+		if (m->entries[i].checksum != vr_log_entry(r, m->entries[i].op)->checksum)
+			return vr_log_drop(r, "new_state: differs from the log in the same view");
+		i++;
+	}
+	if (i == m->entry_count)
+		return;
+	if (r->log.op + (m->entry_count - i) > r->config.log_capacity)
+		return vr_log_drop(r, "new_state: log full");
+	uint64_t first = r->log.op + 1;
+	for (; i < m->entry_count; i++)
+		vr_log_append(r, &m->entries[i]);
+	vr_log_persist_from(r, first);
+	if (m->commit > r->commit_max)
+		r->commit_max = m->commit;
+}
+
+void vr_on_new_state(struct vr_replica *r, const struct vr_message *m)
+{
+	if (m->replica != vr_primary_index(m->view, r->config.replica_count))
+		return vr_log_drop(r, "new_state: sender is not primary of its view");
+	if (r->status == VR_STATUS_CATCHING_UP && m->view == r->catch_up_view)
+		return vr_new_state_install(r, m);
+	if (r->status == VR_STATUS_NORMAL && m->view == r->view && !vr_is_primary(r))
+		return vr_new_state_extend(r, m);
+	vr_log_drop(r, "new_state: not asked for");
+}
+
+void vr_state_tick(struct vr_replica *r)
+{
+	if (r->status == VR_STATUS_CATCHING_UP && r->tick >= r->liveness_deadline) {
+		vr_note(r, "catch up: no answer, starting a view change");
+		vr_view_change_start(r, r->catch_up_view + 1);
+		return;
+	}
+	if ((r->state_wanted || r->status == VR_STATUS_CATCHING_UP) && r->tick >= r->state_deadline)
+		vr_request_state(r);
+}

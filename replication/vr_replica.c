@@ -1,0 +1,717 @@
+/*
+ * vr_replica.c — the replica's skeleton: initialisation and restart (§6.3), the
+ * in-memory log and its durability, execution of committed ops with the client
+ * table (§4.4, §8.6), the message filters (§3), ticks, and the invariants checked
+ * after every input.
+ *
+ * Durability model: every write goes to io.persist with a sequence number; the
+ * storage makes writes durable in that order and reports the newest durable one
+ * through vr_on_persisted. durable_op is the newest op whose append is durable;
+ * the replica executes only up to durable_op, so commit <= durable_op always holds
+ * on disk too, and acknowledges only what is durable (§9.1).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replication/vr_internal.h"
+
+static uint64_t vr_mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 29;
+	return h;
+}
+
+uint64_t vr_entry_checksum(const struct vr_entry *e)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = vr_mix(h, e->op);
+	h = vr_mix(h, e->view);
+	h = vr_mix(h, e->client_id);
+	h = vr_mix(h, e->session);
+	h = vr_mix(h, e->request);
+	h = vr_mix(h, e->timestamp);
+	h = vr_mix(h, e->parent);
+	h = vr_mix(h, e->kind);
+	h = vr_mix(h, e->body_len);
+	for (uint32_t i = 0; i < e->body_len; i++)
+		h = (h ^ e->body[i]) * 0x100000001b3ULL;
+	return vr_mix(h, 1);
+}
+
+const char *vr_status_name(uint8_t status)
+{
+	switch (status) {
+	case VR_STATUS_NORMAL:
+		return "normal";
+	case VR_STATUS_VIEW_CHANGE:
+		return "view_change";
+	case VR_STATUS_RECOVERING:
+		return "recovering";
+	case VR_STATUS_CATCHING_UP:
+		return "catching_up";
+	}
+	return "?";
+}
+
+const char *vr_command_name(uint8_t command)
+{
+	static const char *names[] = {
+		"?",	       "request",	  "reply",	   "prepare",	"prepare_ok", "commit",
+		"start_view_change", "do_view_change", "start_view", "recovery", "recovery_response", "get_state",
+		"new_state",
+	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == VR_COMMAND_MAX + 1, "a name per command");
+	return command <= VR_COMMAND_MAX ? names[command] : "?";
+}
+
+void vr_log_drop(struct vr_replica *r, const char *why)
+{
+	r->drops++;
+	if (r->io.log)
+		r->io.log(r->io.ctx, why);
+}
+
+void vr_note(struct vr_replica *r, const char *what)
+{
+	if (r->io.log)
+		r->io.log(r->io.ctx, what);
+}
+
+/* splitmix64: timer jitter and nonces only; never part of replicated state. */
+uint64_t vr_random(struct vr_replica *r)
+{
+	uint64_t z = (r->prng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* A deadline ticks from now, stretched by up to half again so replicas do not time out together. */
+uint64_t vr_jitter(struct vr_replica *r, uint32_t ticks)
+{
+	return r->tick + ticks + (ticks > 1 ? vr_random(r) % (ticks / 2 + 1) : 0);
+}
+
+bool vr_is_primary(const struct vr_replica *r)
+{
+	return vr_primary_index(r->view, r->config.replica_count) == r->config.self;
+}
+
+/* §6.2: after recovering from a lost disk in view V the replica votes only from V+2 on. */
+bool vr_is_voter(const struct vr_replica *r)
+{
+	return r->view >= r->voter_view;
+}
+
+const struct vr_entry *vr_log_entry(const struct vr_replica *r, uint64_t op)
+{
+	if (op == 0 || op > r->log.op)
+		return NULL;
+	return &r->log.entries[op - 1];
+}
+
+void vr_send(struct vr_replica *r, uint8_t to, struct vr_message *m)
+{
+	ASSERT(to < r->config.replica_count);
+	ASSERT(to != r->config.self);
+	m->replica = r->config.self;
+	m->epoch = 0;
+	r->io.send(r->io.ctx, to, m);
+}
+
+void vr_send_all(struct vr_replica *r, struct vr_message *m)
+{
+	for (uint8_t i = 0; i < r->config.replica_count; i++)
+		if (i != r->config.self)
+			vr_send(r, i, m);
+}
+
+static uint64_t vr_persist(struct vr_replica *r, struct vr_write *w)
+{
+	w->seq = ++r->persist_seq;
+	r->io.persist(r->io.ctx, w);
+	return w->seq;
+}
+
+/* Persists view, status, last_normal_view, the decided DVC and the voter rule. */
+uint64_t vr_persist_meta(struct vr_replica *r)
+{
+	struct vr_write w = {.kind = VR_WRITE_META};
+
+	/* CATCHING_UP is not durable: a restart resumes from the status it left. */
+	ASSERT(r->status != VR_STATUS_CATCHING_UP);
+	w.meta.view = r->view;
+	w.meta.last_normal_view = r->last_normal_view;
+	w.meta.dvc_view = r->dvc_decided ? r->view : 0;
+	w.meta.voter_view = r->voter_view;
+	w.meta.status = r->status;
+	r->meta_seq = vr_persist(r, &w);
+	return r->meta_seq;
+}
+
+/* True once the newest META write is durable: the replica may speak in its view. */
+bool vr_meta_durable(const struct vr_replica *r)
+{
+#if VR_MUTANT == 7
+	return true;
+#endif
+	return r->durable_seq >= r->meta_seq;
+}
+
+static void vr_log_set(struct vr_log *log, uint32_t body_size_max, const struct vr_entry *e)
+{
+	struct vr_entry *slot = &log->entries[e->op - 1];
+	uint8_t *body = log->bodies + (size_t)(e->op - 1) * body_size_max;
+
+	ASSERT(e->body_len <= body_size_max);
+	*slot = *e;
+	if (e->body_len)
+		memcpy(body, e->body, e->body_len);
+	slot->body = body;
+}
+
+/* Appends e as op log.op+1 in memory; the caller persists it (vr_log_persist_from). */
+void vr_log_append(struct vr_replica *r, const struct vr_entry *e)
+{
+	ASSERT(e->op == r->log.op + 1);
+	ASSERT(e->op <= r->config.log_capacity);
+	ASSERT(e->op == 1 || e->parent == r->log.entries[e->op - 2].checksum);
+	ASSERT(e->checksum == vr_entry_checksum(e));
+	vr_log_set(&r->log, r->config.body_size_max, e);
+	r->entry_seq[e->op - 1] = UINT64_MAX; /* not yet written */
+	r->log.op = e->op;
+}
+
+/* Issues one write of entries from..op. */
+void vr_log_persist_from(struct vr_replica *r, uint64_t from)
+{
+	struct vr_write w = {.kind = VR_WRITE_LOG};
+
+	ASSERT(from >= 1);
+	if (from > r->log.op)
+		return;
+	w.entries = &r->log.entries[from - 1];
+	w.entry_count = (uint32_t)(r->log.op - from + 1);
+	uint64_t seq = vr_persist(r, &w);
+	for (uint64_t x = from; x <= r->log.op; x++)
+		r->entry_seq[x - 1] = seq;
+}
+
+/* Removes every entry above op, in memory and durably. Committed ops are never removed. */
+void vr_log_truncate(struct vr_replica *r, uint64_t op)
+{
+	struct vr_write w = {.kind = VR_WRITE_TRUNCATE, .op = op};
+
+	ASSERT(op >= r->commit);
+	if (op >= r->log.op)
+		return;
+	r->log.op = op;
+	if (r->durable_op > op)
+		r->durable_op = op;
+	vr_persist(r, &w);
+}
+
+/*
+ * Makes the log equal to (own entries below entries[0].op) + entries, keeping the
+ * matching prefix, and persists what changed. The caller has checked that entries
+ * chain onto the own log. Returns the first op-number that changed (op+1 if none).
+ */
+uint64_t vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32_t count)
+{
+	uint64_t start = count ? entries[0].op : r->log.op + 1;
+	uint64_t end = count ? entries[count - 1].op : start - 1;
+	uint64_t x = start;
+
+	ASSERT(start >= 1);
+	ASSERT(start <= r->log.op + 1);
+	while (x <= end && x <= r->log.op && r->log.entries[x - 1].checksum == entries[x - start].checksum)
+		x++;
+	if (x <= r->log.op)
+		vr_log_truncate(r, x - 1);
+	ASSERT(r->log.op == x - 1);
+	uint64_t first = x;
+	for (; x <= end; x++)
+		vr_log_append(r, &entries[x - start]);
+	vr_log_persist_from(r, first);
+	return first;
+}
+
+/* Copies a chain of entries into a standalone log (the view-change candidate). */
+void vr_log_copy(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max)
+{
+	dst->op = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		ASSERT(entries[i].op == i + 1);
+		vr_log_set(dst, body_size_max, &entries[i]);
+		dst->op = entries[i].op;
+	}
+}
+
+struct vr_client_slot *vr_client_find(struct vr_replica *r, uint64_t client_id, uint32_t *index)
+{
+	for (uint32_t i = 0; i < r->config.client_table_size; i++) {
+		if (r->clients[i].client_id == client_id) {
+			if (index)
+				*index = i;
+			return &r->clients[i];
+		}
+	}
+	return NULL;
+}
+
+/* A free slot, or the session that has been idle longest (oldest op_done; deterministic). */
+static uint32_t vr_client_victim(const struct vr_replica *r)
+{
+	uint32_t victim = 0;
+
+	for (uint32_t i = 0; i < r->config.client_table_size; i++) {
+		const struct vr_client_slot *s = &r->clients[i];
+		if (s->client_id == 0)
+			return i;
+		const struct vr_client_slot *v = &r->clients[victim];
+		if (s->op < v->op || (s->op == v->op && s->client_id < v->client_id))
+			victim = i;
+	}
+	return victim;
+}
+
+static void vr_reply(struct vr_replica *r, uint64_t client_id, uint64_t request, uint64_t op, uint8_t status,
+		     const uint8_t *result, uint32_t result_len)
+{
+	struct vr_message m = {
+		.command = VR_REPLY,
+		.replica = r->config.self,
+		.status = status,
+		.view = r->view,
+		.op = op,
+		.commit = r->commit,
+		.client_id = client_id,
+		.request = request,
+		.body = result,
+		.body_len = result_len,
+	};
+
+	ASSERT(vr_is_primary(r));
+	ASSERT(r->status == VR_STATUS_NORMAL);
+	r->io.reply(r->io.ctx, client_id, &m);
+}
+
+/* Resends the cached reply of a session (§4.1 step 2). */
+void vr_reply_slot(struct vr_replica *r, const struct vr_client_slot *slot)
+{
+	vr_reply(r, slot->client_id, slot->request, slot->op, slot->status, slot->result, slot->result_len);
+}
+
+/* §4.4: executes op commit+1 in one storage transaction with its client-table row. */
+static void vr_execute(struct vr_replica *r)
+{
+	const struct vr_entry *e = vr_log_entry(r, r->commit + 1);
+	struct vr_apply a = {.entry = e, .upcall = false, .slot = VR_NONE};
+	uint8_t result[VR_RESULT_SIZE_MAX];
+	uint32_t index = VR_NONE;
+	struct vr_client_slot *slot = vr_client_find(r, e->client_id, &index);
+	bool evicted = false;
+
+	ASSERT(e != NULL);
+	ASSERT(e->op <= r->durable_op);
+	if (e->kind == VR_KIND_REGISTER) {
+		if (!slot) { /* a registration already in the table is a duplicate */
+			a.slot = vr_client_victim(r);
+			a.evicted_client = r->clients[a.slot].client_id;
+		}
+	} else if (!slot || slot->session != e->session) {
+		evicted = true; /* the session was evicted before this op executed */
+#if VR_MUTANT == 4
+	} else {
+#else
+	} else if (e->request > slot->request) {
+#endif
+		a.upcall = true;
+		a.slot = index;
+	}
+
+	uint32_t result_len = r->io.apply(r->io.ctx, &a, result);
+	ASSERT(result_len <= VR_RESULT_SIZE_MAX);
+	ASSERT(a.upcall || result_len == 0);
+	r->commit = e->op;
+	if (a.slot != VR_NONE) {
+		struct vr_client_slot *s = &r->clients[a.slot];
+		s->client_id = e->client_id;
+		if (e->kind == VR_KIND_REGISTER)
+			s->session = e->op;
+		s->request = e->request;
+		s->op = e->op;
+		s->status = VR_REPLY_OK;
+		s->result_len = result_len;
+		memcpy(s->result, result, result_len);
+		slot = s;
+	}
+
+	/* §4.4 step 4: only the primary replies. */
+	if (r->status != VR_STATUS_NORMAL || !vr_is_primary(r))
+		return;
+	if (evicted)
+		vr_reply(r, e->client_id, e->request, e->op, VR_REPLY_EVICTED, NULL, 0);
+	else if (slot && slot->request == e->request)
+		vr_reply_slot(r, slot);
+}
+
+/* Executes committed ops up to k, never beyond what is durable here. */
+void vr_execute_to(struct vr_replica *r, uint64_t k)
+{
+	if (k > r->durable_op)
+		k = r->durable_op;
+	while (r->commit < k)
+		vr_execute(r);
+}
+
+static int vr_config_check(const struct vr_config *c)
+{
+	if (c->replica_count == 0 || c->replica_count > VR_REPLICAS_MAX || c->replica_count % 2 == 0)
+		return -EINVAL;
+	if (c->self >= c->replica_count)
+		return -EINVAL;
+	if (c->log_capacity == 0 || c->client_table_size == 0 || c->pipeline_max == 0)
+		return -EINVAL;
+	if (c->heartbeat_ticks == 0 || c->prepare_resend_ticks == 0 || c->resend_ticks == 0)
+		return -EINVAL;
+	if (c->liveness_ticks <= c->heartbeat_ticks || c->view_change_ticks <= c->resend_ticks)
+		return -EINVAL;
+	return 0;
+}
+
+static int vr_log_alloc(struct vr_log *log, uint32_t capacity, uint32_t body_size_max)
+{
+	log->entries = calloc(capacity, sizeof(*log->entries));
+	log->bodies = malloc((size_t)capacity * (body_size_max ? body_size_max : 1));
+	log->op = 0;
+	return log->entries && log->bodies ? 0 : -ENOMEM;
+}
+
+static int vr_alloc(struct vr_replica *r, const struct vr_config *c, const struct vr_io *io)
+{
+	int rc = vr_config_check(c);
+
+	if (rc)
+		return rc;
+	memset(r, 0, sizeof(*r));
+	r->config = *c;
+	r->io = *io;
+	r->f = (uint8_t)((c->replica_count - 1) / 2);
+	r->quorum = (uint8_t)(r->f + 1);
+	r->prng = c->seed ^ ((uint64_t)c->self << 56);
+	r->entry_seq = calloc(c->log_capacity, sizeof(*r->entry_seq));
+	r->clients = calloc(c->client_table_size, sizeof(*r->clients));
+	rc = vr_log_alloc(&r->log, c->log_capacity, c->body_size_max);
+	if (!rc)
+		rc = vr_log_alloc(&r->candidate, c->log_capacity, c->body_size_max);
+	if (rc || !r->entry_seq || !r->clients) {
+		vr_deinit(r);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void vr_deinit(struct vr_replica *r)
+{
+	free(r->log.entries);
+	free(r->log.bodies);
+	free(r->candidate.entries);
+	free(r->candidate.bodies);
+	free(r->entry_seq);
+	free(r->clients);
+	memset(r, 0, sizeof(*r));
+}
+
+static void vr_become_backup(struct vr_replica *r)
+{
+	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
+}
+
+static int vr_restore(struct vr_replica *r, const struct vr_durable *d)
+{
+	/* Bytes from disk: checked, never asserted on. */
+	if (d->op > r->config.log_capacity || d->commit > d->op)
+		return -EINVAL;
+	if (d->client_count != r->config.client_table_size)
+		return -EINVAL;
+	if (d->meta.last_normal_view > d->meta.view || d->meta.status > VR_STATUS_RECOVERING)
+		return -EINVAL;
+	for (uint64_t x = 1; x <= d->op; x++) {
+		const struct vr_entry *e = &d->log[x - 1];
+		if (e->op != x || e->body_len > r->config.body_size_max || e->checksum != vr_entry_checksum(e))
+			return -EINVAL;
+		if (x > 1 && e->parent != d->log[x - 2].checksum)
+			return -EINVAL;
+		vr_log_set(&r->log, r->config.body_size_max, e);
+		r->log.op = x;
+	}
+	memcpy(r->clients, d->clients, sizeof(*r->clients) * d->client_count);
+	r->durable_op = d->op;
+	r->commit = d->commit;
+	r->view = d->meta.view;
+	r->last_normal_view = d->meta.last_normal_view;
+	r->voter_view = d->meta.voter_view;
+	r->status = d->meta.status;
+	return 0;
+}
+
+int vr_init(struct vr_replica *r, const struct vr_config *c, const struct vr_io *io, const struct vr_durable *d)
+{
+	int rc = vr_alloc(r, c, io);
+
+	if (rc)
+		return rc;
+	if (!d) { /* a new replica: view 0, NORMAL, nothing logged */
+		if (vr_is_primary(r))
+			r->heartbeat_deadline = r->tick;
+		else
+			vr_become_backup(r);
+		return 0;
+	}
+	rc = vr_restore(r, d);
+	if (rc) {
+		vr_deinit(r);
+		return rc;
+	}
+	switch (r->status) {
+	case VR_STATUS_RECOVERING: /* crashed before recovery installed a log: start again */
+		vr_recovery_start(r);
+		break;
+	case VR_STATUS_VIEW_CHANGE: /* §6.3.4: resume, resending the same DVC */
+		r->dvc_decided = d->meta.dvc_view == r->view;
+		r->view_change_deadline = vr_jitter(r, r->config.view_change_ticks);
+		break;
+	default: /* §6.3.3: a primary does not resume; a backup rejoins its view */
+		if (vr_is_primary(r))
+			vr_view_change_start(r, r->view + 1);
+		else
+			vr_become_backup(r);
+		break;
+	}
+	return 0;
+}
+
+int vr_init_recovering(struct vr_replica *r, const struct vr_config *c, const struct vr_io *io)
+{
+	int rc = vr_alloc(r, c, io);
+
+	if (rc)
+		return rc;
+	vr_recovery_start(r);
+	return 0;
+}
+
+static void vr_flush(struct vr_replica *r)
+{
+	switch (r->status) {
+	case VR_STATUS_NORMAL:
+		if (vr_is_primary(r)) {
+			if (r->start_view_pending && vr_meta_durable(r) && r->durable_op == r->log.op) {
+				r->start_view_pending = false;
+				for (uint8_t i = 0; i < r->config.replica_count; i++)
+					if (i != r->config.self)
+						vr_send_start_view(r, i);
+			}
+			if (!r->start_view_pending)
+				vr_primary_commit(r);
+		} else {
+			vr_backup_flush(r);
+		}
+		break;
+	case VR_STATUS_VIEW_CHANGE:
+		vr_view_change_flush(r);
+		break;
+	default:
+		break;
+	}
+}
+
+static void vr_check(struct vr_replica *r, uint64_t view_before, uint64_t commit_before)
+{
+	ASSERT(r->commit <= r->durable_op);
+	ASSERT(r->durable_op <= r->log.op);
+	ASSERT(r->log.op <= r->config.log_capacity);
+	ASSERT(r->last_normal_view <= r->view);
+	ASSERT(r->view >= view_before);
+	ASSERT(r->commit >= commit_before);
+	ASSERT(r->status != VR_STATUS_NORMAL || r->last_normal_view == r->view);
+	ASSERT(r->durable_seq <= r->persist_seq);
+	if (r->log.op >= 2)
+		ASSERT(r->log.entries[r->log.op - 1].parent == r->log.entries[r->log.op - 2].checksum);
+}
+
+/* Checks what can be checked of a message without state. Remote input: no ASSERT. */
+static const char *vr_message_invalid(const struct vr_replica *r, const struct vr_message *m)
+{
+	if (m->command < VR_REQUEST || m->command > VR_COMMAND_MAX)
+		return "message: unknown command";
+	if (m->command == VR_REPLY)
+		return "message: replica got a reply";
+	if (m->command != VR_REQUEST) {
+		if (m->replica >= r->config.replica_count)
+			return "message: sender out of range";
+		if (m->replica == r->config.self)
+			return "message: from self";
+	}
+	if (m->command == VR_REQUEST) {
+		if (m->kind != VR_KIND_OP && m->kind != VR_KIND_REGISTER)
+			return "request: unknown kind";
+		if (m->client_id == 0)
+			return "request: client id 0";
+		if (m->body_len > r->config.body_size_max || (m->body_len && !m->body))
+			return "request: body too large";
+	}
+	if (m->entry_count > r->config.log_capacity || (m->entry_count && !m->entries))
+		return "message: too many entries";
+	if (m->entry_count > 1 && m->command == VR_PREPARE)
+		return "prepare: not one entry";
+	for (uint32_t i = 0; i < m->entry_count; i++) {
+		const struct vr_entry *e = &m->entries[i];
+		if (e->op != m->entries[0].op + i || e->op == 0)
+			return "entries: not contiguous";
+		if (e->kind != VR_KIND_OP && e->kind != VR_KIND_REGISTER)
+			return "entries: unknown kind";
+		if (e->body_len > r->config.body_size_max || (e->body_len && !e->body))
+			return "entries: body too large";
+		if (e->checksum != vr_entry_checksum(e))
+			return "entries: bad checksum";
+		if (i > 0 && e->parent != m->entries[i - 1].checksum)
+			return "entries: broken chain";
+	}
+	switch (m->command) {
+	case VR_PREPARE:
+		if (m->entry_count != 1 || m->entries[0].op != m->op)
+			return "prepare: entry is not op";
+		if (m->commit >= m->op)
+			return "prepare: commit not below op";
+		break;
+	case VR_DO_VIEW_CHANGE:
+	case VR_START_VIEW:
+	case VR_RECOVERY_RESPONSE:
+		/* These carry the whole log (from op 1), or none from a backup's RECOVERY_RESPONSE. */
+		if (m->entry_count && (m->entries[0].op != 1 || m->entries[m->entry_count - 1].op != m->op))
+			return "log message: log is not 1..op";
+		if (m->command != VR_RECOVERY_RESPONSE && m->entry_count != m->op)
+			return "log message: log is not 1..op";
+		if (m->commit > m->op && (m->command != VR_RECOVERY_RESPONSE || m->entry_count))
+			return "log message: commit above op";
+		if (m->command == VR_DO_VIEW_CHANGE && m->last_normal_view >= m->view)
+			return "do_view_change: v' not below v";
+		break;
+	case VR_NEW_STATE:
+		if (m->entry_count && m->entries[m->entry_count - 1].op != m->op)
+			return "new_state: log does not end at op";
+		if (m->commit > m->op)
+			return "new_state: commit above op";
+		break;
+	case VR_COMMIT:
+	case VR_PREPARE_OK:
+	default:
+		break;
+	}
+	if (m->epoch != 0)
+		return "message: unknown epoch";
+	return NULL;
+}
+
+int vr_on_message(struct vr_replica *r, const struct vr_message *m)
+{
+	uint64_t view_before = r->view, commit_before = r->commit;
+	const char *why = vr_message_invalid(r, m);
+
+	if (why) {
+		vr_log_drop(r, why);
+		return -EBADMSG;
+	}
+	switch (m->command) {
+	case VR_REQUEST:
+		vr_on_request(r, m);
+		break;
+	case VR_PREPARE:
+		vr_on_prepare(r, m);
+		break;
+	case VR_PREPARE_OK:
+		vr_on_prepare_ok(r, m);
+		break;
+	case VR_COMMIT:
+		vr_on_commit(r, m);
+		break;
+	case VR_START_VIEW_CHANGE:
+		vr_on_start_view_change(r, m);
+		break;
+	case VR_DO_VIEW_CHANGE:
+		vr_on_do_view_change(r, m);
+		break;
+	case VR_START_VIEW:
+		vr_on_start_view(r, m);
+		break;
+	case VR_RECOVERY:
+		vr_on_recovery(r, m);
+		break;
+	case VR_RECOVERY_RESPONSE:
+		vr_on_recovery_response(r, m);
+		break;
+	case VR_GET_STATE:
+		vr_on_get_state(r, m);
+		break;
+	case VR_NEW_STATE:
+		vr_on_new_state(r, m);
+		break;
+	default:
+		ASSERT(false); /* vr_message_invalid let an unknown command through */
+	}
+	vr_flush(r);
+	vr_check(r, view_before, commit_before);
+	return 0;
+}
+
+void vr_on_tick(struct vr_replica *r)
+{
+	uint64_t view_before = r->view, commit_before = r->commit;
+
+	r->tick++;
+	switch (r->status) {
+	case VR_STATUS_NORMAL:
+		if (vr_is_primary(r)) {
+			vr_primary_tick(r);
+		} else if (r->tick >= r->liveness_deadline) {
+			vr_note(r, "backup: primary silent, starting a view change");
+			vr_view_change_start(r, r->view + 1);
+		} else {
+			vr_state_tick(r);
+		}
+		break;
+	case VR_STATUS_VIEW_CHANGE:
+		vr_view_change_tick(r);
+		break;
+	case VR_STATUS_CATCHING_UP:
+		vr_state_tick(r);
+		break;
+	case VR_STATUS_RECOVERING:
+		vr_recovery_tick(r);
+		break;
+	}
+	vr_flush(r);
+	vr_check(r, view_before, commit_before);
+}
+
+void vr_on_persisted(struct vr_replica *r, uint64_t seq)
+{
+	uint64_t view_before = r->view, commit_before = r->commit;
+
+	ASSERT(seq <= r->persist_seq);
+	if (seq <= r->durable_seq)
+		return;
+	r->durable_seq = seq;
+	while (r->durable_op < r->log.op && r->entry_seq[r->durable_op] <= seq)
+		r->durable_op++;
+	vr_flush(r);
+	vr_check(r, view_before, commit_before);
+}

@@ -1,0 +1,1301 @@
+/*
+ * sim.c — vr-sim: a deterministic, seeded simulation of a VR cluster (3 or 5
+ * replicas) with several clients in one process, driving the pure core in
+ * replication/vr_*.c through network, process, disk and clock faults.
+ *
+ * One seed fixes everything: the fault mix (swarm testing: each seed draws its own
+ * rates), every delay, loss and crash. Time is a global tick; each replica's clock
+ * runs at its own rate (drift). The network loses, duplicates, delays and reorders
+ * messages and is partitioned (one replica cut off, one-way links, the primary cut
+ * off from the backups but not from clients, minority/majority splits). Replicas
+ * crash and restart with their disk (writes not yet durable are lost) or with an
+ * empty disk (RECOVERY). Then the faults stop and liveness is checked.
+ *
+ * Checkers (VR-PROTOCOL.md §11), after every step; a violation ends the run and
+ * prints the command that reproduces it:
+ *   S1/S2  committed entries and state digests agree at every op-number;
+ *   S3/S12 every STARTVIEW / RECOVERYRESPONSE / NEWSTATE log holds every executed op;
+ *   S4/S5  only primary(v) sends PREPARE or STARTVIEW in v; one STARTVIEW log per view;
+ *   S6     view and commit never decrease (across restarts with the disk too), and a
+ *          restarted replica is never in a view below one it spoke in;
+ *   S7     PREPAREOK only in the current view, to its primary, not after SVC/DVC for later;
+ *   S8     PREPAREOK ⟨v, n⟩ covers entries durable at the sender;
+ *   S9     RECOVERING / CATCHING_UP replicas send no votes, logs or replies;
+ *   S10    each (client, request) is executed at most once, with one result;
+ *   S11    a reply for op x goes out only when f+1 disks hold x;
+ *   S13    every DVC a replica sends for one view is the same;
+ *   S16    every reply a client accepts matches the committed log, and real-time
+ *          order holds (a request submitted after a reply was received is ordered after it).
+ * Liveness: once faults stop, every client request completes and all replicas
+ * converge to one view and equal digests within a stated bound.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "replication/vr.h"
+#include "replication/vr_client.h"
+
+#define SIM_REPLICAS_MAX 5
+#define SIM_CLIENTS_MAX 6
+#define SIM_NODES_MAX (SIM_REPLICAS_MAX + SIM_CLIENTS_MAX)
+#define SIM_LOG_CAPACITY 2048
+#define SIM_BODY_MAX 32
+#define SIM_RESULT_LEN 8
+
+#define SIM_TICKS_FAULTS 3000	/* the fault phase */
+#define SIM_TICKS_LIVENESS 6000 /* after faults stop: every request done and replicas converged */
+
+struct sim_options {
+	uint64_t seed;
+	int replicas; /* 0: from the seed (odd seeds 3, even seeds 5) */
+	bool verbose;
+	bool quiet; /* one of many seeds: print only violations */
+};
+
+struct sim_packet {
+	uint64_t id;
+	uint64_t at;
+	int from, to; /* node: replica i is i, client j is SIM_REPLICAS_MAX + j */
+	struct vr_message m;
+	void *data; /* entries and bodies */
+};
+
+struct sim_write {
+	uint64_t seq;
+	uint64_t done_at;
+	struct vr_write w;
+	void *data;
+};
+
+struct sim_disk {
+	bool formatted;
+	struct vr_meta meta;
+	struct vr_entry log[SIM_LOG_CAPACITY];
+	uint8_t bodies[SIM_LOG_CAPACITY][SIM_BODY_MAX];
+	uint64_t op;
+	uint64_t commit;
+	uint64_t digest;
+	struct vr_client_slot *clients;
+	struct sim_write *queue; /* pending writes, FIFO */
+	size_t queue_len, queue_cap;
+};
+
+struct sim;
+
+struct sim_replica {
+	struct sim *sim;
+	int index;
+	bool up;
+	struct vr_replica vr;
+	struct sim_disk disk;
+	uint32_t rate_permille; /* clock rate: chance per global tick that this replica ticks */
+	uint64_t restart_at;
+	uint64_t down_since;
+	/* checker memory, kept across restarts with the disk */
+	uint64_t view_max;
+	uint64_t spoken_view;
+	uint64_t vc_view_sent;
+	uint64_t commit_max;
+	uint64_t dvc_view;
+	uint64_t dvc_hash;
+};
+
+struct sim_client {
+	struct sim *sim;
+	int index;
+	struct vr_client vc;
+	int remaining;
+	uint64_t reply_op_at_submit; /* highest op any client had accepted when this request was sent */
+	uint64_t session;
+	uint64_t requests_done;
+};
+
+struct sim_committed {
+	bool set;
+	bool upcall;
+	uint64_t checksum;
+	uint64_t client_id, request;
+	uint64_t digest;
+	uint8_t result[SIM_RESULT_LEN];
+};
+
+struct sim_map { /* (client, request) -> op, open addressing */
+	uint64_t *keys_a, *keys_b, *values;
+	size_t cap;
+};
+
+struct sim {
+	struct sim_options opt;
+	uint64_t rng;
+	uint64_t now;
+	int n, f, clients;
+	bool faults;
+	/* the fault mix of this seed */
+	uint32_t loss_permille, dup_permille, delay_max, crash_per_million, partition_per_million, wipe_permille;
+	uint32_t disk_latency_max, requests_per_client;
+	bool link[SIM_NODES_MAX][SIM_NODES_MAX];
+	struct sim_replica replica[SIM_REPLICAS_MAX];
+	struct sim_client client[SIM_CLIENTS_MAX];
+	struct sim_packet *net;
+	size_t net_len, net_cap;
+	uint64_t packet_id;
+	uint64_t next_client_id;
+	/* checker state */
+	struct sim_committed committed[SIM_LOG_CAPACITY + 1];
+	uint64_t executed_max;
+	uint64_t reply_op_max;
+	struct sim_map executed;
+	struct sim_map start_views; /* view -> hash of its STARTVIEW */
+	uint64_t trace_hash;
+	uint64_t messages, drops;
+	bool failed;
+};
+
+static struct sim *sim_current; /* for the abort handler only */
+
+/* ---------------------------------------------------------------- utilities */
+
+static uint64_t sim_mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 29);
+}
+
+static uint64_t sim_random(struct sim *s)
+{
+	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t sim_below(struct sim *s, uint64_t n)
+{
+	return n ? sim_random(s) % n : 0;
+}
+
+static bool sim_chance(struct sim *s, uint32_t per, uint32_t of)
+{
+	return per && sim_below(s, of) < per;
+}
+
+static void sim_trace(struct sim *s, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int len = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	for (int i = 0; i < len && i < (int)sizeof(line); i++)
+		s->trace_hash = (s->trace_hash ^ (uint8_t)line[i]) * 0x100000001b3ULL;
+	if (s->opt.verbose)
+		printf("%6" PRIu64 " %s\n", s->now, line);
+}
+
+static void sim_fail(struct sim *s, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (!s->failed)
+		printf("seed %" PRIu64 ": VIOLATION at tick %" PRIu64 ": %s\n  reproduce: vr-sim --seed %" PRIu64
+		       " --replicas %d -v\n",
+		       s->opt.seed, s->now, line, s->opt.seed, s->n);
+	s->failed = true;
+}
+
+static void sim_map_init(struct sim_map *m, size_t cap)
+{
+	m->cap = cap;
+	m->keys_a = calloc(cap, sizeof(uint64_t));
+	m->keys_b = calloc(cap, sizeof(uint64_t));
+	m->values = calloc(cap, sizeof(uint64_t));
+	if (!m->keys_a || !m->keys_b || !m->values) {
+		fprintf(stderr, "vr-sim: out of memory\n");
+		exit(2);
+	}
+}
+
+static void sim_map_free(struct sim_map *m)
+{
+	free(m->keys_a);
+	free(m->keys_b);
+	free(m->values);
+}
+
+/* Returns the slot for (a, b); *found says whether it was there. Keys (0, *) are not used. */
+static size_t sim_map_slot(struct sim_map *m, uint64_t a, uint64_t b, bool *found)
+{
+	size_t i = sim_mix(a, b) % m->cap;
+
+	for (;;) {
+		if (m->keys_a[i] == 0) {
+			*found = false;
+			return i;
+		}
+		if (m->keys_a[i] == a && m->keys_b[i] == b) {
+			*found = true;
+			return i;
+		}
+		i = (i + 1) % m->cap;
+	}
+}
+
+static void sim_map_put(struct sim_map *m, size_t i, uint64_t a, uint64_t b, uint64_t v)
+{
+	m->keys_a[i] = a;
+	m->keys_b[i] = b;
+	m->values[i] = v;
+}
+
+/* Deep copy of entries and their bodies into one block; *out points at the copies. */
+static void *sim_copy_entries(const struct vr_entry *entries, uint32_t count, const uint8_t *body, uint32_t body_len,
+			      struct vr_entry **out, uint8_t **body_out)
+{
+	size_t size = (size_t)count * sizeof(struct vr_entry) + body_len;
+	for (uint32_t i = 0; i < count; i++)
+		size += entries[i].body_len;
+	uint8_t *block = malloc(size ? size : 1);
+	if (!block) {
+		fprintf(stderr, "vr-sim: out of memory\n");
+		exit(2);
+	}
+	struct vr_entry *copy = (struct vr_entry *)block;
+	uint8_t *p = block + (size_t)count * sizeof(struct vr_entry);
+	for (uint32_t i = 0; i < count; i++) {
+		copy[i] = entries[i];
+		if (entries[i].body_len)
+			memcpy(p, entries[i].body, entries[i].body_len);
+		copy[i].body = p;
+		p += entries[i].body_len;
+	}
+	if (body_len)
+		memcpy(p, body, body_len);
+	*out = count ? copy : NULL;
+	*body_out = body_len ? p : NULL;
+	return block;
+}
+
+static const char *sim_node_name(int node, char *buf, size_t size)
+{
+	if (node < SIM_REPLICAS_MAX)
+		snprintf(buf, size, "r%d", node);
+	else
+		snprintf(buf, size, "c%d", node - SIM_REPLICAS_MAX);
+	return buf;
+}
+
+/* ---------------------------------------------------------------- network */
+
+static void sim_net_push(struct sim *s, int from, int to, const struct vr_message *m, uint64_t delay)
+{
+	if (s->net_len == s->net_cap) {
+		s->net_cap = s->net_cap ? s->net_cap * 2 : 256;
+		s->net = realloc(s->net, s->net_cap * sizeof(*s->net));
+		if (!s->net) {
+			fprintf(stderr, "vr-sim: out of memory\n");
+			exit(2);
+		}
+	}
+	struct sim_packet *p = &s->net[s->net_len++];
+	struct vr_entry *entries;
+	uint8_t *body;
+	p->id = ++s->packet_id;
+	p->at = s->now + delay;
+	p->from = from;
+	p->to = to;
+	p->m = *m;
+	p->data = sim_copy_entries(m->entries, m->entry_count, m->body, m->body_len, &entries, &body);
+	p->m.entries = entries;
+	p->m.body = body;
+}
+
+static void sim_send_packet(struct sim *s, int from, int to, const struct vr_message *m)
+{
+	char a[16], b[16];
+
+	s->messages++;
+	if (!s->link[from][to] || (s->faults && sim_chance(s, s->loss_permille, 1000))) {
+		s->drops++;
+		return;
+	}
+	uint32_t delay_max = s->faults ? s->delay_max : 2;
+	sim_net_push(s, from, to, m, 1 + sim_below(s, delay_max));
+	if (s->faults && sim_chance(s, s->dup_permille, 1000))
+		sim_net_push(s, from, to, m, 1 + sim_below(s, delay_max * 3));
+	sim_trace(s, "%s -> %s %s v=%" PRIu64 " n=%" PRIu64 " k=%" PRIu64 " c=%" PRIu64 " s=%" PRIu64 " e=%u",
+		  sim_node_name(from, a, sizeof(a)), sim_node_name(to, b, sizeof(b)), vr_command_name(m->command), m->view, m->op,
+		  m->commit, m->client_id, m->request, m->entry_count);
+}
+
+/* ---------------------------------------------------------------- checkers */
+
+static uint64_t sim_start_view_hash(const struct vr_message *m)
+{
+	uint64_t h = sim_mix(m->op, m->commit);
+	return sim_mix(h, m->entry_count ? m->entries[m->entry_count - 1].checksum : 0) | 1;
+}
+
+/* S3/S12: a log message holds every executed op, unchanged. */
+static void sim_check_log_message(struct sim *s, int from, const struct vr_message *m, bool whole)
+{
+	if (whole && m->op < s->executed_max)
+		sim_fail(s, "S12: r%d sends %s with op %" PRIu64 " below executed op %" PRIu64, from,
+			 vr_command_name(m->command), m->op, s->executed_max);
+	for (uint32_t i = 0; i < m->entry_count; i++) {
+		const struct vr_entry *e = &m->entries[i];
+		if (e->op <= s->executed_max && s->committed[e->op].set && s->committed[e->op].checksum != e->checksum)
+			sim_fail(s, "S3: r%d sends %s whose op %" PRIu64 " differs from the executed one", from,
+				 vr_command_name(m->command), e->op);
+	}
+}
+
+static void sim_check_send(struct sim_replica *sr, int to, const struct vr_message *m)
+{
+	struct sim *s = sr->sim;
+	const struct vr_replica *r = &sr->vr;
+	uint8_t primary = vr_primary_index(m->view, (uint8_t)s->n);
+	bool quiet = r->status == VR_STATUS_RECOVERING || r->status == VR_STATUS_CATCHING_UP;
+
+	if (m->command != VR_GET_STATE && m->command != VR_RECOVERY && m->view > sr->spoken_view)
+		sr->spoken_view = m->view;
+	switch (m->command) {
+	case VR_PREPARE:
+	case VR_COMMIT:
+		if (primary != sr->index)
+			sim_fail(s, "S5: r%d sends %s in view %" PRIu64 " of which it is not primary", sr->index,
+				 vr_command_name(m->command), m->view);
+		break;
+	case VR_PREPARE_OK:
+		if (quiet)
+			sim_fail(s, "S9: r%d sends prepare_ok while %s", sr->index, vr_status_name(r->status));
+		if (m->view != r->view || to != primary)
+			sim_fail(s, "S7: r%d sends prepare_ok for view %" PRIu64 " to r%d", sr->index, m->view, to);
+		if (m->view < sr->vc_view_sent)
+			sim_fail(s, "S7: r%d acks view %" PRIu64 " after a view change to %" PRIu64, sr->index,
+				 m->view, sr->vc_view_sent);
+		/* S8: durable at the sender, in this view. */
+		if (sr->disk.op < m->op || sr->disk.log[m->op - 1].checksum != vr_log_entry(r, m->op)->checksum ||
+		    sr->disk.meta.view != m->view)
+			sim_fail(s, "S8: r%d acks op %" PRIu64 " that is not durable", sr->index, m->op);
+		break;
+	case VR_START_VIEW_CHANGE:
+	case VR_DO_VIEW_CHANGE:
+		if (quiet)
+			sim_fail(s, "S9: r%d sends %s while %s", sr->index, vr_command_name(m->command),
+				 vr_status_name(r->status));
+		if (m->view > sr->vc_view_sent)
+			sr->vc_view_sent = m->view;
+		if (m->command == VR_DO_VIEW_CHANGE) {
+			uint64_t h = sim_mix(sim_mix(m->last_normal_view, m->op), m->commit);
+			h = sim_mix(h, m->entry_count ? m->entries[m->entry_count - 1].checksum : 0);
+			if (sr->dvc_view == m->view && sr->dvc_hash != h)
+				sim_fail(s, "S13: r%d sends two different DVCs for view %" PRIu64, sr->index, m->view);
+			sr->dvc_view = m->view;
+			sr->dvc_hash = h;
+		}
+		break;
+	case VR_START_VIEW: {
+		if (primary != sr->index)
+			sim_fail(s, "S5: r%d sends start_view for view %" PRIu64, sr->index, m->view);
+		bool found;
+		size_t i = sim_map_slot(&s->start_views, m->view + 1, 0, &found);
+		uint64_t h = sim_start_view_hash(m);
+		if (found && s->start_views.values[i] != h)
+			sim_fail(s, "S4: two different start_view logs for view %" PRIu64, m->view);
+		sim_map_put(&s->start_views, i, m->view + 1, 0, h);
+		sim_check_log_message(s, sr->index, m, true);
+		break;
+	}
+	case VR_RECOVERY_RESPONSE:
+	case VR_NEW_STATE:
+		if (quiet)
+			sim_fail(s, "S9: r%d sends %s while %s", sr->index, vr_command_name(m->command),
+				 vr_status_name(r->status));
+		if (m->command == VR_RECOVERY_RESPONSE && m->entry_count)
+			sim_check_log_message(s, sr->index, m, true);
+		if (m->command == VR_NEW_STATE)
+			sim_check_log_message(s, sr->index, m, false);
+		break;
+	default:
+		break;
+	}
+}
+
+/* S11: when the primary replies for op x, f+1 disks hold x. */
+static void sim_check_reply(struct sim_replica *sr, const struct vr_message *m)
+{
+	struct sim *s = sr->sim;
+	int holders = 0;
+
+	if (m->status != VR_REPLY_OK)
+		return;
+	if (sr->vr.status != VR_STATUS_NORMAL)
+		sim_fail(s, "S9: r%d replies while %s", sr->index, vr_status_name(sr->vr.status));
+	const struct vr_entry *e = vr_log_entry(&sr->vr, m->op);
+	if (!e) {
+		sim_fail(s, "S11: r%d replies for op %" PRIu64 " it does not hold", sr->index, m->op);
+		return;
+	}
+	for (int i = 0; i < s->n; i++) {
+		const struct sim_disk *d = &s->replica[i].disk;
+		if (d->op >= m->op && d->log[m->op - 1].checksum == e->checksum)
+			holders++;
+	}
+	if (holders < s->f + 1)
+		sim_fail(s, "S11: reply for op %" PRIu64 " held by %d disks", m->op, holders);
+}
+
+/* S6, after every step. */
+static void sim_check_replicas(struct sim *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		struct sim_replica *sr = &s->replica[i];
+		if (!sr->up)
+			continue;
+		if (sr->vr.view < sr->view_max)
+			sim_fail(s, "S6: r%d view went back from %" PRIu64 " to %" PRIu64, i, sr->view_max, sr->vr.view);
+		if (sr->vr.commit < sr->commit_max)
+			sim_fail(s, "S6: r%d commit went back", i);
+		sr->view_max = sr->vr.view;
+		sr->commit_max = sr->vr.commit;
+	}
+}
+
+/* ---------------------------------------------------------------- disk */
+
+static void sim_disk_apply_write(struct sim_disk *d, const struct vr_write *w)
+{
+	switch (w->kind) {
+	case VR_WRITE_LOG:
+		for (uint32_t i = 0; i < w->entry_count; i++) {
+			const struct vr_entry *e = &w->entries[i];
+			if (e->op != d->op + 1 || e->op > SIM_LOG_CAPACITY) {
+				fprintf(stderr, "vr-sim: log write not contiguous (op %" PRIu64 " after %" PRIu64 ")\n",
+					e->op, d->op);
+				abort();
+			}
+			d->log[e->op - 1] = *e;
+			memcpy(d->bodies[e->op - 1], e->body, e->body_len);
+			d->log[e->op - 1].body = d->bodies[e->op - 1];
+			d->op = e->op;
+		}
+		break;
+	case VR_WRITE_TRUNCATE:
+		if (w->op < d->op)
+			d->op = w->op;
+		break;
+	case VR_WRITE_META:
+		d->meta = w->meta;
+		break;
+	}
+}
+
+static void sim_persist(void *ctx, const struct vr_write *w)
+{
+	struct sim_replica *sr = ctx;
+	struct sim *s = sr->sim;
+	struct sim_disk *d = &sr->disk;
+
+	if (d->queue_len == d->queue_cap) {
+		d->queue_cap = d->queue_cap ? d->queue_cap * 2 : 64;
+		d->queue = realloc(d->queue, d->queue_cap * sizeof(*d->queue));
+		if (!d->queue) {
+			fprintf(stderr, "vr-sim: out of memory\n");
+			exit(2);
+		}
+	}
+	struct sim_write *q = &d->queue[d->queue_len];
+	uint64_t done_at = s->now + sim_below(s, s->disk_latency_max + 1);
+	if (d->queue_len && d->queue[d->queue_len - 1].done_at > done_at)
+		done_at = d->queue[d->queue_len - 1].done_at; /* FIFO */
+	q->seq = w->seq;
+	q->done_at = done_at;
+	q->w = *w;
+	struct vr_entry *entries;
+	uint8_t *body;
+	q->data = sim_copy_entries(w->entries, w->entry_count, NULL, 0, &entries, &body);
+	q->w.entries = entries;
+	d->queue_len++;
+}
+
+static void sim_disk_drop_pending(struct sim_disk *d)
+{
+	for (size_t i = 0; i < d->queue_len; i++)
+		free(d->queue[i].data);
+	d->queue_len = 0;
+}
+
+/* Completes due writes in order; returns the newest completed seq, or 0. */
+static uint64_t sim_disk_progress(struct sim *s, struct sim_disk *d)
+{
+	size_t done = 0;
+	uint64_t seq = 0;
+
+	while (done < d->queue_len && d->queue[done].done_at <= s->now) {
+		sim_disk_apply_write(d, &d->queue[done].w);
+		seq = d->queue[done].seq;
+		free(d->queue[done].data);
+		done++;
+	}
+	memmove(d->queue, d->queue + done, (d->queue_len - done) * sizeof(*d->queue));
+	d->queue_len -= done;
+	return seq;
+}
+
+/* ---------------------------------------------------------------- replica callbacks */
+
+static void sim_send(void *ctx, uint8_t to, const struct vr_message *m)
+{
+	struct sim_replica *sr = ctx;
+
+	sim_check_send(sr, to, m);
+	sim_send_packet(sr->sim, sr->index, to, m);
+}
+
+static void sim_reply(void *ctx, uint64_t client_id, const struct vr_message *m)
+{
+	struct sim_replica *sr = ctx;
+	struct sim *s = sr->sim;
+
+	sim_check_reply(sr, m);
+	/* Client ids are SIM_REPLICAS_MAX-based node numbers in their top bits. */
+	int node = (int)(client_id >> 32);
+	if (node < SIM_REPLICAS_MAX || node >= SIM_REPLICAS_MAX + s->clients) {
+		sim_fail(s, "reply to unknown client %" PRIu64, client_id);
+		return;
+	}
+	sim_send_packet(s, sr->index, node, m);
+}
+
+static uint64_t sim_body_hash(const struct vr_entry *e)
+{
+	uint64_t h = 0;
+	for (uint32_t i = 0; i < e->body_len; i++)
+		h = sim_mix(h, e->body[i]);
+	return h;
+}
+
+/* The replicated state machine: a hash chain over every executed op and client-table change. */
+static uint32_t sim_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
+{
+	struct sim_replica *sr = ctx;
+	struct sim *s = sr->sim;
+	struct sim_disk *d = &sr->disk;
+	const struct vr_entry *e = a->entry;
+	uint32_t len = 0;
+
+	if (e->op != d->commit + 1)
+		sim_fail(s, "S2: r%d executes op %" PRIu64 " after %" PRIu64, sr->index, e->op, d->commit);
+	uint64_t h = sim_mix(d->digest, e->client_id);
+	h = sim_mix(h, e->request);
+	h = sim_mix(h, a->upcall);
+	h = sim_mix(h, a->slot);
+	h = sim_mix(h, a->evicted_client);
+	if (a->upcall) {
+		h = sim_mix(h, sim_body_hash(e));
+		memcpy(result, &h, SIM_RESULT_LEN);
+		len = SIM_RESULT_LEN;
+	}
+	d->digest = h;
+	d->commit = e->op;
+	if (a->slot != VR_NONE) {
+		struct vr_client_slot *slot = &d->clients[a->slot];
+		slot->client_id = e->client_id;
+		if (e->kind == VR_KIND_REGISTER)
+			slot->session = e->op;
+		slot->request = e->request;
+		slot->op = e->op;
+		slot->status = VR_REPLY_OK;
+		slot->result_len = len;
+		memcpy(slot->result, result, len);
+	}
+
+	/* S1, S2, S10 against the one global sequence. */
+	struct sim_committed *c = &s->committed[e->op];
+	if (c->set) {
+		if (c->checksum != e->checksum)
+			sim_fail(s, "S1: r%d executes a different op %" PRIu64, sr->index, e->op);
+		else if (c->digest != h)
+			sim_fail(s, "S2: r%d digest differs at op %" PRIu64, sr->index, e->op);
+		return len;
+	}
+	c->set = true;
+	c->upcall = a->upcall;
+	c->checksum = e->checksum;
+	c->client_id = e->client_id;
+	c->request = e->request;
+	c->digest = h;
+	memcpy(c->result, result, len);
+	if (e->op > s->executed_max)
+		s->executed_max = e->op;
+	if (a->upcall) {
+		bool found;
+		size_t i = sim_map_slot(&s->executed, e->client_id, e->request, &found);
+		if (found && s->executed.values[i] != e->op)
+			sim_fail(s, "S10: client %" PRIu64 " request %" PRIu64 " executed at ops %" PRIu64 " and %" PRIu64,
+				 e->client_id, e->request, s->executed.values[i], e->op);
+		sim_map_put(&s->executed, i, e->client_id, e->request, e->op);
+	}
+	return len;
+}
+
+static uint64_t sim_realtime(void *ctx)
+{
+	struct sim_replica *sr = ctx;
+	/* Each replica's realtime clock is skewed; the core keeps timestamps monotonic. */
+	return sr->sim->now * 1000000 + (uint64_t)sr->index * 777777;
+}
+
+static void sim_log(void *ctx, const char *what)
+{
+	struct sim_replica *sr = ctx;
+	sim_trace(sr->sim, "r%d %s", sr->index, what);
+}
+
+static struct vr_config sim_config(struct sim *s, int i)
+{
+	struct vr_config c = {
+		.replica_count = (uint8_t)s->n,
+		.self = (uint8_t)i,
+		.log_capacity = SIM_LOG_CAPACITY,
+		.body_size_max = SIM_BODY_MAX,
+		.client_table_size = (uint32_t)(s->clients > 2 ? s->clients - 1 : s->clients), /* evictions happen */
+		.pipeline_max = 8,
+		.heartbeat_ticks = 5,
+		.prepare_resend_ticks = 10,
+		.liveness_ticks = 40,
+		.view_change_ticks = 60,
+		.resend_ticks = 8,
+		.seed = sim_random(s),
+	};
+	return c;
+}
+
+static const struct vr_io sim_io_template = {
+	.send = sim_send,
+	.reply = sim_reply,
+	.persist = sim_persist,
+	.apply = sim_apply,
+	.realtime = sim_realtime,
+	.log = sim_log,
+};
+
+static void sim_replica_start(struct sim *s, int i, bool wiped)
+{
+	struct sim_replica *sr = &s->replica[i];
+	struct vr_config c = sim_config(s, i);
+	struct vr_io io = sim_io_template;
+	int rc;
+
+	io.ctx = sr;
+	if (wiped) {
+		struct sim_disk *d = &sr->disk;
+		memset(&d->meta, 0, sizeof(d->meta));
+		memset(d->clients, 0, sizeof(*d->clients) * c.client_table_size);
+		d->op = d->commit = d->digest = 0;
+		d->formatted = true;
+		sr->view_max = sr->commit_max = sr->spoken_view = sr->vc_view_sent = 0;
+		sr->dvc_view = sr->dvc_hash = 0;
+		rc = vr_init_recovering(&sr->vr, &c, &io);
+	} else if (!sr->disk.formatted) {
+		sr->disk.formatted = true;
+		rc = vr_init(&sr->vr, &c, &io, NULL);
+	} else {
+		struct vr_durable d = {
+			.meta = sr->disk.meta,
+			.log = sr->disk.log,
+			.op = sr->disk.op,
+			.commit = sr->disk.commit,
+			.clients = sr->disk.clients,
+			.client_count = c.client_table_size,
+		};
+		rc = vr_init(&sr->vr, &c, &io, &d);
+	}
+	if (rc) {
+		sim_fail(s, "r%d does not start from its disk: %s", i, strerror(-rc));
+		return;
+	}
+	sr->up = true;
+	if (!wiped && sr->vr.view < sr->spoken_view)
+		sim_fail(s, "S6: r%d restarts in view %" PRIu64 " below view %" PRIu64 " it spoke in", i, sr->vr.view,
+			 sr->spoken_view);
+	sim_trace(s, "r%d start%s view=%" PRIu64 " status=%s op=%" PRIu64 " commit=%" PRIu64, i,
+		  wiped ? " (disk lost)" : "", sr->vr.view, vr_status_name(sr->vr.status), sr->vr.log.op,
+		  sr->vr.commit);
+}
+
+static void sim_replica_crash(struct sim *s, int i)
+{
+	struct sim_replica *sr = &s->replica[i];
+
+	sim_trace(s, "r%d crash (%zu writes lost)", i, sr->disk.queue_len);
+	sim_disk_drop_pending(&sr->disk);
+	vr_deinit(&sr->vr);
+	sr->up = false;
+	sr->down_since = s->now;
+	sr->restart_at = s->now + 20 + sim_below(s, 300);
+}
+
+/* ---------------------------------------------------------------- clients */
+
+static void sim_client_send(void *ctx, uint8_t to, const struct vr_message *m)
+{
+	struct sim_client *sc = ctx;
+	sim_send_packet(sc->sim, SIM_REPLICAS_MAX + sc->index, to, m);
+}
+
+static void sim_client_done(void *ctx, uint64_t request, uint8_t status, const uint8_t *result, uint32_t len,
+			    uint64_t op)
+{
+	struct sim_client *sc = ctx;
+	struct sim *s = sc->sim;
+
+	sim_trace(s, "c%d done request %" PRIu64 " status %u op %" PRIu64, sc->index, request, status, op);
+	sc->remaining--;
+	sc->requests_done++;
+	if (status != VR_REPLY_OK)
+		return; /* evicted: outcome unknown, never retried (C3) */
+	/* S16: the reply matches the committed log, in real-time order. */
+	const struct sim_committed *c = op <= SIM_LOG_CAPACITY ? &s->committed[op] : NULL;
+	if (!c || !c->set || c->client_id != sc->vc.client_id || c->request != request || !c->upcall)
+		sim_fail(s, "S16: c%d accepts a reply for op %" PRIu64 " that executed something else", sc->index, op);
+	else if (len != SIM_RESULT_LEN || memcmp(result, c->result, len) != 0)
+		sim_fail(s, "S16: c%d accepts a result that differs from the executed one (op %" PRIu64 ")", sc->index,
+			 op);
+	if (op <= sc->reply_op_at_submit)
+		sim_fail(s, "S16: c%d request ordered at op %" PRIu64 " before op %" PRIu64 " acknowledged earlier",
+			 sc->index, op, sc->reply_op_at_submit);
+	if (op > s->reply_op_max)
+		s->reply_op_max = op;
+}
+
+static uint64_t sim_client_new_id(void *ctx)
+{
+	struct sim_client *sc = ctx;
+	return ((uint64_t)(SIM_REPLICAS_MAX + sc->index) << 32) | ++sc->session;
+}
+
+static void sim_client_tick(struct sim *s, struct sim_client *sc)
+{
+	vr_client_on_tick(&sc->vc);
+	if (sc->remaining > 0 && vr_client_ready(&sc->vc) && sim_chance(s, 1, 4)) {
+		uint8_t body[SIM_BODY_MAX];
+		uint32_t len = 1 + (uint32_t)sim_below(s, SIM_BODY_MAX);
+		for (uint32_t i = 0; i < len; i++)
+			body[i] = (uint8_t)sim_random(s);
+		sc->reply_op_at_submit = s->reply_op_max;
+		int rc = vr_client_submit(&sc->vc, body, len);
+		if (rc)
+			sim_fail(s, "c%d submit failed: %d", sc->index, rc);
+	}
+}
+
+/* ---------------------------------------------------------------- faults */
+
+static void sim_links_heal(struct sim *s)
+{
+	for (int a = 0; a < SIM_NODES_MAX; a++)
+		for (int b = 0; b < SIM_NODES_MAX; b++)
+			s->link[a][b] = true;
+}
+
+static int sim_primary_guess(struct sim *s)
+{
+	uint64_t view = 0;
+	for (int i = 0; i < s->n; i++)
+		if (s->replica[i].up && s->replica[i].vr.view > view)
+			view = s->replica[i].vr.view;
+	return (int)(view % (uint64_t)s->n);
+}
+
+static void sim_partition(struct sim *s)
+{
+	int kind = (int)sim_below(s, 5);
+	int victim = (int)sim_below(s, (uint64_t)s->n);
+
+	sim_links_heal(s);
+	switch (kind) {
+	case 0: /* heal */
+		sim_trace(s, "partition: healed");
+		break;
+	case 1: /* one replica cut off from everyone */
+		for (int j = 0; j < SIM_NODES_MAX; j++)
+			s->link[victim][j] = s->link[j][victim] = false;
+		sim_trace(s, "partition: r%d isolated", victim);
+		break;
+	case 2: { /* one-way: victim sends to nobody, or hears nobody */
+		bool out = sim_chance(s, 1, 2);
+		for (int j = 0; j < s->n; j++)
+			if (out)
+				s->link[victim][j] = false;
+			else
+				s->link[j][victim] = false;
+		sim_trace(s, "partition: r%d %s (one-way)", victim, out ? "cannot send" : "cannot hear");
+		break;
+	}
+	case 3: { /* the primary cut off from the backups, not from clients */
+		int p = sim_primary_guess(s);
+		for (int j = 0; j < s->n; j++)
+			s->link[p][j] = s->link[j][p] = false;
+		sim_trace(s, "partition: primary r%d cut off from backups", p);
+		break;
+	}
+	default: { /* a random split of the replicas into two sides */
+		bool side[SIM_REPLICAS_MAX];
+		for (int i = 0; i < s->n; i++)
+			side[i] = sim_chance(s, 1, 2);
+		for (int a = 0; a < s->n; a++)
+			for (int b = 0; b < s->n; b++)
+				if (side[a] != side[b])
+					s->link[a][b] = false;
+		sim_trace(s, "partition: split");
+		break;
+	}
+	}
+	for (int a = 0; a < SIM_NODES_MAX; a++)
+		s->link[a][a] = true;
+}
+
+/* A wiped disk is safe only while no other replica is without its state. */
+static bool sim_may_wipe(struct sim *s, int i)
+{
+	if (s->now - s->replica[i].down_since <= 3 * (uint64_t)s->delay_max + 2)
+		return false; /* messages of the old incarnation must have drained (VR-PROTOCOL.md §6.2) */
+	for (int j = 0; j < s->n; j++)
+		if (j != i && s->replica[j].up && s->replica[j].vr.status == VR_STATUS_RECOVERING)
+			return false;
+	for (int j = 0; j < s->n; j++)
+		if (j != i && !s->replica[j].up && s->replica[j].disk.meta.status == VR_STATUS_RECOVERING)
+			return false;
+	return true;
+}
+
+static int sim_down_count(struct sim *s)
+{
+	int down = 0;
+	for (int i = 0; i < s->n; i++)
+		down += !s->replica[i].up;
+	return down;
+}
+
+static void sim_faults(struct sim *s)
+{
+	if (sim_chance(s, s->partition_per_million, 1000000))
+		sim_partition(s);
+	for (int i = 0; i < s->n; i++) {
+		struct sim_replica *sr = &s->replica[i];
+		if (sr->up && sim_chance(s, s->crash_per_million, 1000000)) {
+			sim_replica_crash(s, i);
+		} else if (!sr->up && s->now >= sr->restart_at) {
+			bool wipe = sim_chance(s, s->wipe_permille, 1000) && sim_may_wipe(s, i);
+			sim_replica_start(s, i, wipe);
+		}
+	}
+	/* Now and then everybody crashes at once (power loss): nothing acknowledged may be lost. */
+	if (sim_chance(s, s->crash_per_million / 20, 1000000) && sim_down_count(s) == 0) {
+		sim_trace(s, "power loss: every replica crashes");
+		for (int i = 0; i < s->n; i++)
+			sim_replica_crash(s, i);
+	}
+}
+
+static void sim_faults_stop(struct sim *s)
+{
+	s->faults = false;
+	sim_links_heal(s);
+	for (int i = 0; i < s->n; i++)
+		if (!s->replica[i].up)
+			sim_replica_start(s, i, false);
+	sim_trace(s, "faults stop");
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+static void sim_deliver(struct sim *s)
+{
+	size_t kept = 0;
+	size_t due_count = 0;
+
+	for (size_t i = 0; i < s->net_len; i++)
+		if (s->net[i].at <= s->now)
+			due_count++;
+	if (!due_count)
+		return;
+	struct sim_packet *due = malloc(due_count * sizeof(*due));
+	size_t d = 0;
+	for (size_t i = 0; i < s->net_len; i++) {
+		if (s->net[i].at <= s->now)
+			due[d++] = s->net[i];
+		else
+			s->net[kept++] = s->net[i];
+	}
+	s->net_len = kept;
+	/* Same-tick deliveries in a random order. */
+	for (size_t i = due_count; i > 1; i--) {
+		size_t j = sim_below(s, i);
+		struct sim_packet t = due[i - 1];
+		due[i - 1] = due[j];
+		due[j] = t;
+	}
+	for (size_t i = 0; i < due_count && !s->failed; i++) {
+		struct sim_packet *p = &due[i];
+		if (p->to < SIM_REPLICAS_MAX) {
+			struct sim_replica *sr = &s->replica[p->to];
+			if (sr->up)
+				vr_on_message(&sr->vr, &p->m);
+		} else {
+			vr_client_on_reply(&s->client[p->to - SIM_REPLICAS_MAX].vc, &p->m);
+		}
+		sim_check_replicas(s);
+	}
+	for (size_t i = 0; i < due_count; i++)
+		free(due[i].data);
+	free(due);
+}
+
+static void sim_step(struct sim *s)
+{
+	s->now++;
+	if (s->faults)
+		sim_faults(s);
+	sim_deliver(s);
+	for (int i = 0; i < s->n && !s->failed; i++) {
+		struct sim_replica *sr = &s->replica[i];
+		if (!sr->up)
+			continue;
+		uint64_t seq = sim_disk_progress(s, &sr->disk);
+		if (seq)
+			vr_on_persisted(&sr->vr, seq);
+		/* Clock drift: a slow replica skips ticks, a fast one takes two. */
+		uint32_t rate = s->faults ? sr->rate_permille : 1000;
+		int ticks = rate > 1000 ? 1 + sim_chance(s, rate - 1000, 1000) : sim_chance(s, rate, 1000);
+		while (ticks-- > 0)
+			vr_on_tick(&sr->vr);
+		sim_check_replicas(s);
+	}
+	for (int j = 0; j < s->clients; j++)
+		sim_client_tick(s, &s->client[j]);
+}
+
+static bool sim_clients_done(struct sim *s)
+{
+	for (int j = 0; j < s->clients; j++)
+		if (s->client[j].remaining > 0)
+			return false;
+	return true;
+}
+
+/* Converged: every replica NORMAL in one view, commit equal to the primary's op, equal digests. */
+static bool sim_converged(struct sim *s)
+{
+	const struct vr_replica *p = &s->replica[sim_primary_guess(s)].vr;
+
+	for (int i = 0; i < s->n; i++) {
+		const struct sim_replica *sr = &s->replica[i];
+		if (!sr->up || sr->vr.status != VR_STATUS_NORMAL || sr->vr.view != p->view)
+			return false;
+		if (sr->vr.commit != p->log.op || sr->disk.digest != s->replica[sim_primary_guess(s)].disk.digest)
+			return false;
+	}
+	return true;
+}
+
+static void sim_choose_faults(struct sim *s)
+{
+	static const uint32_t loss[] = {0, 10, 50, 150};
+	static const uint32_t dup[] = {0, 20, 100};
+	static const uint32_t delay[] = {1, 3, 10, 30};
+	static const uint32_t crash[] = {0, 300, 1500, 4000};
+	static const uint32_t partition[] = {0, 2000, 8000};
+	static const uint32_t wipe[] = {0, 300, 700};
+	static const uint32_t latency[] = {0, 2, 8};
+
+	s->loss_permille = loss[sim_below(s, 4)];
+	s->dup_permille = dup[sim_below(s, 3)];
+	s->delay_max = delay[sim_below(s, 4)];
+	s->crash_per_million = crash[sim_below(s, 4)];
+	s->partition_per_million = partition[sim_below(s, 3)];
+	s->wipe_permille = wipe[sim_below(s, 3)];
+	s->disk_latency_max = latency[sim_below(s, 3)];
+	s->requests_per_client = 10 + (uint32_t)sim_below(s, 30);
+	for (int i = 0; i < s->n; i++)
+		s->replica[i].rate_permille = 700 + (uint32_t)sim_below(s, 600); /* 0.7x .. 1.3x */
+}
+
+/* Runs one seed; returns 0 when every check held. */
+static int sim_run(const struct sim_options *opt)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s) {
+		fprintf(stderr, "vr-sim: out of memory\n");
+		return 2;
+	}
+	sim_current = s;
+	s->opt = *opt;
+	s->rng = opt->seed * 0x2545f4914f6cdd1dULL + 1;
+	s->n = opt->replicas ? opt->replicas : (opt->seed % 2 ? 3 : 5);
+	s->f = (s->n - 1) / 2;
+	s->clients = 2 + (int)sim_below(s, SIM_CLIENTS_MAX - 1);
+	s->faults = true;
+	sim_map_init(&s->executed, 1 << 14);
+	sim_map_init(&s->start_views, 1 << 12);
+	sim_links_heal(s);
+	sim_choose_faults(s);
+	sim_trace(s, "seed %" PRIu64 ": %d replicas, %d clients, loss %u/1000 dup %u/1000 delay<=%u crash %u/1e6 "
+		     "partition %u/1e6 wipe %u/1000 disk<=%u",
+		  opt->seed, s->n, s->clients, s->loss_permille, s->dup_permille, s->delay_max, s->crash_per_million,
+		  s->partition_per_million, s->wipe_permille, s->disk_latency_max);
+
+	uint32_t table = (uint32_t)(s->clients > 2 ? s->clients - 1 : s->clients);
+	for (int i = 0; i < s->n; i++) {
+		struct sim_replica *sr = &s->replica[i];
+		sr->sim = s;
+		sr->index = i;
+		sr->disk.clients = calloc(table, sizeof(struct vr_client_slot));
+		sim_replica_start(s, i, false);
+	}
+	for (int j = 0; j < s->clients; j++) {
+		struct sim_client *sc = &s->client[j];
+		struct vr_client_io io = {.ctx = sc, .send = sim_client_send, .done = sim_client_done,
+					  .new_client_id = sim_client_new_id};
+		sc->sim = s;
+		sc->index = j;
+		sc->remaining = (int)s->requests_per_client;
+		vr_client_init(&sc->vc, (uint8_t)s->n, SIM_BODY_MAX, 25, &io);
+	}
+
+	while (!s->failed && s->now < SIM_TICKS_FAULTS)
+		sim_step(s);
+	if (!s->failed)
+		sim_faults_stop(s);
+	uint64_t heal = s->now;
+	while (!s->failed && s->now - heal < SIM_TICKS_LIVENESS && !(sim_clients_done(s) && sim_converged(s)))
+		sim_step(s);
+	if (!s->failed && !sim_clients_done(s)) {
+		int left = 0;
+		for (int j = 0; j < s->clients; j++)
+			left += s->client[j].remaining;
+		sim_fail(s, "liveness: %d requests not done %d ticks after faults stopped", left, SIM_TICKS_LIVENESS);
+	} else if (!s->failed && !sim_converged(s)) {
+		sim_fail(s, "liveness: replicas did not converge %d ticks after faults stopped", SIM_TICKS_LIVENESS);
+	}
+
+	uint64_t done = 0;
+	for (int j = 0; j < s->clients; j++)
+		done += s->client[j].requests_done;
+	if (opt->verbose || !s->failed)
+		sim_trace(s, "end: %" PRIu64 " requests, %" PRIu64 " ops executed, %" PRIu64 " messages", done,
+			  s->executed_max, s->messages);
+	if (!opt->quiet)
+		printf("seed %" PRIu64 ": %s, %d replicas, trace hash %016" PRIx64 "\n", opt->seed,
+		       s->failed ? "FAILED" : "ok", s->n, s->trace_hash);
+	rc = s->failed ? 1 : 0;
+
+	for (int i = 0; i < s->n; i++) {
+		if (s->replica[i].up)
+			vr_deinit(&s->replica[i].vr);
+		sim_disk_drop_pending(&s->replica[i].disk);
+		free(s->replica[i].disk.queue);
+		free(s->replica[i].disk.clients);
+	}
+	for (int j = 0; j < s->clients; j++)
+		vr_client_deinit(&s->client[j].vc);
+	for (size_t i = 0; i < s->net_len; i++)
+		free(s->net[i].data);
+	free(s->net);
+	sim_map_free(&s->executed);
+	sim_map_free(&s->start_views);
+	free(s);
+	sim_current = NULL;
+	return rc;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void sim_on_abort(int sig)
+{
+	(void)sig;
+	if (sim_current) {
+		char line[160];
+		int len = snprintf(line, sizeof(line),
+				   "seed %" PRIu64 ": VIOLATION: assertion failed (above)\n  reproduce: vr-sim --seed %" PRIu64 " -v\n",
+				   sim_current->opt.seed, sim_current->opt.seed);
+		if (write(STDOUT_FILENO, line, (size_t)len) < 0)
+			_exit(3);
+	}
+	signal(SIGABRT, SIG_DFL);
+}
+
+static void sim_usage(FILE *out)
+{
+	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--jobs N] [--stop] [-v]\n"
+		     "  Simulates a VR cluster under faults and checks its invariants.\n"
+		     "  --seed N       run one seed (default 1)\n"
+		     "  --seeds A-B    run seeds A..B, print each failing seed, then a summary\n"
+		     "  --replicas K   cluster size 3 or 5 (default: odd seeds 3, even seeds 5)\n"
+		     "  --jobs N       run N seeds at once (default 1)\n"
+		     "  --stop         stop at the first failing seed\n"
+		     "  -v             print the trace of a single seed\n"
+		     "Exit status: 0 when every seed passed, 1 when any failed, 2 on bad usage.\n");
+}
+
+static int sim_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Runs seed in a child so that a crash or an ASSERT in one seed is reported, not fatal. */
+static pid_t sim_spawn(const struct sim_options *opt)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGABRT, sim_on_abort);
+		_exit(sim_run(opt));
+	}
+	return pid;
+}
+
+static int sim_range(struct sim_options opt, uint64_t first, uint64_t last, int jobs, bool stop)
+{
+	uint64_t next = first, failed = 0, passed = 0, first_failed = 0;
+	pid_t pids[64];
+	uint64_t seeds[64];
+	int running = 0;
+
+	if (jobs < 1 || jobs > 64)
+		jobs = 1;
+	while (next <= last || running > 0) {
+		while (running < jobs && next <= last && !(stop && failed)) {
+			opt.seed = next++;
+			pid_t pid = sim_spawn(&opt);
+			if (pid < 0) {
+				perror("vr-sim: fork");
+				return 2;
+			}
+			pids[running] = pid;
+			seeds[running] = opt.seed;
+			running++;
+		}
+		if (running == 0)
+			break;
+		int status;
+		pid_t pid = wait(&status);
+		for (int i = 0; i < running; i++) {
+			if (pids[i] != pid)
+				continue;
+			bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+			if (ok) {
+				passed++;
+			} else {
+				if (!failed || seeds[i] < first_failed)
+					first_failed = seeds[i];
+				failed++;
+				if (WIFSIGNALED(status))
+					printf("seed %" PRIu64 ": VIOLATION: killed by signal %d\n  reproduce: vr-sim --seed %" PRIu64 " -v\n",
+					       seeds[i], WTERMSIG(status), seeds[i]);
+			}
+			pids[i] = pids[running - 1];
+			seeds[i] = seeds[running - 1];
+			running--;
+			break;
+		}
+	}
+	printf("vr-sim: seeds %" PRIu64 "-%" PRIu64 ": %" PRIu64 " passed, %" PRIu64 " failed", first, last, passed,
+	       failed);
+	if (failed)
+		printf(" (first failing seed %" PRIu64 ")", first_failed);
+	printf("\n");
+	return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sim_options opt = {.seed = 1};
+	uint64_t first = 0, last = 0;
+	bool range = false, stop = false;
+	uint64_t jobs = 1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			opt.verbose = true;
+		} else if (!strcmp(a, "--stop")) {
+			stop = true;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			sim_usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--seed") && v) {
+			if (sim_parse_u64(v, &opt.seed)) {
+				fprintf(stderr, "vr-sim: --seed wants a number, not '%s'\n", v);
+				return 2;
+			}
+			i++;
+		} else if (!strcmp(a, "--seeds") && v) {
+			char buf[64];
+			snprintf(buf, sizeof(buf), "%s", v);
+			char *dash = strchr(buf, '-');
+			if (dash)
+				*dash = 0;
+			if (!dash || sim_parse_u64(buf, &first) || sim_parse_u64(dash + 1, &last) || first > last) {
+				fprintf(stderr, "vr-sim: --seeds wants A-B with A <= B, not '%s'\n", v);
+				return 2;
+			}
+			range = true;
+			i++;
+		} else if (!strcmp(a, "--replicas") && v) {
+			uint64_t k;
+			if (sim_parse_u64(v, &k) || (k != 3 && k != 5)) {
+				fprintf(stderr, "vr-sim: --replicas wants 3 or 5, not '%s'\n", v);
+				return 2;
+			}
+			opt.replicas = (int)k;
+			i++;
+		} else if (!strcmp(a, "--jobs") && v) {
+			if (sim_parse_u64(v, &jobs) || jobs < 1 || jobs > 64) {
+				fprintf(stderr, "vr-sim: --jobs wants 1..64, not '%s'\n", v);
+				return 2;
+			}
+			i++;
+		} else {
+			fprintf(stderr, "vr-sim: unknown argument '%s'\n", a);
+			sim_usage(stderr);
+			return 2;
+		}
+	}
+	if (range) {
+		opt.verbose = false;
+		opt.quiet = true;
+		return sim_range(opt, first, last, (int)jobs, stop);
+	}
+	signal(SIGABRT, sim_on_abort);
+	return sim_run(&opt);
+}
