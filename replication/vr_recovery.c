@@ -38,6 +38,8 @@ void vr_recovery_start(struct vr_replica *r)
 /* §6.1 step 2: a NORMAL voter answers; the primary adds its log. */
 void vr_on_recovery(struct vr_replica *r, const struct vr_message *m)
 {
+	/* The sender's log is gone: acks from its earlier incarnation no longer hold anything. */
+	r->acked[m->replica] = 0;
 	if (r->status != VR_STATUS_NORMAL)
 		return vr_log_drop(r, "recovery: not normal");
 	if (!vr_is_voter(r))
@@ -75,6 +77,8 @@ static void vr_recovery_complete(struct vr_replica *r, uint64_t view)
 	r->commit_max = r->recovery_commit;
 	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
 	vr_note(r, "recovery: complete");
+	/* §6.2: ask for the first view it may vote in, so that it does not stay silent for good. */
+	vr_view_change_start(r, r->voter_view);
 }
 
 /* §6.1 step 3. */

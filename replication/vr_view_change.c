@@ -18,7 +18,7 @@
 /* §5.1: move to view v in status VIEW_CHANGE. Not while RECOVERING (§12.1). */
 void vr_view_change_start(struct vr_replica *r, uint64_t view)
 {
-	ASSERT(view > r->view || (view == r->view && r->status == VR_STATUS_NORMAL));
+	ASSERT(view > r->view);
 #if VR_MUTANT != 6
 	ASSERT(r->status != VR_STATUS_RECOVERING);
 #endif
@@ -126,21 +126,25 @@ static void vr_dvc_complete(struct vr_replica *r)
 	vr_note(r, "view change: new primary");
 }
 
-/* STARTVIEW ⟨v, l, n, k⟩ for the view's starting log: the same message every time (S4). */
+/*
+ * STARTVIEW ⟨v, l, n, k⟩. The first carries the chosen log; one resent later to a
+ * replica that missed it carries the current log, which extends the chosen one (S4).
+ */
 void vr_send_start_view(struct vr_replica *r, uint8_t to)
 {
 	struct vr_message m = {
 		.command = VR_START_VIEW,
 		.view = r->view,
-		.op = r->view_start_op,
-		.commit = r->commit_max,
-		.entry_count = (uint32_t)r->view_start_op,
+		.op = r->log.op,
+		.commit = r->commit > r->commit_max ? r->commit : r->commit_max,
+		.entry_count = (uint32_t)r->log.op,
 		.entries = r->log.entries,
 	};
 
 	ASSERT(r->status == VR_STATUS_NORMAL);
 	ASSERT(vr_is_primary(r));
 	ASSERT(!r->start_view_pending);
+	ASSERT(r->log.op >= r->view_start_op);
 	vr_send(r, to, &m);
 }
 

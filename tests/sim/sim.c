@@ -79,6 +79,7 @@ struct sim_write {
 
 struct sim_disk {
 	bool formatted;
+	bool lost; /* wiped, and no META write has reached it since: it must recover again */
 	struct vr_meta meta;
 	struct vr_entry log[SIM_LOG_CAPACITY];
 	uint8_t bodies[SIM_LOG_CAPACITY][SIM_BODY_MAX];
@@ -101,8 +102,10 @@ struct sim_replica {
 	uint32_t rate_permille; /* clock rate: chance per global tick that this replica ticks */
 	uint64_t restart_at;
 	uint64_t down_since;
+	bool wiped; /* the newest start was with a lost disk */
 	/* checker memory, kept across restarts with the disk */
 	uint64_t view_max;
+	uint64_t durable_view_max;
 	uint64_t spoken_view;
 	uint64_t vc_view_sent;
 	uint64_t commit_max;
@@ -124,6 +127,7 @@ struct sim_committed {
 	bool set;
 	bool upcall;
 	uint64_t checksum;
+	uint64_t view; /* lowest view in which a replica executed it */
 	uint64_t client_id, request;
 	uint64_t digest;
 	uint8_t result[SIM_RESULT_LEN];
@@ -155,7 +159,7 @@ struct sim {
 	uint64_t executed_max;
 	uint64_t reply_op_max;
 	struct sim_map executed;
-	struct sim_map start_views; /* view -> hash of its STARTVIEW */
+	struct sim_map start_views; /* view -> (op, checksum at op) of its first STARTVIEW */
 	uint64_t trace_hash;
 	uint64_t messages, drops;
 	bool failed;
@@ -347,23 +351,30 @@ static void sim_send_packet(struct sim *s, int from, int to, const struct vr_mes
 
 /* ---------------------------------------------------------------- checkers */
 
-static uint64_t sim_start_view_hash(const struct vr_message *m)
-{
-	uint64_t h = sim_mix(m->op, m->commit);
-	return sim_mix(h, m->entry_count ? m->entries[m->entry_count - 1].checksum : 0) | 1;
-}
-
-/* S3/S12: a log message holds every executed op, unchanged. */
+/*
+ * S3/S12: a log of view v holds, unchanged, every op executed in view v or before
+ * (an op executed in view w is committed in w or earlier, so every log of a view
+ * >= w has it). A replica still in an older view may hold a stale suffix: that is
+ * allowed, and a view change ranks its log below the newer ones.
+ */
 static void sim_check_log_message(struct sim *s, int from, const struct vr_message *m, bool whole)
 {
-	if (whole && m->op < s->executed_max)
-		sim_fail(s, "S12: r%d sends %s with op %" PRIu64 " below executed op %" PRIu64, from,
-			 vr_command_name(m->command), m->op, s->executed_max);
-	for (uint32_t i = 0; i < m->entry_count; i++) {
-		const struct vr_entry *e = &m->entries[i];
-		if (e->op <= s->executed_max && s->committed[e->op].set && s->committed[e->op].checksum != e->checksum)
-			sim_fail(s, "S3: r%d sends %s whose op %" PRIu64 " differs from the executed one", from,
-				 vr_command_name(m->command), e->op);
+	uint64_t first = m->entry_count ? m->entries[0].op : m->op + 1;
+
+	for (uint64_t x = 1; x <= s->executed_max; x++) {
+		const struct sim_committed *c = &s->committed[x];
+		if (!c->set || c->view > m->view)
+			continue;
+		if (x > m->op) {
+			if (whole)
+				sim_fail(s, "S12: r%d sends %s of view %" PRIu64 " ending at op %" PRIu64
+					    " without op %" PRIu64 " executed in view %" PRIu64,
+					 from, vr_command_name(m->command), m->view, m->op, x, c->view);
+			return;
+		}
+		if (x >= first && m->entries[x - first].checksum != c->checksum)
+			sim_fail(s, "S3: r%d sends %s of view %" PRIu64 " whose op %" PRIu64 " differs from the executed one",
+				 from, vr_command_name(m->command), m->view, x);
 	}
 }
 
@@ -404,7 +415,9 @@ static void sim_check_send(struct sim_replica *sr, int to, const struct vr_messa
 		if (m->view > sr->vc_view_sent)
 			sr->vc_view_sent = m->view;
 		if (m->command == VR_DO_VIEW_CHANGE) {
-			uint64_t h = sim_mix(sim_mix(m->last_normal_view, m->op), m->commit);
+			/* The log the view change ranks: v', op, head. k may grow (an op executed
+			 * after a restart is only more knowledge). */
+			uint64_t h = sim_mix(m->last_normal_view, m->op);
 			h = sim_mix(h, m->entry_count ? m->entries[m->entry_count - 1].checksum : 0);
 			if (sr->dvc_view == m->view && sr->dvc_hash != h)
 				sim_fail(s, "S13: r%d sends two different DVCs for view %" PRIu64, sr->index, m->view);
@@ -415,12 +428,17 @@ static void sim_check_send(struct sim_replica *sr, int to, const struct vr_messa
 	case VR_START_VIEW: {
 		if (primary != sr->index)
 			sim_fail(s, "S5: r%d sends start_view for view %" PRIu64, sr->index, m->view);
+		/* S4: one log per view: every STARTVIEW log of v extends the first one. */
 		bool found;
 		size_t i = sim_map_slot(&s->start_views, m->view + 1, 0, &found);
-		uint64_t h = sim_start_view_hash(m);
-		if (found && s->start_views.values[i] != h)
-			sim_fail(s, "S4: two different start_view logs for view %" PRIu64, m->view);
-		sim_map_put(&s->start_views, i, m->view + 1, 0, h);
+		if (!found) {
+			uint64_t checksum = m->op ? m->entries[m->op - 1].checksum : 0;
+			sim_map_put(&s->start_views, i, m->view + 1, m->op, checksum);
+		} else {
+			uint64_t op = s->start_views.keys_b[i];
+			if (m->op < op || (op && m->entries[op - 1].checksum != s->start_views.values[i]))
+				sim_fail(s, "S4: start_view logs for view %" PRIu64 " disagree", m->view);
+		}
 		sim_check_log_message(s, sr->index, m, true);
 		break;
 	}
@@ -455,8 +473,13 @@ static void sim_check_reply(struct sim_replica *sr, const struct vr_message *m)
 		return;
 	}
 	for (int i = 0; i < s->n; i++) {
-		const struct sim_disk *d = &s->replica[i].disk;
+		const struct sim_replica *h = &s->replica[i];
+		const struct sim_disk *d = &h->disk;
 		if (d->op >= m->op && d->log[m->op - 1].checksum == e->checksum)
+			holders++;
+		/* A lost disk is one of the f faults; it may have acked x before. The op stays
+		 * safe while that replica does not vote (S9, §6.2); S3/S12 check survival. */
+		else if (h->wiped && (!h->up || h->vr.status == VR_STATUS_RECOVERING || h->vr.view < h->vr.voter_view))
 			holders++;
 	}
 	if (holders < s->f + 1)
@@ -504,8 +527,18 @@ static void sim_disk_apply_write(struct sim_disk *d, const struct vr_write *w)
 		break;
 	case VR_WRITE_META:
 		d->meta = w->meta;
+		d->lost = false;
 		break;
 	}
+}
+
+/* S6: the durable view never goes back. */
+static void sim_check_durable(struct sim_replica *sr)
+{
+	if (sr->disk.meta.view < sr->durable_view_max)
+		sim_fail(sr->sim, "S6: r%d durable view went back from %" PRIu64 " to %" PRIu64, sr->index,
+			 sr->durable_view_max, sr->disk.meta.view);
+	sr->durable_view_max = sr->disk.meta.view;
 }
 
 static void sim_persist(void *ctx, const struct vr_write *w)
@@ -631,6 +664,8 @@ static uint32_t sim_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
 	/* S1, S2, S10 against the one global sequence. */
 	struct sim_committed *c = &s->committed[e->op];
 	if (c->set) {
+		if (sr->vr.view < c->view)
+			c->view = sr->vr.view;
 		if (c->checksum != e->checksum)
 			sim_fail(s, "S1: r%d executes a different op %" PRIu64, sr->index, e->op);
 		else if (c->digest != h)
@@ -638,6 +673,7 @@ static uint32_t sim_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
 		return len;
 	}
 	c->set = true;
+	c->view = sr->vr.view;
 	c->upcall = a->upcall;
 	c->checksum = e->checksum;
 	c->client_id = e->client_id;
@@ -706,13 +742,16 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 	int rc;
 
 	io.ctx = sr;
+	if (sr->disk.lost)
+		wiped = true; /* an empty disk of an existing cluster: recover, never format */
 	if (wiped) {
 		struct sim_disk *d = &sr->disk;
 		memset(&d->meta, 0, sizeof(d->meta));
 		memset(d->clients, 0, sizeof(*d->clients) * c.client_table_size);
 		d->op = d->commit = d->digest = 0;
 		d->formatted = true;
-		sr->view_max = sr->commit_max = sr->spoken_view = sr->vc_view_sent = 0;
+		d->lost = true;
+		sr->view_max = sr->commit_max = sr->spoken_view = sr->vc_view_sent = sr->durable_view_max = 0;
 		sr->dvc_view = sr->dvc_hash = 0;
 		rc = vr_init_recovering(&sr->vr, &c, &io);
 	} else if (!sr->disk.formatted) {
@@ -734,9 +773,15 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 		return;
 	}
 	sr->up = true;
+	sr->wiped = wiped;
 	if (!wiped && sr->vr.view < sr->spoken_view)
 		sim_fail(s, "S6: r%d restarts in view %" PRIu64 " below view %" PRIu64 " it spoke in", i, sr->vr.view,
 			 sr->spoken_view);
+	if (!wiped && sr->vr.view < sr->durable_view_max)
+		sim_fail(s, "S6: r%d restarts in view %" PRIu64 " below its durable view %" PRIu64, i, sr->vr.view,
+			 sr->durable_view_max);
+	/* A view held only in memory (never durable, never spoken in) is legitimately lost in a crash. */
+	sr->view_max = sr->vr.view;
 	sim_trace(s, "r%d start%s view=%" PRIu64 " status=%s op=%" PRIu64 " commit=%" PRIu64, i,
 		  wiped ? " (disk lost)" : "", sr->vr.view, vr_status_name(sr->vr.status), sr->vr.log.op,
 		  sr->vr.commit);
@@ -879,12 +924,15 @@ static bool sim_may_wipe(struct sim *s, int i)
 {
 	if (s->now - s->replica[i].down_since <= 3 * (uint64_t)s->delay_max + 2)
 		return false; /* messages of the old incarnation must have drained (VR-PROTOCOL.md §6.2) */
-	for (int j = 0; j < s->n; j++)
-		if (j != i && s->replica[j].up && s->replica[j].vr.status == VR_STATUS_RECOVERING)
+	for (int j = 0; j < s->n; j++) {
+		const struct sim_replica *o = &s->replica[j];
+		if (j == i)
+			continue;
+		if (o->disk.lost || o->disk.meta.status == VR_STATUS_RECOVERING)
 			return false;
-	for (int j = 0; j < s->n; j++)
-		if (j != i && !s->replica[j].up && s->replica[j].disk.meta.status == VR_STATUS_RECOVERING)
+		if (o->up && o->vr.status == VR_STATUS_RECOVERING)
 			return false;
+	}
 	return true;
 }
 
@@ -982,8 +1030,10 @@ static void sim_step(struct sim *s)
 		if (!sr->up)
 			continue;
 		uint64_t seq = sim_disk_progress(s, &sr->disk);
-		if (seq)
+		if (seq) {
+			sim_check_durable(sr);
 			vr_on_persisted(&sr->vr, seq);
+		}
 		/* Clock drift: a slow replica skips ticks, a fast one takes two. */
 		uint32_t rate = s->faults ? sr->rate_permille : 1000;
 		int ticks = rate > 1000 ? 1 + sim_chance(s, rate - 1000, 1000) : sim_chance(s, rate, 1000);
