@@ -127,6 +127,8 @@ struct vr_meta {
 	uint64_t view;
 	uint64_t last_normal_view;
 	uint64_t dvc_view;   /* view for which a DVC was decided: resent unchanged after restart */
+	uint64_t dvc_op;     /* that DVC's op-number and head checksum: a restart whose log */
+	uint64_t dvc_head;   /* differs (a STARTVIEW half installed) sends no other DVC for it */
 	uint64_t voter_view; /* first view in which this replica may vote (§6.2); 0 normally */
 	uint8_t status;	     /* NORMAL or VIEW_CHANGE (or RECOVERING before the first install) */
 };
@@ -256,6 +258,7 @@ struct vr_replica {
 	bool svc_from[VR_REPLICAS_MAX];
 	bool dvc_decided; /* DVC contents fixed and (being) persisted */
 	bool dvc_sent;
+	bool dvc_withheld; /* the decided DVC no longer matches the log: silent in this view */
 	struct vr_dvc dvc[VR_REPLICAS_MAX];
 	uint8_t dvc_best; /* sender whose log is the candidate */
 	struct vr_log candidate;

@@ -149,6 +149,11 @@ uint64_t vr_persist_meta(struct vr_replica *r)
 	w.meta.view = r->view;
 	w.meta.last_normal_view = r->last_normal_view;
 	w.meta.dvc_view = r->dvc_decided ? r->view : 0;
+	if (r->dvc_decided) {
+		const struct vr_entry *head = vr_log_entry(r, r->log.op);
+		w.meta.dvc_op = r->log.op;
+		w.meta.dvc_head = head ? head->checksum : 0;
+	}
 	w.meta.voter_view = r->voter_view;
 	w.meta.status = r->status;
 	r->meta_seq = vr_persist(r, &w);
@@ -486,6 +491,12 @@ int vr_init(struct vr_replica *r, const struct vr_config *c, const struct vr_io 
 		break;
 	case VR_STATUS_VIEW_CHANGE: /* §6.3.4: resume, resending the same DVC */
 		r->dvc_decided = d->meta.dvc_view == r->view;
+		if (r->dvc_decided) {
+			const struct vr_entry *head = vr_log_entry(r, r->log.op);
+			/* S13: never a second, different DVC for one view. */
+			r->dvc_withheld = d->meta.dvc_op != r->log.op || d->meta.dvc_head != (head ? head->checksum : 0);
+			r->dvc_sent = r->dvc_withheld;
+		}
 		r->view_change_deadline = vr_jitter(r, r->config.view_change_ticks);
 		break;
 	default: /* §6.3.3: a primary does not resume; a backup rejoins its view */

@@ -27,6 +27,7 @@ void vr_view_change_start(struct vr_replica *r, uint64_t view)
 	r->svc_sent = false;
 	r->dvc_decided = false;
 	r->dvc_sent = false;
+	r->dvc_withheld = false;
 	r->start_view_pending = false;
 	r->state_wanted = false;
 	memset(r->svc_from, 0, sizeof(r->svc_from));
@@ -292,7 +293,7 @@ void vr_view_change_tick(struct vr_replica *r)
 	if (r->tick >= r->resend_deadline) { /* resend for the same view (§5.1 step 4) */
 		r->resend_deadline = r->tick + r->config.resend_ticks;
 		r->svc_sent = false;
-		if (!vr_is_primary(r))
+		if (!vr_is_primary(r) && !r->dvc_withheld)
 			r->dvc_sent = false;
 	}
 }

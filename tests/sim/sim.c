@@ -102,7 +102,6 @@ struct sim_replica {
 	uint32_t rate_permille; /* clock rate: chance per global tick that this replica ticks */
 	uint64_t restart_at;
 	uint64_t down_since;
-	bool wiped; /* the newest start was with a lost disk */
 	/* checker memory, kept across restarts with the disk */
 	uint64_t view_max;
 	uint64_t durable_view_max;
@@ -126,6 +125,7 @@ struct sim_client {
 struct sim_committed {
 	bool set;
 	bool upcall;
+	bool replied;
 	uint64_t checksum;
 	uint64_t view; /* lowest view in which a replica executed it */
 	uint64_t client_id, request;
@@ -465,6 +465,8 @@ static void sim_check_reply(struct sim_replica *sr, const struct vr_message *m)
 
 	if (m->status != VR_REPLY_OK)
 		return;
+	if (m->op <= SIM_LOG_CAPACITY && s->committed[m->op].replied)
+		return; /* a cached reply resent: S11 is about the first one */
 	if (sr->vr.status != VR_STATUS_NORMAL)
 		sim_fail(s, "S9: r%d replies while %s", sr->index, vr_status_name(sr->vr.status));
 	const struct vr_entry *e = vr_log_entry(&sr->vr, m->op);
@@ -479,11 +481,13 @@ static void sim_check_reply(struct sim_replica *sr, const struct vr_message *m)
 			holders++;
 		/* A lost disk is one of the f faults; it may have acked x before. The op stays
 		 * safe while that replica does not vote (S9, §6.2); S3/S12 check survival. */
-		else if (h->wiped && (!h->up || h->vr.status == VR_STATUS_RECOVERING || h->vr.view < h->vr.voter_view))
+		else if (d->lost || d->meta.status == VR_STATUS_RECOVERING || d->meta.view < d->meta.voter_view)
 			holders++;
 	}
 	if (holders < s->f + 1)
 		sim_fail(s, "S11: reply for op %" PRIu64 " held by %d disks", m->op, holders);
+	if (m->op <= SIM_LOG_CAPACITY)
+		s->committed[m->op].replied = true;
 }
 
 /* S6, after every step. */
@@ -773,7 +777,6 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 		return;
 	}
 	sr->up = true;
-	sr->wiped = wiped;
 	if (!wiped && sr->vr.view < sr->spoken_view)
 		sim_fail(s, "S6: r%d restarts in view %" PRIu64 " below view %" PRIu64 " it spoke in", i, sr->vr.view,
 			 sr->spoken_view);
