@@ -41,9 +41,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VR_REPLICAS_MAX 9
+#define VR_REPLICAS_MAX    9
 #define VR_RESULT_SIZE_MAX 256
-#define VR_NONE UINT32_MAX
+#define VR_NONE            UINT32_MAX
 
 enum vr_status {
 	VR_STATUS_NORMAL = 0,
@@ -70,7 +70,7 @@ enum vr_command {
 
 /* What a log entry asks the state machine to do. */
 enum vr_kind {
-	VR_KIND_OP = 1,	      /* an application operation: one up-call */
+	VR_KIND_OP = 1,       /* an application operation: one up-call */
 	VR_KIND_REGISTER = 2, /* registers the client's session in the client table */
 };
 
@@ -105,18 +105,18 @@ struct vr_entry {
 struct vr_message {
 	uint8_t command;
 	uint8_t replica; /* sender (replica messages); responder of a REPLY */
-	uint8_t status;	 /* REPLY: enum vr_reply_status */
+	uint8_t status;  /* REPLY: enum vr_reply_status */
 	uint64_t epoch;
 	uint64_t view;
-	uint64_t op;		   /* n */
-	uint64_t commit;	   /* k */
+	uint64_t op;               /* n */
+	uint64_t commit;           /* k */
 	uint64_t last_normal_view; /* v' in DO_VIEW_CHANGE */
-	uint64_t nonce;		   /* RECOVERY, RECOVERY_RESPONSE */
-	uint64_t client_id;	   /* REQUEST, REPLY */
-	uint64_t session;	   /* REQUEST: the session (op-number of its REGISTER) */
-	uint64_t request;	   /* REQUEST, REPLY: request-number */
-	uint8_t kind;		   /* REQUEST: enum vr_kind */
-	uint32_t body_len;	   /* REQUEST: op bytes; REPLY: result bytes */
+	uint64_t nonce;            /* RECOVERY, RECOVERY_RESPONSE */
+	uint64_t client_id;        /* REQUEST, REPLY */
+	uint64_t session;          /* REQUEST: the session (op-number of its REGISTER) */
+	uint64_t request;          /* REQUEST, REPLY: request-number */
+	uint8_t kind;              /* REQUEST: enum vr_kind */
+	uint32_t body_len;         /* REQUEST: op bytes; REPLY: result bytes */
 	const uint8_t *body;
 	uint32_t entry_count; /* PREPARE (1), DO_VIEW_CHANGE, START_VIEW, NEW_STATE, RECOVERY_RESPONSE */
 	const struct vr_entry *entries;
@@ -130,7 +130,7 @@ struct vr_meta {
 	uint64_t dvc_op;     /* that DVC's op-number and head checksum: a restart whose log */
 	uint64_t dvc_head;   /* differs (a STARTVIEW half installed) sends no other DVC for it */
 	uint64_t voter_view; /* first view in which this replica may vote (§6.2); 0 normally */
-	uint8_t status;	     /* NORMAL or VIEW_CHANGE (or RECOVERING before the first install) */
+	uint8_t status;      /* NORMAL or VIEW_CHANGE (or RECOVERING before the first install) */
 };
 
 enum vr_write_kind {
@@ -154,8 +154,8 @@ struct vr_client_slot {
 	uint64_t client_id; /* 0: free */
 	uint64_t session;   /* op-number of the REGISTER that created the slot */
 	uint64_t request;   /* newest executed request-number (s_done) */
-	uint64_t op;	    /* op that executed it (op_done) */
-	uint8_t status;	    /* enum vr_reply_status of the cached reply */
+	uint64_t op;        /* op that executed it (op_done) */
+	uint8_t status;     /* enum vr_reply_status of the cached reply */
 	uint32_t result_len;
 	uint8_t result[VR_RESULT_SIZE_MAX];
 };
@@ -187,16 +187,16 @@ struct vr_io {
 struct vr_config {
 	uint8_t replica_count; /* 2f+1 */
 	uint8_t self;
-	uint32_t log_capacity;	    /* ops held in memory */
-	uint32_t body_size_max;	    /* largest op body */
+	uint32_t log_capacity;      /* ops held in memory */
+	uint32_t body_size_max;     /* largest op body */
 	uint32_t client_table_size; /* sessions */
-	uint32_t pipeline_max;	    /* uncommitted ops the primary keeps in flight */
+	uint32_t pipeline_max;      /* uncommitted ops the primary keeps in flight */
 	uint32_t heartbeat_ticks;
 	uint32_t prepare_resend_ticks;
 	uint32_t liveness_ticks;    /* backup: primary silent this long starts a view change */
 	uint32_t view_change_ticks; /* VIEW_CHANGE: no progress this long moves to view+1 */
-	uint32_t resend_ticks;	    /* SVC/DVC/RECOVERY/GETSTATE resend period */
-	uint64_t seed;		    /* timer jitter and recovery nonces */
+	uint32_t resend_ticks;      /* SVC/DVC/RECOVERY/GETSTATE resend period */
+	uint64_t seed;              /* timer jitter and recovery nonces */
 };
 
 /* The durable image a replica restarts from (disk intact). All borrowed. */
@@ -218,7 +218,7 @@ struct vr_dvc {
 
 struct vr_log {
 	struct vr_entry *entries; /* entries[x-1] holds op x */
-	uint8_t *bodies;	  /* capacity * body_size_max */
+	uint8_t *bodies;          /* capacity * body_size_max */
 	uint64_t op;
 };
 
@@ -245,10 +245,10 @@ struct vr_replica {
 
 	/* Normal operation. */
 	uint64_t acked[VR_REPLICAS_MAX]; /* primary: highest op each replica acked in this view */
-	uint64_t ok_sent;		 /* backup: highest op acked to primary(view) in this view */
-	uint64_t commit_max;		 /* highest commit-number heard from primary(view) in this view */
-	uint64_t view_start_op;		 /* primary: op when the view started; requests wait for commit to reach it */
-	bool start_view_pending;	 /* primary: STARTVIEW waits for durability */
+	uint64_t ok_sent;                /* backup: highest op acked to primary(view) in this view */
+	uint64_t commit_max;             /* highest commit-number heard from primary(view) in this view */
+	uint64_t view_start_op;          /* primary: op when the view started; requests wait for commit to reach it */
+	bool start_view_pending;         /* primary: STARTVIEW waits for durability */
 	uint64_t heartbeat_deadline;
 	uint64_t resend_deadline;
 	uint64_t liveness_deadline;

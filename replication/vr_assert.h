@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define ASSERT(expr)                                                                                        \
-	do {                                                                                                \
-		if (!(expr)) {                                                                              \
-			fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #expr);        \
-			abort();                                                                            \
-		}                                                                                           \
+#define ASSERT(expr)                                                                                                   \
+	do {                                                                                                           \
+		if (!(expr)) {                                                                                         \
+			fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #expr);                   \
+			abort();                                                                                       \
+		}                                                                                                      \
 	} while (0)
 
 #endif

@@ -50,7 +50,7 @@ static void vr_client_register(struct vr_client *c)
 }
 
 int vr_client_init(struct vr_client *c, uint8_t replica_count, uint32_t body_size_max, uint32_t resend_ticks,
-		   const struct vr_client_io *io)
+                   const struct vr_client_io *io)
 {
 	if (replica_count == 0 || replica_count > VR_REPLICAS_MAX || resend_ticks == 0)
 		return -EINVAL;

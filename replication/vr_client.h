@@ -18,7 +18,7 @@ struct vr_client_io {
 	/* A request finished: status VR_REPLY_OK with its result and op-number, or
 	 * VR_REPLY_EVICTED, meaning the outcome is unknown and the session is gone. */
 	void (*done)(void *ctx, uint64_t request, uint8_t status, const uint8_t *result, uint32_t result_len,
-		     uint64_t op);
+	             uint64_t op);
 	/* A fresh, never used client id (nonzero) for a new session. */
 	uint64_t (*new_client_id)(void *ctx);
 };
@@ -31,7 +31,7 @@ struct vr_client {
 	uint64_t client_id;
 	uint64_t session; /* op-number of the registration, from its reply */
 	uint64_t request; /* the newest request-number used */
-	uint64_t view;	  /* believed view: primary is view mod replica_count */
+	uint64_t view;    /* believed view: primary is view mod replica_count */
 	uint64_t last_op; /* op-number of the newest reply (for backup reads, §9.8) */
 	bool registered;
 	bool busy; /* a request (or the registration) is outstanding */
@@ -44,7 +44,7 @@ struct vr_client {
 
 /* Starts a session: sends the registration. Allocates the request buffer. */
 int vr_client_init(struct vr_client *c, uint8_t replica_count, uint32_t body_size_max, uint32_t resend_ticks,
-		   const struct vr_client_io *io);
+                   const struct vr_client_io *io);
 void vr_client_deinit(struct vr_client *c);
 /* Sends op (copied). Returns 0, -EBUSY while a request is outstanding or the
  * session is not registered yet, -EMSGSIZE when op is larger than body_size_max. */

@@ -98,7 +98,7 @@ static bool vr_request_admit(struct vr_replica *r, const struct vr_message *m)
 	if (m->request == prepared) {
 		if (slot->request == m->request)
 			vr_reply_slot(r, slot); /* executed: resend the cached reply */
-		return false;		/* otherwise still in flight */
+		return false;                   /* otherwise still in flight */
 	}
 	return true;
 }
@@ -262,7 +262,7 @@ void vr_primary_tick(struct vr_replica *r)
 		return;
 	/* §4.5 step 1: COMMIT on a fixed period, whatever else is sent. */
 	if (r->tick >= r->heartbeat_deadline) {
-		struct vr_message m = {.command = VR_COMMIT, .view = r->view, .commit = r->commit, .op = r->log.op};
+		struct vr_message m = { .command = VR_COMMIT, .view = r->view, .commit = r->commit, .op = r->log.op };
 		vr_send_all(r, &m);
 		r->heartbeat_deadline = r->tick + r->config.heartbeat_ticks;
 	}
@@ -289,7 +289,7 @@ void vr_backup_flush(struct vr_replica *r)
 	ASSERT(r->status == VR_STATUS_NORMAL);
 	/* N1 (§9.1): PREPAREOK ⟨v, n⟩ only once 1..n and the view are durable; only to primary(v). */
 	if (r->durable_op > r->ok_sent && r->durable_op > r->commit_max && vr_meta_durable(r) && vr_is_voter(r)) {
-		struct vr_message m = {.command = VR_PREPARE_OK, .view = r->view, .op = r->durable_op};
+		struct vr_message m = { .command = VR_PREPARE_OK, .view = r->view, .op = r->durable_op };
 		vr_send(r, vr_primary_index(r->view, r->config.replica_count), &m);
 		r->ok_sent = r->durable_op;
 	}

@@ -16,7 +16,7 @@
 
 static void vr_send_recovery(struct vr_replica *r)
 {
-	struct vr_message m = {.command = VR_RECOVERY, .nonce = r->nonce};
+	struct vr_message m = { .command = VR_RECOVERY, .nonce = r->nonce };
 
 	vr_send_all(r, &m);
 	r->resend_deadline = r->tick + r->config.resend_ticks;
@@ -46,7 +46,7 @@ void vr_on_recovery(struct vr_replica *r, const struct vr_message *m)
 		return vr_log_drop(r, "recovery: not a voter yet");
 	if (!vr_meta_durable(r))
 		return vr_log_drop(r, "recovery: view not durable yet");
-	struct vr_message reply = {.command = VR_RECOVERY_RESPONSE, .view = r->view, .nonce = m->nonce};
+	struct vr_message reply = { .command = VR_RECOVERY_RESPONSE, .view = r->view, .nonce = m->nonce };
 	if (vr_is_primary(r)) {
 		if (r->start_view_pending)
 			return vr_log_drop(r, "recovery: view not started yet");
@@ -126,7 +126,7 @@ void vr_recovery_tick(struct vr_replica *r)
 /* GETSTATE ⟨v, n', i⟩ to primary(v): after op (case A) or after commit (case B). */
 void vr_request_state(struct vr_replica *r)
 {
-	struct vr_message m = {.command = VR_GET_STATE};
+	struct vr_message m = { .command = VR_GET_STATE };
 
 	if (r->status == VR_STATUS_CATCHING_UP) {
 		m.view = r->catch_up_view;
@@ -161,7 +161,7 @@ void vr_on_get_state(struct vr_replica *r, const struct vr_message *m)
 		return vr_log_drop(r, "get_state: not normal in that view");
 	if ((vr_is_primary(r) && r->start_view_pending) || !vr_meta_durable(r))
 		return vr_log_drop(r, "get_state: view not started yet");
-	struct vr_message reply = {.command = VR_NEW_STATE, .view = r->view, .op = r->log.op, .commit = r->commit};
+	struct vr_message reply = { .command = VR_NEW_STATE, .view = r->view, .op = r->log.op, .commit = r->commit };
 	if (m->op < r->log.op) {
 		reply.entries = &r->log.entries[m->op];
 		reply.entry_count = (uint32_t)(r->log.op - m->op);

@@ -61,8 +61,18 @@ const char *vr_status_name(uint8_t status)
 const char *vr_command_name(uint8_t command)
 {
 	static const char *names[] = {
-		"?",	       "request",	  "reply",	   "prepare",	"prepare_ok", "commit",
-		"start_view_change", "do_view_change", "start_view", "recovery", "recovery_response", "get_state",
+		"?",
+		"request",
+		"reply",
+		"prepare",
+		"prepare_ok",
+		"commit",
+		"start_view_change",
+		"do_view_change",
+		"start_view",
+		"recovery",
+		"recovery_response",
+		"get_state",
 		"new_state",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == VR_COMMAND_MAX + 1, "a name per command");
@@ -142,7 +152,7 @@ static uint64_t vr_persist(struct vr_replica *r, struct vr_write *w)
 /* Persists view, status, last_normal_view, the decided DVC and the voter rule. */
 uint64_t vr_persist_meta(struct vr_replica *r)
 {
-	struct vr_write w = {.kind = VR_WRITE_META};
+	struct vr_write w = { .kind = VR_WRITE_META };
 
 	/* CATCHING_UP is not durable: a restart resumes from the status it left. */
 	ASSERT(r->status != VR_STATUS_CATCHING_UP);
@@ -196,7 +206,7 @@ void vr_log_append(struct vr_replica *r, const struct vr_entry *e)
 /* Issues one write of entries from..op. */
 void vr_log_persist_from(struct vr_replica *r, uint64_t from)
 {
-	struct vr_write w = {.kind = VR_WRITE_LOG};
+	struct vr_write w = { .kind = VR_WRITE_LOG };
 
 	ASSERT(from >= 1);
 	if (from > r->log.op)
@@ -211,7 +221,7 @@ void vr_log_persist_from(struct vr_replica *r, uint64_t from)
 /* Removes every entry above op, in memory and durably. Committed ops are never removed. */
 void vr_log_truncate(struct vr_replica *r, uint64_t op)
 {
-	struct vr_write w = {.kind = VR_WRITE_TRUNCATE, .op = op};
+	struct vr_write w = { .kind = VR_WRITE_TRUNCATE, .op = op };
 
 	ASSERT(op >= r->commit);
 	if (op >= r->log.op)
@@ -287,7 +297,7 @@ static uint32_t vr_client_victim(const struct vr_replica *r)
 }
 
 static void vr_reply(struct vr_replica *r, uint64_t client_id, uint64_t request, uint64_t op, uint8_t status,
-		     const uint8_t *result, uint32_t result_len)
+                     const uint8_t *result, uint32_t result_len)
 {
 	struct vr_message m = {
 		.command = VR_REPLY,
@@ -317,7 +327,7 @@ void vr_reply_slot(struct vr_replica *r, const struct vr_client_slot *slot)
 static void vr_execute(struct vr_replica *r)
 {
 	const struct vr_entry *e = vr_log_entry(r, r->commit + 1);
-	struct vr_apply a = {.entry = e, .upcall = false, .slot = VR_NONE};
+	struct vr_apply a = { .entry = e, .upcall = false, .slot = VR_NONE };
 	uint8_t result[VR_RESULT_SIZE_MAX];
 	uint32_t index = VR_NONE;
 	struct vr_client_slot *slot = vr_client_find(r, e->client_id, &index);
@@ -494,7 +504,8 @@ int vr_init(struct vr_replica *r, const struct vr_config *c, const struct vr_io 
 		if (r->dvc_decided) {
 			const struct vr_entry *head = vr_log_entry(r, r->log.op);
 			/* S13: never a second, different DVC for one view. */
-			r->dvc_withheld = d->meta.dvc_op != r->log.op || d->meta.dvc_head != (head ? head->checksum : 0);
+			r->dvc_withheld =
+			        d->meta.dvc_op != r->log.op || d->meta.dvc_head != (head ? head->checksum : 0);
 			r->dvc_sent = r->dvc_withheld;
 		}
 		r->view_change_deadline = vr_jitter(r, r->config.view_change_ticks);

@@ -156,7 +156,7 @@ void vr_view_change_flush(struct vr_replica *r)
 		return; /* §6.2 */
 	/* §5.1 step 4: SVC once the view is durable (V1). */
 	if (!r->svc_sent && vr_meta_durable(r)) {
-		struct vr_message m = {.command = VR_START_VIEW_CHANGE, .view = r->view};
+		struct vr_message m = { .command = VR_START_VIEW_CHANGE, .view = r->view };
 		vr_send_all(r, &m);
 		r->svc_sent = true;
 	}
@@ -249,7 +249,7 @@ void vr_on_do_view_change(struct vr_replica *r, const struct vr_message *m)
 		return vr_log_drop(r, "do_view_change: not primary of the view");
 	if (r->dvc[m->replica].present)
 		return; /* duplicate: identical by V2 */
-	struct vr_dvc d = {.last_normal_view = m->last_normal_view, .op = m->op, .commit = m->commit};
+	struct vr_dvc d = { .last_normal_view = m->last_normal_view, .op = m->op, .commit = m->commit };
 	vr_dvc_record(r, m->replica, &d, m->entries);
 }
 

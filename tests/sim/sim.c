@@ -46,13 +46,13 @@
 #include "replication/vr_client.h"
 
 #define SIM_REPLICAS_MAX 5
-#define SIM_CLIENTS_MAX 6
-#define SIM_NODES_MAX (SIM_REPLICAS_MAX + SIM_CLIENTS_MAX)
+#define SIM_CLIENTS_MAX  6
+#define SIM_NODES_MAX    (SIM_REPLICAS_MAX + SIM_CLIENTS_MAX)
 #define SIM_LOG_CAPACITY 2048
-#define SIM_BODY_MAX 32
-#define SIM_RESULT_LEN 8
+#define SIM_BODY_MAX     32
+#define SIM_RESULT_LEN   8
 
-#define SIM_TICKS_FAULTS 3000	/* the fault phase */
+#define SIM_TICKS_FAULTS   3000 /* the fault phase */
 #define SIM_TICKS_LIVENESS 6000 /* after faults stop: every request done and replicas converged */
 
 struct sim_options {
@@ -271,7 +271,7 @@ static void sim_map_put(struct sim_map *m, size_t i, uint64_t a, uint64_t b, uin
 
 /* Deep copy of entries and their bodies into one block; *out points at the copies. */
 static void *sim_copy_entries(const struct vr_entry *entries, uint32_t count, const uint8_t *body, uint32_t body_len,
-			      struct vr_entry **out, uint8_t **body_out)
+                              struct vr_entry **out, uint8_t **body_out)
 {
 	size_t size = (size_t)count * sizeof(struct vr_entry) + body_len;
 	for (uint32_t i = 0; i < count; i++)
@@ -345,8 +345,8 @@ static void sim_send_packet(struct sim *s, int from, int to, const struct vr_mes
 	if (s->faults && sim_chance(s, s->dup_permille, 1000))
 		sim_net_push(s, from, to, m, 1 + sim_below(s, delay_max * 3));
 	sim_trace(s, "%s -> %s %s v=%" PRIu64 " n=%" PRIu64 " k=%" PRIu64 " c=%" PRIu64 " s=%" PRIu64 " e=%u",
-		  sim_node_name(from, a, sizeof(a)), sim_node_name(to, b, sizeof(b)), vr_command_name(m->command), m->view, m->op,
-		  m->commit, m->client_id, m->request, m->entry_count);
+	          sim_node_name(from, a, sizeof(a)), sim_node_name(to, b, sizeof(b)), vr_command_name(m->command),
+	          m->view, m->op, m->commit, m->client_id, m->request, m->entry_count);
 }
 
 /* ---------------------------------------------------------------- checkers */
@@ -367,14 +367,17 @@ static void sim_check_log_message(struct sim *s, int from, const struct vr_messa
 			continue;
 		if (x > m->op) {
 			if (whole)
-				sim_fail(s, "S12: r%d sends %s of view %" PRIu64 " ending at op %" PRIu64
-					    " without op %" PRIu64 " executed in view %" PRIu64,
-					 from, vr_command_name(m->command), m->view, m->op, x, c->view);
+				sim_fail(s,
+				         "S12: r%d sends %s of view %" PRIu64 " ending at op %" PRIu64
+				         " without op %" PRIu64 " executed in view %" PRIu64,
+				         from, vr_command_name(m->command), m->view, m->op, x, c->view);
 			return;
 		}
 		if (x >= first && m->entries[x - first].checksum != c->checksum)
-			sim_fail(s, "S3: r%d sends %s of view %" PRIu64 " whose op %" PRIu64 " differs from the executed one",
-				 from, vr_command_name(m->command), m->view, x);
+			sim_fail(s,
+			         "S3: r%d sends %s of view %" PRIu64 " whose op %" PRIu64
+			         " differs from the executed one",
+			         from, vr_command_name(m->command), m->view, x);
 	}
 }
 
@@ -392,7 +395,7 @@ static void sim_check_send(struct sim_replica *sr, int to, const struct vr_messa
 	case VR_COMMIT:
 		if (primary != sr->index)
 			sim_fail(s, "S5: r%d sends %s in view %" PRIu64 " of which it is not primary", sr->index,
-				 vr_command_name(m->command), m->view);
+			         vr_command_name(m->command), m->view);
 		break;
 	case VR_PREPARE_OK:
 		if (quiet)
@@ -400,8 +403,8 @@ static void sim_check_send(struct sim_replica *sr, int to, const struct vr_messa
 		if (m->view != r->view || to != primary)
 			sim_fail(s, "S7: r%d sends prepare_ok for view %" PRIu64 " to r%d", sr->index, m->view, to);
 		if (m->view < sr->vc_view_sent)
-			sim_fail(s, "S7: r%d acks view %" PRIu64 " after a view change to %" PRIu64, sr->index,
-				 m->view, sr->vc_view_sent);
+			sim_fail(s, "S7: r%d acks view %" PRIu64 " after a view change to %" PRIu64, sr->index, m->view,
+			         sr->vc_view_sent);
 		/* S8: durable at the sender, in this view. */
 		if (sr->disk.op < m->op || sr->disk.log[m->op - 1].checksum != vr_log_entry(r, m->op)->checksum ||
 		    sr->disk.meta.view != m->view)
@@ -411,7 +414,7 @@ static void sim_check_send(struct sim_replica *sr, int to, const struct vr_messa
 	case VR_DO_VIEW_CHANGE:
 		if (quiet)
 			sim_fail(s, "S9: r%d sends %s while %s", sr->index, vr_command_name(m->command),
-				 vr_status_name(r->status));
+			         vr_status_name(r->status));
 		if (m->view > sr->vc_view_sent)
 			sr->vc_view_sent = m->view;
 		if (m->command == VR_DO_VIEW_CHANGE) {
@@ -446,7 +449,7 @@ static void sim_check_send(struct sim_replica *sr, int to, const struct vr_messa
 	case VR_NEW_STATE:
 		if (quiet)
 			sim_fail(s, "S9: r%d sends %s while %s", sr->index, vr_command_name(m->command),
-				 vr_status_name(r->status));
+			         vr_status_name(r->status));
 		if (m->command == VR_RECOVERY_RESPONSE && m->entry_count)
 			sim_check_log_message(s, sr->index, m, true);
 		if (m->command == VR_NEW_STATE)
@@ -498,7 +501,8 @@ static void sim_check_replicas(struct sim *s)
 		if (!sr->up)
 			continue;
 		if (sr->vr.view < sr->view_max)
-			sim_fail(s, "S6: r%d view went back from %" PRIu64 " to %" PRIu64, i, sr->view_max, sr->vr.view);
+			sim_fail(s, "S6: r%d view went back from %" PRIu64 " to %" PRIu64, i, sr->view_max,
+			         sr->vr.view);
 		if (sr->vr.commit < sr->commit_max)
 			sim_fail(s, "S6: r%d commit went back", i);
 		sr->view_max = sr->vr.view;
@@ -516,7 +520,7 @@ static void sim_disk_apply_write(struct sim_disk *d, const struct vr_write *w)
 			const struct vr_entry *e = &w->entries[i];
 			if (e->op != d->op + 1 || e->op > SIM_LOG_CAPACITY) {
 				fprintf(stderr, "vr-sim: log write not contiguous (op %" PRIu64 " after %" PRIu64 ")\n",
-					e->op, d->op);
+				        e->op, d->op);
 				abort();
 			}
 			d->log[e->op - 1] = *e;
@@ -541,7 +545,7 @@ static void sim_check_durable(struct sim_replica *sr)
 {
 	if (sr->disk.meta.view < sr->durable_view_max)
 		sim_fail(sr->sim, "S6: r%d durable view went back from %" PRIu64 " to %" PRIu64, sr->index,
-			 sr->durable_view_max, sr->disk.meta.view);
+		         sr->durable_view_max, sr->disk.meta.view);
 	sr->durable_view_max = sr->disk.meta.view;
 }
 
@@ -690,8 +694,9 @@ static uint32_t sim_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
 		bool found;
 		size_t i = sim_map_slot(&s->executed, e->client_id, e->request, &found);
 		if (found && s->executed.values[i] != e->op)
-			sim_fail(s, "S10: client %" PRIu64 " request %" PRIu64 " executed at ops %" PRIu64 " and %" PRIu64,
-				 e->client_id, e->request, s->executed.values[i], e->op);
+			sim_fail(s,
+			         "S10: client %" PRIu64 " request %" PRIu64 " executed at ops %" PRIu64 " and %" PRIu64,
+			         e->client_id, e->request, s->executed.values[i], e->op);
 		sim_map_put(&s->executed, i, e->client_id, e->request, e->op);
 	}
 	return len;
@@ -779,15 +784,15 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 	sr->up = true;
 	if (!wiped && sr->vr.view < sr->spoken_view)
 		sim_fail(s, "S6: r%d restarts in view %" PRIu64 " below view %" PRIu64 " it spoke in", i, sr->vr.view,
-			 sr->spoken_view);
+		         sr->spoken_view);
 	if (!wiped && sr->vr.view < sr->durable_view_max)
 		sim_fail(s, "S6: r%d restarts in view %" PRIu64 " below its durable view %" PRIu64, i, sr->vr.view,
-			 sr->durable_view_max);
+		         sr->durable_view_max);
 	/* A view held only in memory (never durable, never spoken in) is legitimately lost in a crash. */
 	sr->view_max = sr->vr.view;
 	sim_trace(s, "r%d start%s view=%" PRIu64 " status=%s op=%" PRIu64 " commit=%" PRIu64, i,
-		  wiped ? " (disk lost)" : "", sr->vr.view, vr_status_name(sr->vr.status), sr->vr.log.op,
-		  sr->vr.commit);
+	          wiped ? " (disk lost)" : "", sr->vr.view, vr_status_name(sr->vr.status), sr->vr.log.op,
+	          sr->vr.commit);
 }
 
 static void sim_replica_crash(struct sim *s, int i)
@@ -811,7 +816,7 @@ static void sim_client_send(void *ctx, uint8_t to, const struct vr_message *m)
 }
 
 static void sim_client_done(void *ctx, uint64_t request, uint8_t status, const uint8_t *result, uint32_t len,
-			    uint64_t op)
+                            uint64_t op)
 {
 	struct sim_client *sc = ctx;
 	struct sim *s = sc->sim;
@@ -827,10 +832,10 @@ static void sim_client_done(void *ctx, uint64_t request, uint8_t status, const u
 		sim_fail(s, "S16: c%d accepts a reply for op %" PRIu64 " that executed something else", sc->index, op);
 	else if (len != SIM_RESULT_LEN || memcmp(result, c->result, len) != 0)
 		sim_fail(s, "S16: c%d accepts a result that differs from the executed one (op %" PRIu64 ")", sc->index,
-			 op);
+		         op);
 	if (op <= sc->reply_op_at_submit)
 		sim_fail(s, "S16: c%d request ordered at op %" PRIu64 " before op %" PRIu64 " acknowledged earlier",
-			 sc->index, op, sc->reply_op_at_submit);
+		         sc->index, op, sc->reply_op_at_submit);
 	if (op > s->reply_op_max)
 		s->reply_op_max = op;
 }
@@ -1073,13 +1078,13 @@ static bool sim_converged(struct sim *s)
 
 static void sim_choose_faults(struct sim *s)
 {
-	static const uint32_t loss[] = {0, 10, 50, 150};
-	static const uint32_t dup[] = {0, 20, 100};
-	static const uint32_t delay[] = {1, 3, 10, 30};
-	static const uint32_t crash[] = {0, 300, 1500, 4000};
-	static const uint32_t partition[] = {0, 2000, 8000};
-	static const uint32_t wipe[] = {0, 300, 700};
-	static const uint32_t latency[] = {0, 2, 8};
+	static const uint32_t loss[] = { 0, 10, 50, 150 };
+	static const uint32_t dup[] = { 0, 20, 100 };
+	static const uint32_t delay[] = { 1, 3, 10, 30 };
+	static const uint32_t crash[] = { 0, 300, 1500, 4000 };
+	static const uint32_t partition[] = { 0, 2000, 8000 };
+	static const uint32_t wipe[] = { 0, 300, 700 };
+	static const uint32_t latency[] = { 0, 2, 8 };
 
 	s->loss_permille = loss[sim_below(s, 4)];
 	s->dup_permille = dup[sim_below(s, 3)];
@@ -1114,10 +1119,11 @@ static int sim_run(const struct sim_options *opt)
 	sim_map_init(&s->start_views, 1 << 12);
 	sim_links_heal(s);
 	sim_choose_faults(s);
-	sim_trace(s, "seed %" PRIu64 ": %d replicas, %d clients, loss %u/1000 dup %u/1000 delay<=%u crash %u/1e6 "
-		     "partition %u/1e6 wipe %u/1000 disk<=%u",
-		  opt->seed, s->n, s->clients, s->loss_permille, s->dup_permille, s->delay_max, s->crash_per_million,
-		  s->partition_per_million, s->wipe_permille, s->disk_latency_max);
+	sim_trace(s,
+	          "seed %" PRIu64 ": %d replicas, %d clients, loss %u/1000 dup %u/1000 delay<=%u crash %u/1e6 "
+	          "partition %u/1e6 wipe %u/1000 disk<=%u",
+	          opt->seed, s->n, s->clients, s->loss_permille, s->dup_permille, s->delay_max, s->crash_per_million,
+	          s->partition_per_million, s->wipe_permille, s->disk_latency_max);
 
 	uint32_t table = (uint32_t)(s->clients > 2 ? s->clients - 1 : s->clients);
 	for (int i = 0; i < s->n; i++) {
@@ -1129,8 +1135,9 @@ static int sim_run(const struct sim_options *opt)
 	}
 	for (int j = 0; j < s->clients; j++) {
 		struct sim_client *sc = &s->client[j];
-		struct vr_client_io io = {.ctx = sc, .send = sim_client_send, .done = sim_client_done,
-					  .new_client_id = sim_client_new_id};
+		struct vr_client_io io = {
+			.ctx = sc, .send = sim_client_send, .done = sim_client_done, .new_client_id = sim_client_new_id
+		};
 		sc->sim = s;
 		sc->index = j;
 		sc->remaining = (int)s->requests_per_client;
@@ -1158,7 +1165,7 @@ static int sim_run(const struct sim_options *opt)
 		done += s->client[j].requests_done;
 	if (opt->verbose || !s->failed)
 		sim_trace(s, "end: %" PRIu64 " requests, %" PRIu64 " ops executed, %" PRIu64 " messages", done,
-			  s->executed_max, s->messages);
+		          s->executed_max, s->messages);
 	if (!opt->quiet)
 		printf("seed %" PRIu64 ": %s, %d replicas, trace hash %016" PRIx64 "\n", opt->seed,
 		       s->failed ? "FAILED" : "ok", s->n, s->trace_hash);
@@ -1191,8 +1198,9 @@ static void sim_on_abort(int sig)
 	if (sim_current) {
 		char line[160];
 		int len = snprintf(line, sizeof(line),
-				   "seed %" PRIu64 ": VIOLATION: assertion failed (above)\n  reproduce: vr-sim --seed %" PRIu64 " -v\n",
-				   sim_current->opt.seed, sim_current->opt.seed);
+		                   "seed %" PRIu64
+		                   ": VIOLATION: assertion failed (above)\n  reproduce: vr-sim --seed %" PRIu64 " -v\n",
+		                   sim_current->opt.seed, sim_current->opt.seed);
 		if (write(STDOUT_FILENO, line, (size_t)len) < 0)
 			_exit(3);
 	}
@@ -1202,14 +1210,14 @@ static void sim_on_abort(int sig)
 static void sim_usage(FILE *out)
 {
 	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--jobs N] [--stop] [-v]\n"
-		     "  Simulates a VR cluster under faults and checks its invariants.\n"
-		     "  --seed N       run one seed (default 1)\n"
-		     "  --seeds A-B    run seeds A..B, print each failing seed, then a summary\n"
-		     "  --replicas K   cluster size 3 or 5 (default: odd seeds 3, even seeds 5)\n"
-		     "  --jobs N       run N seeds at once (default 1)\n"
-		     "  --stop         stop at the first failing seed\n"
-		     "  -v             print the trace of a single seed\n"
-		     "Exit status: 0 when every seed passed, 1 when any failed, 2 on bad usage.\n");
+	             "  Simulates a VR cluster under faults and checks its invariants.\n"
+	             "  --seed N       run one seed (default 1)\n"
+	             "  --seeds A-B    run seeds A..B, print each failing seed, then a summary\n"
+	             "  --replicas K   cluster size 3 or 5 (default: odd seeds 3, even seeds 5)\n"
+	             "  --jobs N       run N seeds at once (default 1)\n"
+	             "  --stop         stop at the first failing seed\n"
+	             "  -v             print the trace of a single seed\n"
+	             "Exit status: 0 when every seed passed, 1 when any failed, 2 on bad usage.\n");
 }
 
 static int sim_parse_u64(const char *s, uint64_t *out)
@@ -1271,7 +1279,9 @@ static int sim_range(struct sim_options opt, uint64_t first, uint64_t last, int 
 					first_failed = seeds[i];
 				failed++;
 				if (WIFSIGNALED(status))
-					printf("seed %" PRIu64 ": VIOLATION: killed by signal %d\n  reproduce: vr-sim --seed %" PRIu64 " -v\n",
+					printf("seed %" PRIu64
+					       ": VIOLATION: killed by signal %d\n  reproduce: vr-sim --seed %" PRIu64
+					       " -v\n",
 					       seeds[i], WTERMSIG(status), seeds[i]);
 			}
 			pids[i] = pids[running - 1];
@@ -1290,7 +1300,7 @@ static int sim_range(struct sim_options opt, uint64_t first, uint64_t last, int 
 
 int main(int argc, char **argv)
 {
-	struct sim_options opt = {.seed = 1};
+	struct sim_options opt = { .seed = 1 };
 	uint64_t first = 0, last = 0;
 	bool range = false, stop = false;
 	uint64_t jobs = 1;
