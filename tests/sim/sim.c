@@ -524,7 +524,8 @@ static void sim_disk_apply_write(struct sim_disk *d, const struct vr_write *w)
 				abort();
 			}
 			d->log[e->op - 1] = *e;
-			memcpy(d->bodies[e->op - 1], e->body, e->body_len);
+			if (e->body_len)
+				memcpy(d->bodies[e->op - 1], e->body, e->body_len);
 			d->log[e->op - 1].body = d->bodies[e->op - 1];
 			d->op = e->op;
 		}
@@ -596,6 +597,8 @@ static uint64_t sim_disk_progress(struct sim *s, struct sim_disk *d)
 		free(d->queue[done].data);
 		done++;
 	}
+	if (done == 0)
+		return 0;
 	memmove(d->queue, d->queue + done, (d->queue_len - done) * sizeof(*d->queue));
 	d->queue_len -= done;
 	return seq;
@@ -1238,7 +1241,7 @@ static pid_t sim_spawn(const struct sim_options *opt)
 	pid_t pid = fork();
 	if (pid == 0) {
 		signal(SIGABRT, sim_on_abort);
-		_exit(sim_run(opt));
+		exit(sim_run(opt)); /* exit, not _exit: LeakSanitizer checks each seed */
 	}
 	return pid;
 }
