@@ -1,0 +1,1851 @@
+/*
+ * test_vr.c — unit tests of the VR replica core (replication/vr_*.c), VR-PROTOCOL.md
+ * §3-§7: every test drives one replica with hand-built messages, ticks and
+ * durability reports, and asserts the exact effects it produced through a fake
+ * struct vr_io that records them (sends, replies, persisted writes, applied ops and
+ * the drop reasons given to io.log).
+ *
+ * Cluster in every test: 3 replicas (f = 1, quorum 2); primary(v) = v mod 3.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "replication/vr.h"
+
+/* ---- Fixture: a fake io recording every effect ------------------------------------ */
+
+#define FX_EFFECTS_MAX 128
+#define FX_LOG_MAX 80 /* entries in a test log; more than log_capacity */
+#define FX_CLIENTS 4
+
+struct fx_send {
+	uint8_t to;
+	struct vr_message m; /* scalar fields; body and entries cleared */
+	uint64_t first_op;   /* entries[0].op, when entry_count > 0 */
+	uint64_t last_op;
+	uint64_t last_checksum;
+};
+
+struct fx_reply {
+	uint64_t client_id;
+	struct vr_message m; /* scalar fields; body copied below */
+	uint8_t body[VR_RESULT_SIZE_MAX];
+};
+
+struct fx_write {
+	uint8_t kind;
+	uint64_t seq;
+	uint32_t entry_count; /* LOG */
+	uint64_t first_op;    /* LOG */
+	uint64_t last_op;     /* LOG */
+	uint64_t last_checksum;
+	uint64_t op; /* TRUNCATE */
+	struct vr_meta meta;
+};
+
+struct fx_apply {
+	uint64_t op;
+	uint64_t client_id;
+	uint64_t request;
+	uint8_t kind;
+	bool upcall;
+	uint32_t slot;
+	uint64_t evicted_client;
+};
+
+struct fx {
+	struct vr_replica r;
+	bool initialised;
+	uint64_t now; /* realtime */
+
+	struct fx_send sent[FX_EFFECTS_MAX];
+	size_t sent_count;
+	struct fx_reply replies[FX_EFFECTS_MAX];
+	size_t reply_count;
+	struct fx_write writes[FX_EFFECTS_MAX];
+	size_t write_count;
+	struct fx_apply applied[FX_EFFECTS_MAX];
+	size_t apply_count;
+	const char *notes[FX_EFFECTS_MAX]; /* io.log strings (constants) */
+	size_t note_count;
+};
+
+static void fx_on_send(void *ctx, uint8_t replica, const struct vr_message *m)
+{
+	struct fx *fx = ctx;
+	struct fx_send *s;
+
+	assert_true(fx->sent_count < FX_EFFECTS_MAX);
+	s = &fx->sent[fx->sent_count++];
+	memset(s, 0, sizeof(*s));
+	s->to = replica;
+	s->m = *m;
+	s->m.body = NULL;
+	s->m.entries = NULL;
+	if (m->entry_count) {
+		s->first_op = m->entries[0].op;
+		s->last_op = m->entries[m->entry_count - 1].op;
+		s->last_checksum = m->entries[m->entry_count - 1].checksum;
+	}
+}
+
+static void fx_on_reply(void *ctx, uint64_t client_id, const struct vr_message *m)
+{
+	struct fx *fx = ctx;
+	struct fx_reply *p;
+
+	assert_true(fx->reply_count < FX_EFFECTS_MAX);
+	assert_true(m->body_len <= VR_RESULT_SIZE_MAX);
+	p = &fx->replies[fx->reply_count++];
+	memset(p, 0, sizeof(*p));
+	p->client_id = client_id;
+	p->m = *m;
+	p->m.body = NULL;
+	p->m.entries = NULL;
+	if (m->body_len)
+		memcpy(p->body, m->body, m->body_len);
+}
+
+static void fx_on_persist(void *ctx, const struct vr_write *w)
+{
+	struct fx *fx = ctx;
+	struct fx_write *p;
+
+	assert_true(fx->write_count < FX_EFFECTS_MAX);
+	p = &fx->writes[fx->write_count++];
+	memset(p, 0, sizeof(*p));
+	p->kind = w->kind;
+	p->seq = w->seq;
+	p->entry_count = w->entry_count;
+	if (w->kind == VR_WRITE_LOG && w->entry_count) {
+		p->first_op = w->entries[0].op;
+		p->last_op = w->entries[w->entry_count - 1].op;
+		p->last_checksum = w->entries[w->entry_count - 1].checksum;
+	}
+	p->op = w->op;
+	p->meta = w->meta;
+}
+
+/* The state machine: an up-call answers 'R' followed by the op's body. */
+static uint32_t fx_on_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
+{
+	struct fx *fx = ctx;
+	struct fx_apply *p;
+
+	assert_true(fx->apply_count < FX_EFFECTS_MAX);
+	p = &fx->applied[fx->apply_count++];
+	p->op = a->entry->op;
+	p->client_id = a->entry->client_id;
+	p->request = a->entry->request;
+	p->kind = a->entry->kind;
+	p->upcall = a->upcall;
+	p->slot = a->slot;
+	p->evicted_client = a->evicted_client;
+	if (!a->upcall)
+		return 0;
+	result[0] = 'R';
+	memcpy(result + 1, a->entry->body, a->entry->body_len);
+	return 1 + a->entry->body_len;
+}
+
+static uint64_t fx_on_realtime(void *ctx)
+{
+	struct fx *fx = ctx;
+
+	return ++fx->now;
+}
+
+static void fx_on_log(void *ctx, const char *what)
+{
+	struct fx *fx = ctx;
+
+	assert_true(fx->note_count < FX_EFFECTS_MAX);
+	fx->notes[fx->note_count++] = what;
+}
+
+static int fx_setup(void **state)
+{
+	struct fx *fx = test_calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	fx->now = 1000;
+	*state = fx;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	if (fx->initialised)
+		vr_deinit(&fx->r);
+	test_free(fx);
+	return 0;
+}
+
+/* ---- Helpers ----------------------------------------------------------------------- */
+
+static void fx_config(struct vr_config *c, uint8_t self)
+{
+	memset(c, 0, sizeof(*c));
+	c->replica_count = 3;
+	c->self = self;
+	c->log_capacity = 64;
+	c->body_size_max = 32;
+	c->client_table_size = FX_CLIENTS;
+	c->pipeline_max = 8;
+	c->heartbeat_ticks = 5;
+	c->prepare_resend_ticks = 10;
+	c->liveness_ticks = 40;
+	c->view_change_ticks = 60;
+	c->resend_ticks = 8;
+	c->seed = 1;
+}
+
+static struct vr_io fx_io(struct fx *fx)
+{
+	struct vr_io io = {
+		.ctx = fx,
+		.send = fx_on_send,
+		.reply = fx_on_reply,
+		.persist = fx_on_persist,
+		.apply = fx_on_apply,
+		.realtime = fx_on_realtime,
+		.log = fx_on_log,
+	};
+	return io;
+}
+
+/* Forgets the effects recorded so far; the next assertions see only new ones. */
+static void fx_reset(struct fx *fx)
+{
+	fx->sent_count = 0;
+	fx->reply_count = 0;
+	fx->write_count = 0;
+	fx->apply_count = 0;
+	fx->note_count = 0;
+}
+
+/* A new replica (view 0, NORMAL, empty log). */
+static void fx_init(struct fx *fx, uint8_t self)
+{
+	struct vr_config c;
+	struct vr_io io = fx_io(fx);
+
+	fx_config(&c, self);
+	assert_int_equal(vr_init(&fx->r, &c, &io, NULL), 0);
+	fx->initialised = true;
+}
+
+/* A replica whose disk was lost. */
+static void fx_init_recovering(struct fx *fx, uint8_t self)
+{
+	struct vr_config c;
+	struct vr_io io = fx_io(fx);
+
+	fx_config(&c, self);
+	assert_int_equal(vr_init_recovering(&fx->r, &c, &io), 0);
+	fx->initialised = true;
+}
+
+/* A restart from a durable image: meta, log[0..op-1] and commit (client table empty). */
+static void fx_restart(struct fx *fx, uint8_t self, const struct vr_meta *meta, const struct vr_entry *log,
+		       uint64_t op, uint64_t commit)
+{
+	struct vr_config c;
+	struct vr_io io = fx_io(fx);
+	struct vr_client_slot clients[FX_CLIENTS];
+	struct vr_durable d = {
+		.meta = *meta,
+		.log = log,
+		.op = op,
+		.commit = commit,
+		.clients = clients,
+		.client_count = FX_CLIENTS,
+	};
+
+	memset(clients, 0, sizeof(clients));
+	fx_config(&c, self);
+	assert_int_equal(vr_init(&fx->r, &c, &io, &d), 0);
+	fx->initialised = true;
+}
+
+/* Every write issued so far becomes durable. */
+static void fx_persist_all(struct fx *fx)
+{
+	vr_on_persisted(&fx->r, fx->r.persist_seq);
+}
+
+static const uint8_t fx_entry_body[] = "abc";
+
+/* A valid entry: a REGISTER of client 1000+op, chained onto prev (NULL for op 1). */
+static void fx_entry(struct vr_entry *e, uint64_t op, uint64_t view, const struct vr_entry *prev)
+{
+	memset(e, 0, sizeof(*e));
+	e->op = op;
+	e->view = view;
+	e->client_id = 1000 + op;
+	e->session = 0;
+	e->request = 0;
+	e->timestamp = 100 * op;
+	e->kind = VR_KIND_REGISTER;
+	e->body_len = 3;
+	e->body = fx_entry_body;
+	e->parent = prev ? prev->checksum : 0;
+	e->checksum = vr_entry_checksum(e);
+}
+
+/* log[from-1 .. to-1] := ops from..to assigned in view, chained onto log[from-2]. */
+static void fx_chain(struct vr_entry *log, uint64_t from, uint64_t to, uint64_t view)
+{
+	assert_true(to <= FX_LOG_MAX);
+	for (uint64_t x = from; x <= to; x++)
+		fx_entry(&log[x - 1], x, view, x > 1 ? &log[x - 2] : NULL);
+}
+
+static void fx_deliver(struct fx *fx, const struct vr_message *m)
+{
+	assert_int_equal(vr_on_message(&fx->r, m), 0);
+}
+
+static void fx_tick(struct fx *fx, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		vr_on_tick(&fx->r);
+}
+
+/* Ticks until the status is not `status` any more; fails after `max` ticks. */
+static void fx_tick_while_status(struct fx *fx, uint8_t status, unsigned max)
+{
+	for (unsigned i = 0; i < max && fx->r.status == status; i++)
+		vr_on_tick(&fx->r);
+	assert_int_not_equal(fx->r.status, status);
+}
+
+static void fx_prepare(struct fx *fx, uint8_t from, uint64_t view, const struct vr_entry *e, uint64_t commit)
+{
+	struct vr_message m = {
+		.command = VR_PREPARE,
+		.replica = from,
+		.view = view,
+		.op = e->op,
+		.commit = commit,
+		.entry_count = 1,
+		.entries = e,
+	};
+	fx_deliver(fx, &m);
+}
+
+static void fx_prepare_ok(struct fx *fx, uint8_t from, uint64_t view, uint64_t op)
+{
+	struct vr_message m = {.command = VR_PREPARE_OK, .replica = from, .view = view, .op = op};
+	fx_deliver(fx, &m);
+}
+
+static void fx_commit(struct fx *fx, uint8_t from, uint64_t view, uint64_t commit, uint64_t op)
+{
+	struct vr_message m = {.command = VR_COMMIT, .replica = from, .view = view, .commit = commit, .op = op};
+	fx_deliver(fx, &m);
+}
+
+static void fx_svc(struct fx *fx, uint8_t from, uint64_t view)
+{
+	struct vr_message m = {.command = VR_START_VIEW_CHANGE, .replica = from, .view = view};
+	fx_deliver(fx, &m);
+}
+
+/* A message carrying the log 1..op (DO_VIEW_CHANGE, START_VIEW, RECOVERY_RESPONSE). */
+static struct vr_message fx_log_message(uint8_t command, uint8_t from, uint64_t view, const struct vr_entry *log,
+					uint64_t op, uint64_t commit)
+{
+	struct vr_message m = {
+		.command = command,
+		.replica = from,
+		.view = view,
+		.op = op,
+		.commit = commit,
+		.entry_count = (uint32_t)op,
+		.entries = op ? log : NULL,
+	};
+	return m;
+}
+
+static struct vr_message fx_request(uint64_t client_id, uint8_t kind, uint64_t session, uint64_t request,
+				    const char *body)
+{
+	struct vr_message m = {
+		.command = VR_REQUEST,
+		.client_id = client_id,
+		.kind = kind,
+		.session = session,
+		.request = request,
+		.body = (const uint8_t *)body,
+		.body_len = body ? (uint32_t)strlen(body) : 0,
+	};
+	return m;
+}
+
+/* Primary replica 0: client_id registers and the REGISTER commits. Returns its session. */
+static uint64_t fx_register(struct fx *fx, uint64_t client_id)
+{
+	struct vr_message m = fx_request(client_id, VR_KIND_REGISTER, 0, 0, NULL);
+
+	fx_deliver(fx, &m);
+	uint64_t op = fx->r.log.op;
+	fx_persist_all(fx);
+	fx_prepare_ok(fx, 1, fx->r.view, op);
+	assert_int_equal(fx->r.commit, op);
+	return op;
+}
+
+/* Backup `self` of view 0 holding log 1..n durably (acked to replica 0); no effects recorded. */
+static void fx_backup_with_log(struct fx *fx, uint8_t self, const struct vr_entry *log, uint64_t n)
+{
+	fx_init(fx, self);
+	for (uint64_t x = 1; x <= n; x++)
+		fx_prepare(fx, 0, 0, &log[x - 1], 0);
+	fx_persist_all(fx);
+	assert_int_equal(fx->r.log.op, n);
+	assert_int_equal(fx->r.durable_op, n);
+	fx_reset(fx);
+}
+
+static void fx_assert_send(const struct fx *fx, size_t i, uint8_t command, uint8_t to, uint64_t view)
+{
+	assert_true(i < fx->sent_count);
+	assert_int_equal(fx->sent[i].m.command, command);
+	assert_int_equal(fx->sent[i].to, to);
+	assert_int_equal(fx->sent[i].m.replica, fx->r.config.self);
+	assert_int_equal(fx->sent[i].m.view, view);
+	assert_int_equal(fx->sent[i].m.epoch, 0);
+}
+
+static void fx_assert_meta(const struct fx_write *w, uint64_t view, uint64_t last_normal_view, uint64_t dvc_view,
+			   uint8_t status)
+{
+	assert_int_equal(w->kind, VR_WRITE_META);
+	assert_int_equal(w->meta.view, view);
+	assert_int_equal(w->meta.last_normal_view, last_normal_view);
+	assert_int_equal(w->meta.dvc_view, dvc_view);
+	assert_int_equal(w->meta.status, status);
+}
+
+static void fx_assert_log_write(const struct fx_write *w, uint64_t first_op, uint64_t last_op)
+{
+	assert_int_equal(w->kind, VR_WRITE_LOG);
+	assert_int_equal(w->first_op, first_op);
+	assert_int_equal(w->last_op, last_op);
+	assert_int_equal(w->entry_count, last_op - first_op + 1);
+}
+
+static void fx_assert_no_effects(const struct fx *fx)
+{
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->reply_count, 0);
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->apply_count, 0);
+}
+
+static void fx_assert_applied(const struct fx *fx, size_t i, uint64_t op, bool upcall)
+{
+	assert_true(i < fx->apply_count);
+	assert_int_equal(fx->applied[i].op, op);
+	assert_int_equal(fx->applied[i].upcall, upcall);
+}
+
+static void fx_assert_reply(const struct fx *fx, size_t i, uint64_t client_id, uint8_t status, uint64_t request,
+			    uint64_t op)
+{
+	assert_true(i < fx->reply_count);
+	assert_int_equal(fx->replies[i].client_id, client_id);
+	assert_int_equal(fx->replies[i].m.command, VR_REPLY);
+	assert_int_equal(fx->replies[i].m.client_id, client_id);
+	assert_int_equal(fx->replies[i].m.status, status);
+	assert_int_equal(fx->replies[i].m.request, request);
+	assert_int_equal(fx->replies[i].m.op, op);
+}
+
+/* The message was dropped for `why`: -EBADMSG, no effect, state unchanged. */
+static void fx_assert_bad(struct fx *fx, const struct vr_message *m, const char *why)
+{
+	uint64_t view = fx->r.view, op = fx->r.log.op, commit = fx->r.commit, drops = fx->r.drops;
+	uint8_t status = fx->r.status;
+
+	fx_reset(fx);
+	assert_int_equal(vr_on_message(&fx->r, m), -EBADMSG);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->note_count, 1);
+	assert_string_equal(fx->notes[0], why);
+	assert_int_equal(fx->r.drops, drops + 1);
+	assert_int_equal(fx->r.view, view);
+	assert_int_equal(fx->r.status, status);
+	assert_int_equal(fx->r.log.op, op);
+	assert_int_equal(fx->r.commit, commit);
+}
+
+/* ---- Normal operation: the primary (§4.1, §4.3, §4.4) ------------------------------- */
+
+static void test_primary_commits_register_after_quorum(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_init(fx, 0);
+	struct vr_message req = fx_request(7, VR_KIND_REGISTER, 0, 0, NULL);
+	fx_deliver(fx, &req);
+
+	/* One log write of op 1, a PREPARE of it to each backup. */
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_log_write(&fx->writes[0], 1, 1);
+	assert_int_equal(fx->writes[0].seq, 1);
+	assert_int_equal(fx->sent_count, 2);
+	for (uint8_t i = 0; i < 2; i++) {
+		fx_assert_send(fx, i, VR_PREPARE, (uint8_t)(i + 1), 0);
+		assert_int_equal(fx->sent[i].m.op, 1);
+		assert_int_equal(fx->sent[i].m.commit, 0);
+		assert_int_equal(fx->sent[i].m.entry_count, 1);
+		assert_int_equal(fx->sent[i].first_op, 1);
+	}
+	const struct vr_entry *e = vr_log_entry(&fx->r, 1);
+	assert_non_null(e);
+	assert_int_equal(e->client_id, 7);
+	assert_int_equal(e->kind, VR_KIND_REGISTER);
+	assert_int_equal(e->session, 0);
+	assert_int_equal(e->request, 0);
+	assert_int_equal(e->view, 0);
+	assert_int_equal(e->checksum, vr_entry_checksum(e));
+	assert_int_equal(fx->sent[0].last_checksum, e->checksum);
+	assert_int_equal(fx->apply_count, 0);
+
+	/* Durable at the primary alone: 1 of 2 votes, nothing executes. */
+	fx_reset(fx);
+	fx_persist_all(fx);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.commit, 0);
+
+	/* The backup's PREPAREOK makes the quorum. */
+	fx_prepare_ok(fx, 1, 0, 1);
+	assert_int_equal(fx->apply_count, 1);
+	fx_assert_applied(fx, 0, 1, false);
+	assert_int_not_equal(fx->applied[0].slot, VR_NONE);
+	assert_int_equal(fx->applied[0].client_id, 7);
+	assert_int_equal(fx->applied[0].evicted_client, 0);
+	assert_int_equal(fx->reply_count, 1);
+	fx_assert_reply(fx, 0, 7, VR_REPLY_OK, 0, 1);
+	assert_int_equal(fx->replies[0].m.view, 0);
+	assert_int_equal(fx->replies[0].m.body_len, 0);
+	assert_int_equal(fx->r.commit, 1);
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->write_count, 0);
+}
+
+static void test_primary_counts_own_copy_only_when_durable(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_init(fx, 0);
+	struct vr_message req = fx_request(7, VR_KIND_REGISTER, 0, 0, NULL);
+	fx_deliver(fx, &req);
+	fx_reset(fx);
+
+	/* Both backups ack before the primary's own write is durable: 2 votes, but own copy not counted. */
+	fx_prepare_ok(fx, 1, 0, 1);
+	fx_prepare_ok(fx, 2, 0, 1);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.commit, 0);
+
+	fx_persist_all(fx);
+	assert_int_equal(fx->apply_count, 1);
+	fx_assert_applied(fx, 0, 1, false);
+	assert_int_equal(fx->reply_count, 1);
+	fx_assert_reply(fx, 0, 7, VR_REPLY_OK, 0, 1);
+	assert_int_equal(fx->r.commit, 1);
+}
+
+static void test_primary_drops_prepare_ok_beyond_log_or_other_view(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_init(fx, 0);
+	struct vr_message req = fx_request(7, VR_KIND_REGISTER, 0, 0, NULL);
+	fx_deliver(fx, &req);
+	fx_persist_all(fx);
+	fx_reset(fx);
+
+	fx_prepare_ok(fx, 1, 1, 1); /* another view: never counts */
+	fx_prepare_ok(fx, 2, 0, 2); /* beyond the log */
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->note_count, 2);
+	assert_string_equal(fx->notes[0], "prepare_ok: other view");
+	assert_string_equal(fx->notes[1], "prepare_ok: op beyond the log");
+	assert_int_equal(fx->r.commit, 0);
+}
+
+static void test_session_requests_and_retries(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_init(fx, 0);
+	uint64_t session = fx_register(fx, 7);
+	assert_int_equal(session, 1);
+	assert_int_equal(fx->replies[0].m.op, session); /* the REPLY of the REGISTER names the session */
+	fx_reset(fx);
+
+	/* A new request of the session is logged and prepared. */
+	struct vr_message req = fx_request(7, VR_KIND_OP, session, 1, "hello");
+	fx_deliver(fx, &req);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_log_write(&fx->writes[0], 2, 2);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_PREPARE, 1, 0);
+	fx_assert_send(fx, 1, VR_PREPARE, 2, 0);
+	assert_int_equal(fx->sent[0].m.op, 2);
+	assert_int_equal(fx->sent[0].m.commit, 1);
+	const struct vr_entry *e = vr_log_entry(&fx->r, 2);
+	assert_int_equal(e->kind, VR_KIND_OP);
+	assert_int_equal(e->session, session);
+	assert_int_equal(e->request, 1);
+	assert_int_equal(e->body_len, 5);
+	assert_memory_equal(e->body, "hello", 5);
+
+	/* A retry while it is in flight: dropped, no PREPARE, no reply. */
+	fx_reset(fx);
+	fx_deliver(fx, &req);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.log.op, 2);
+
+	/* It commits: up-call, REPLY with the result. */
+	fx_persist_all(fx);
+	fx_prepare_ok(fx, 2, 0, 2);
+	assert_int_equal(fx->apply_count, 1);
+	fx_assert_applied(fx, 0, 2, true);
+	assert_int_not_equal(fx->applied[0].slot, VR_NONE);
+	assert_int_equal(fx->reply_count, 1);
+	fx_assert_reply(fx, 0, 7, VR_REPLY_OK, 1, 2);
+	assert_int_equal(fx->replies[0].m.body_len, 6);
+	assert_memory_equal(fx->replies[0].body, "Rhello", 6);
+
+	/* A retry after execution: the cached reply again, nothing logged or executed. */
+	fx_reset(fx);
+	fx_deliver(fx, &req);
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->apply_count, 0);
+	assert_int_equal(fx->reply_count, 1);
+	fx_assert_reply(fx, 0, 7, VR_REPLY_OK, 1, 2);
+	assert_int_equal(fx->replies[0].m.body_len, 6);
+	assert_memory_equal(fx->replies[0].body, "Rhello", 6);
+	assert_int_equal(fx->r.log.op, 2);
+
+	/* An older request number: dropped silently. */
+	fx_reset(fx);
+	struct vr_message old = fx_request(7, VR_KIND_OP, session, 0, "old");
+	fx_deliver(fx, &old);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->note_count, 1);
+	assert_string_equal(fx->notes[0], "request: older than the newest");
+
+	/* A wrong session: EVICTED, nothing logged. */
+	fx_reset(fx);
+	struct vr_message wrong = fx_request(7, VR_KIND_OP, session + 5, 2, "x");
+	fx_deliver(fx, &wrong);
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->apply_count, 0);
+	assert_int_equal(fx->reply_count, 1);
+	fx_assert_reply(fx, 0, 7, VR_REPLY_EVICTED, 2, 0);
+	assert_int_equal(fx->replies[0].m.body_len, 0);
+	assert_int_equal(fx->r.log.op, 2);
+
+	/* A client that never registered: EVICTED as well. */
+	fx_reset(fx);
+	struct vr_message stranger = fx_request(8, VR_KIND_OP, session, 1, "x");
+	fx_deliver(fx, &stranger);
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->reply_count, 1);
+	fx_assert_reply(fx, 0, 8, VR_REPLY_EVICTED, 1, 0);
+}
+
+static void test_register_retry_gets_same_session(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_init(fx, 0);
+	struct vr_message reg = fx_request(7, VR_KIND_REGISTER, 0, 0, NULL);
+	fx_deliver(fx, &reg);
+	fx_reset(fx);
+
+	/* In flight: dropped. */
+	fx_deliver(fx, &reg);
+	fx_assert_no_effects(fx);
+
+	fx_persist_all(fx);
+	fx_prepare_ok(fx, 1, 0, 1);
+	fx_reset(fx);
+
+	/* Executed: the same reply, op 1 = the session; no second REGISTER logged. */
+	fx_deliver(fx, &reg);
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->reply_count, 1);
+	fx_assert_reply(fx, 0, 7, VR_REPLY_OK, 0, 1);
+	assert_int_equal(fx->r.log.op, 1);
+}
+
+static void test_client_table_evicts_oldest(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t session[6];
+
+	fx_init(fx, 0);
+	for (uint64_t c = 1; c <= 4; c++) {
+		session[c] = fx_register(fx, c);
+		assert_int_equal(session[c], c);
+		assert_int_equal(fx->applied[fx->apply_count - 1].evicted_client, 0);
+	}
+	fx_reset(fx);
+
+	/* The fifth registration takes the slot of the session idle longest: client 1. */
+	session[5] = fx_register(fx, 5);
+	assert_int_equal(session[5], 5);
+	assert_int_equal(fx->apply_count, 1);
+	fx_assert_applied(fx, 0, 5, false);
+	assert_int_equal(fx->applied[0].client_id, 5);
+	assert_int_equal(fx->applied[0].slot, 0);
+	assert_int_equal(fx->applied[0].evicted_client, 1);
+	assert_int_equal(fx->reply_count, 1);
+	fx_assert_reply(fx, 0, 5, VR_REPLY_OK, 0, 5);
+
+	/* Client 1's session is gone. */
+	fx_reset(fx);
+	struct vr_message r1 = fx_request(1, VR_KIND_OP, session[1], 1, "a");
+	fx_deliver(fx, &r1);
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->reply_count, 1);
+	fx_assert_reply(fx, 0, 1, VR_REPLY_EVICTED, 1, 0);
+
+	/* Client 2's is not. */
+	fx_reset(fx);
+	struct vr_message r2 = fx_request(2, VR_KIND_OP, session[2], 1, "b");
+	fx_deliver(fx, &r2);
+	assert_int_equal(fx->reply_count, 0);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_log_write(&fx->writes[0], 6, 6);
+	assert_int_equal(fx->sent_count, 2);
+	assert_int_equal(fx->sent[0].m.command, VR_PREPARE);
+}
+
+static void test_primary_heartbeat_period(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_init(fx, 0);
+	for (unsigned t = 1; t <= 16; t++) {
+		fx_reset(fx);
+		fx_tick(fx, 1);
+		bool beat = t == 1 || t == 6 || t == 11 || t == 16;
+		assert_int_equal(fx->sent_count, beat ? 2 : 0);
+		if (beat) {
+			fx_assert_send(fx, 0, VR_COMMIT, 1, 0);
+			fx_assert_send(fx, 1, VR_COMMIT, 2, 0);
+			assert_int_equal(fx->sent[0].m.commit, 0);
+			assert_int_equal(fx->sent[0].m.op, 0);
+		}
+	}
+	assert_int_equal(fx->write_count, 0);
+}
+
+static void test_primary_resends_unacked_prepare(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_init(fx, 0);
+	fx_tick(fx, 1); /* first heartbeat; the resend timer fires next at tick 11 */
+	uint64_t session = fx_register(fx, 7);
+	struct vr_message op = fx_request(7, VR_KIND_OP, session, 1, "z");
+	fx_deliver(fx, &op);
+	fx_persist_all(fx);
+	assert_int_equal(fx->r.commit, 1);
+	fx_reset(fx);
+
+	/* Ticks 2..11: COMMITs at 6 and 11; at 11 the PREPARE of uncommitted op 2 to each backup. */
+	fx_tick(fx, 10);
+	assert_int_equal(fx->r.tick, 11);
+	assert_int_equal(fx->sent_count, 6);
+	fx_assert_send(fx, 0, VR_COMMIT, 1, 0);
+	fx_assert_send(fx, 1, VR_COMMIT, 2, 0);
+	fx_assert_send(fx, 2, VR_COMMIT, 1, 0);
+	fx_assert_send(fx, 3, VR_COMMIT, 2, 0);
+	assert_int_equal(fx->sent[2].m.commit, 1);
+	assert_int_equal(fx->sent[2].m.op, 2);
+	fx_assert_send(fx, 4, VR_PREPARE, 1, 0);
+	fx_assert_send(fx, 5, VR_PREPARE, 2, 0);
+	assert_int_equal(fx->sent[4].m.op, 2);
+	assert_int_equal(fx->sent[4].m.commit, 1);
+	assert_int_equal(fx->sent[5].m.op, 2);
+	assert_int_equal(fx->write_count, 0);
+
+	/* Once committed, nothing is resent: ticks 12..21 carry only COMMITs. */
+	fx_prepare_ok(fx, 2, 0, 2);
+	assert_int_equal(fx->r.commit, 2);
+	fx_reset(fx);
+	fx_tick(fx, 10);
+	assert_int_equal(fx->sent_count, 4);
+	for (size_t i = 0; i < fx->sent_count; i++) {
+		assert_int_equal(fx->sent[i].m.command, VR_COMMIT);
+		assert_int_equal(fx->sent[i].m.commit, 2);
+	}
+}
+
+/* ---- Normal operation: a backup (§4.2, §4.5) ---------------------------------------- */
+
+static void test_backup_acks_prepare_only_when_durable(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[2];
+
+	fx_chain(log, 1, 1, 0);
+	fx_init(fx, 1);
+	fx_prepare(fx, 0, 0, &log[0], 0);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_log_write(&fx->writes[0], 1, 1);
+	assert_int_equal(fx->writes[0].last_checksum, log[0].checksum);
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->r.log.op, 1);
+
+	/* Time passes, still not durable: still no PREPAREOK. */
+	fx_tick(fx, 5);
+	assert_int_equal(fx->sent_count, 0);
+
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_PREPARE_OK, 0, 0);
+	assert_int_equal(fx->sent[0].m.op, 1);
+	assert_int_equal(fx->write_count, 1);
+	assert_int_equal(fx->apply_count, 0);
+	assert_int_equal(fx->reply_count, 0);
+}
+
+static void test_backup_duplicate_prepare(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[2];
+
+	fx_chain(log, 1, 1, 0);
+	fx_init(fx, 1);
+
+	/* Duplicate before durable: one write, no ack; durable: exactly one ack. */
+	fx_prepare(fx, 0, 0, &log[0], 0);
+	fx_prepare(fx, 0, 0, &log[0], 0);
+	assert_int_equal(fx->write_count, 1);
+	assert_int_equal(fx->sent_count, 0);
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_PREPARE_OK, 0, 0);
+	assert_int_equal(fx->sent[0].m.op, 1);
+
+	/* Duplicate after the ack: the ack is resent at once, nothing written. */
+	fx_reset(fx);
+	fx_prepare(fx, 0, 0, &log[0], 0);
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_PREPARE_OK, 0, 0);
+	assert_int_equal(fx->sent[0].m.op, 1);
+	assert_int_equal(fx->r.log.op, 1);
+}
+
+static void test_backup_prepare_gap_requests_state(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3];
+
+	fx_chain(log, 1, 3, 0);
+	fx_backup_with_log(fx, 1, log, 1);
+
+	fx_prepare(fx, 0, 0, &log[2], 0);
+	fx_tick(fx, 1); /* the request may wait one tick */
+	assert_int_equal(fx->r.log.op, 1);
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_GET_STATE, 0, 0);
+	assert_int_equal(fx->sent[0].m.op, 1);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+}
+
+static void test_backup_drops_old_view_and_wrong_sender(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[1];
+	struct vr_meta meta = {.view = 2, .last_normal_view = 2, .status = VR_STATUS_NORMAL};
+
+	fx_chain(log, 1, 1, 0);
+
+	/* Replica 1, NORMAL backup of view 2: a PREPARE of view 0 is dropped. */
+	fx_restart(fx, 1, &meta, NULL, 0, 0);
+	fx_reset(fx);
+	fx_prepare(fx, 0, 0, &log[0], 0);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.log.op, 0);
+	assert_int_equal(fx->r.view, 2);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->note_count, 1);
+	assert_string_equal(fx->notes[0], "prepare/commit: older view");
+	vr_deinit(&fx->r);
+	fx->initialised = false;
+
+	/* Replica 1 in view 0: a PREPARE from replica 2, which is not primary of view 0 or 2. */
+	fx_init(fx, 1);
+	fx_reset(fx);
+	fx_prepare(fx, 2, 0, &log[0], 0);
+	fx_prepare(fx, 2, 1, &log[0], 0);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.log.op, 0);
+	assert_int_equal(fx->r.view, 0);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->note_count, 2);
+	assert_string_equal(fx->notes[0], "prepare/commit: sender is not primary of its view");
+	assert_string_equal(fx->notes[1], "prepare/commit: sender is not primary of its view");
+}
+
+static void test_backup_commit_executes_in_order(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3];
+
+	fx_chain(log, 1, 3, 0);
+	fx_backup_with_log(fx, 1, log, 2);
+
+	fx_commit(fx, 0, 0, 2, 2);
+	assert_int_equal(fx->apply_count, 2);
+	fx_assert_applied(fx, 0, 1, false);
+	fx_assert_applied(fx, 1, 2, false);
+	assert_int_equal(fx->applied[0].client_id, 1001);
+	assert_int_equal(fx->applied[1].client_id, 1002);
+	assert_int_not_equal(fx->applied[0].slot, VR_NONE);
+	assert_int_equal(fx->reply_count, 0); /* backups never reply */
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->r.commit, 2);
+
+	/* Committed but not durable here: executed only once durable. */
+	fx_reset(fx);
+	fx_prepare(fx, 0, 0, &log[2], 2);
+	fx_commit(fx, 0, 0, 3, 3);
+	assert_int_equal(fx->apply_count, 0);
+	assert_int_equal(fx->r.commit, 2);
+	fx_persist_all(fx);
+	assert_int_equal(fx->apply_count, 1);
+	fx_assert_applied(fx, 0, 3, false);
+	assert_int_equal(fx->r.commit, 3);
+	assert_int_equal(fx->sent_count, 0); /* op 3 is committed already: no PREPAREOK needed */
+}
+
+/* ---- View change (§5) --------------------------------------------------------------- */
+
+static void test_backup_liveness_timeout_starts_view_change(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_init(fx, 2);
+	fx_tick(fx, 39);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+
+	/* Between liveness_ticks and 1.5 times that. */
+	fx_tick_while_status(fx, VR_STATUS_NORMAL, 21);
+	assert_in_range(fx->r.tick, 40, 60);
+	assert_int_equal(fx->r.view, 1);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->r.last_normal_view, 0);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_meta(&fx->writes[0], 1, 0, 0, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->sent_count, 0); /* the view is not durable yet */
+
+	fx_tick(fx, 1);
+	assert_int_equal(fx->sent_count, 0);
+
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_START_VIEW_CHANGE, 0, 1);
+	fx_assert_send(fx, 1, VR_START_VIEW_CHANGE, 1, 1);
+	assert_int_equal(fx->write_count, 1); /* no SVC from others: no DVC decided */
+}
+
+static void test_new_primary_equal_v_prime_longer_log_wins(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3];
+
+	fx_chain(log, 1, 3, 0);
+	fx_backup_with_log(fx, 1, log, 2);
+
+	/* Replica 1 times out into view 1, of which it is the primary. */
+	fx_tick_while_status(fx, VR_STATUS_NORMAL, 61);
+	assert_int_equal(fx->r.view, 1);
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_START_VIEW_CHANGE, 0, 1);
+	fx_assert_send(fx, 1, VR_START_VIEW_CHANGE, 2, 1);
+	assert_int_equal(fx->write_count, 1);
+	fx_reset(fx);
+
+	/* One SVC from another replica (f = 1): the DVC is decided and persisted. */
+	fx_svc(fx, 2, 1);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_meta(&fx->writes[0], 1, 0, 1, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->sent_count, 0);
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 0); /* its own DVC stays local */
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE); /* 1 of 2 DVCs */
+	fx_reset(fx);
+
+	/* Replica 2's DVC: same v' = 0, longer log (1..3), commit 1. */
+	struct vr_message dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 1, log, 3, 1);
+	dvc.last_normal_view = 0;
+	fx_deliver(fx, &dvc);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.view, 1);
+	assert_int_equal(fx->r.last_normal_view, 1);
+	assert_int_equal(fx->r.log.op, 3);
+	assert_int_equal(vr_log_entry(&fx->r, 3)->checksum, log[2].checksum);
+	assert_int_equal(fx->write_count, 2); /* the log first, then the view (§12.8) */
+	fx_assert_log_write(&fx->writes[0], 3, 3);
+	fx_assert_meta(&fx->writes[1], 1, 1, 0, VR_STATUS_NORMAL);
+	assert_true(fx->writes[0].seq < fx->writes[1].seq);
+	assert_int_equal(fx->sent_count, 0); /* STARTVIEW waits for durability */
+	assert_int_equal(fx->apply_count, 0);
+
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 2);
+	for (uint8_t i = 0; i < 2; i++) {
+		fx_assert_send(fx, i, VR_START_VIEW, i == 0 ? 0 : 2, 1);
+		assert_int_equal(fx->sent[i].m.op, 3);
+		assert_int_equal(fx->sent[i].m.commit, 1);
+		assert_int_equal(fx->sent[i].m.entry_count, 3);
+		assert_int_equal(fx->sent[i].first_op, 1);
+		assert_int_equal(fx->sent[i].last_checksum, log[2].checksum);
+	}
+	/* §5.4 step 1: execute up to k_new = 1 and reply as the new primary. */
+	assert_int_equal(fx->apply_count, 1);
+	fx_assert_applied(fx, 0, 1, false);
+	assert_int_equal(fx->reply_count, 1);
+	fx_assert_reply(fx, 0, 1001, VR_REPLY_OK, 0, 1);
+	assert_int_equal(fx->replies[0].m.view, 1);
+	assert_int_equal(fx->r.commit, 1);
+}
+
+static void test_new_primary_higher_v_prime_wins_over_longer_log(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry own[2], other[1];
+
+	fx_chain(own, 1, 2, 0);
+	fx_chain(other, 1, 1, 3);
+	fx_backup_with_log(fx, 1, own, 2);
+
+	/* An SVC for view 4 (primary 1) moves it there and decides its DVC. */
+	fx_svc(fx, 2, 4);
+	assert_int_equal(fx->r.view, 4);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->write_count, 2);
+	fx_assert_meta(&fx->writes[0], 4, 0, 0, VR_STATUS_VIEW_CHANGE);
+	fx_assert_meta(&fx->writes[1], 4, 0, 4, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->sent_count, 0);
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_START_VIEW_CHANGE, 0, 4);
+	fx_assert_send(fx, 1, VR_START_VIEW_CHANGE, 2, 4);
+	fx_reset(fx);
+
+	/* Replica 2 was normal in view 3 with the shorter log 1..1: it wins on v'. */
+	struct vr_message dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 4, other, 1, 0);
+	dvc.last_normal_view = 3;
+	fx_deliver(fx, &dvc);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.log.op, 1);
+	assert_int_equal(vr_log_entry(&fx->r, 1)->checksum, other[0].checksum);
+	assert_int_equal(fx->write_count, 3);
+	assert_int_equal(fx->writes[0].kind, VR_WRITE_TRUNCATE);
+	assert_int_equal(fx->writes[0].op, 0);
+	fx_assert_log_write(&fx->writes[1], 1, 1);
+	assert_int_equal(fx->writes[1].last_checksum, other[0].checksum);
+	fx_assert_meta(&fx->writes[2], 4, 4, 0, VR_STATUS_NORMAL);
+	assert_int_equal(fx->sent_count, 0);
+
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_START_VIEW, 0, 4);
+	fx_assert_send(fx, 1, VR_START_VIEW, 2, 4);
+	assert_int_equal(fx->sent[0].m.op, 1);
+	assert_int_equal(fx->sent[0].m.entry_count, 1);
+	assert_int_equal(fx->sent[0].last_checksum, other[0].checksum);
+	assert_int_equal(fx->apply_count, 0);
+}
+
+static void test_new_primary_keeps_own_longer_log(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3];
+
+	fx_chain(log, 1, 3, 0);
+	fx_backup_with_log(fx, 1, log, 3);
+	fx_svc(fx, 2, 1);
+	fx_persist_all(fx);
+	fx_reset(fx);
+
+	/* Same v', shorter log: the own log stays, nothing is rewritten. */
+	struct vr_message dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 1, log, 2, 0);
+	fx_deliver(fx, &dvc);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.log.op, 3);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_meta(&fx->writes[0], 1, 1, 0, VR_STATUS_NORMAL);
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_START_VIEW, 0, 1);
+	assert_int_equal(fx->sent[0].m.op, 3);
+	assert_int_equal(fx->sent[0].last_checksum, log[2].checksum);
+}
+
+static void test_new_primary_waits_for_own_dvc(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[2];
+
+	fx_chain(log, 1, 2, 0);
+	fx_backup_with_log(fx, 1, log, 2);
+
+	/* A DVC for view 1 arrives first: view change, decide, but no NORMAL before the own DVC is durable. */
+	struct vr_message dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 1, log, 2, 0);
+	fx_deliver(fx, &dvc);
+	assert_int_equal(fx->r.view, 1);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->write_count, 2);
+	fx_assert_meta(&fx->writes[0], 1, 0, 0, VR_STATUS_VIEW_CHANGE);
+	fx_assert_meta(&fx->writes[1], 1, 0, 1, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->sent_count, 0);
+	fx_reset(fx);
+
+	/* Durable: SVCs go out, the own DVC counts, f+1 = 2: NORMAL, STARTVIEW after the next write. */
+	fx_persist_all(fx);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_START_VIEW_CHANGE, 0, 1);
+	fx_assert_send(fx, 1, VR_START_VIEW_CHANGE, 2, 1);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_meta(&fx->writes[0], 1, 1, 0, VR_STATUS_NORMAL);
+	fx_reset(fx);
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_START_VIEW, 0, 1);
+	fx_assert_send(fx, 1, VR_START_VIEW, 2, 1);
+}
+
+static void test_backup_start_view_installs_and_truncates(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3];
+
+	fx_chain(log, 1, 3, 0);
+	fx_backup_with_log(fx, 2, log, 3);
+
+	/* Into view 1 (primary 1) by replica 0's SVC; the DVC goes to replica 1 once durable. */
+	fx_svc(fx, 0, 1);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->sent_count, 0);
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 3);
+	fx_assert_send(fx, 0, VR_START_VIEW_CHANGE, 0, 1);
+	fx_assert_send(fx, 1, VR_START_VIEW_CHANGE, 1, 1);
+	fx_assert_send(fx, 2, VR_DO_VIEW_CHANGE, 1, 1);
+	assert_int_equal(fx->sent[2].m.last_normal_view, 0);
+	assert_int_equal(fx->sent[2].m.op, 3);
+	assert_int_equal(fx->sent[2].m.commit, 0);
+	assert_int_equal(fx->sent[2].m.entry_count, 3);
+	assert_int_equal(fx->sent[2].last_checksum, log[2].checksum);
+	fx_reset(fx);
+
+	/* STARTVIEW with the log 1..2, k = 1: op 3 goes, durably, before the view. */
+	struct vr_message sv = fx_log_message(VR_START_VIEW, 1, 1, log, 2, 1);
+	fx_deliver(fx, &sv);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.view, 1);
+	assert_int_equal(fx->r.last_normal_view, 1);
+	assert_int_equal(fx->r.log.op, 2);
+	assert_int_equal(fx->write_count, 2);
+	assert_int_equal(fx->writes[0].kind, VR_WRITE_TRUNCATE);
+	assert_int_equal(fx->writes[0].op, 2);
+	fx_assert_meta(&fx->writes[1], 1, 1, 0, VR_STATUS_NORMAL);
+	assert_int_equal(fx->apply_count, 1); /* op 1 was durable already */
+	fx_assert_applied(fx, 0, 1, false);
+	assert_int_equal(fx->reply_count, 0);
+	assert_int_equal(fx->sent_count, 0); /* no PREPAREOK before the view is durable */
+	fx_reset(fx);
+
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_PREPARE_OK, 1, 1);
+	assert_int_equal(fx->sent[0].m.op, 2);
+}
+
+static void test_backup_start_view_replaces_divergent_suffix(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry own[3], sv_log[3];
+
+	fx_chain(own, 1, 3, 0);
+	sv_log[0] = own[0];
+	fx_chain(sv_log, 2, 3, 1); /* ops 2..3 assigned in view 1: differ from own */
+	fx_backup_with_log(fx, 2, own, 3);
+	fx_svc(fx, 0, 1);
+	fx_persist_all(fx);
+	fx_reset(fx);
+
+	struct vr_message sv = fx_log_message(VR_START_VIEW, 1, 1, sv_log, 3, 1);
+	fx_deliver(fx, &sv);
+	assert_int_equal(fx->write_count, 3);
+	assert_int_equal(fx->writes[0].kind, VR_WRITE_TRUNCATE);
+	assert_int_equal(fx->writes[0].op, 1);
+	fx_assert_log_write(&fx->writes[1], 2, 3);
+	assert_int_equal(fx->writes[1].last_checksum, sv_log[2].checksum);
+	fx_assert_meta(&fx->writes[2], 1, 1, 0, VR_STATUS_NORMAL);
+	assert_int_equal(vr_log_entry(&fx->r, 2)->checksum, sv_log[1].checksum);
+	assert_int_equal(fx->sent_count, 0);
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_PREPARE_OK, 1, 1);
+	assert_int_equal(fx->sent[0].m.op, 3);
+}
+
+static void test_recovering_takes_no_part_in_view_changes(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[2];
+
+	fx_chain(log, 1, 2, 4);
+	fx_init_recovering(fx, 1);
+	fx_persist_all(fx);
+	fx_reset(fx);
+
+	fx_svc(fx, 0, 5);
+	struct vr_message dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 4, log, 2, 0);
+	dvc.last_normal_view = 3;
+	fx_deliver(fx, &dvc);
+	struct vr_message sv = fx_log_message(VR_START_VIEW, 2, 5, log, 2, 0);
+	fx_deliver(fx, &sv);
+	fx_prepare(fx, 2, 5, &log[0], 0);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.status, VR_STATUS_RECOVERING);
+	assert_int_equal(fx->r.view, 0);
+	assert_int_equal(fx->r.log.op, 0);
+
+	/* Ticks resend only RECOVERY. */
+	fx_tick(fx, 20);
+	assert_true(fx->sent_count > 0);
+	for (size_t i = 0; i < fx->sent_count; i++)
+		assert_int_equal(fx->sent[i].m.command, VR_RECOVERY);
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->r.status, VR_STATUS_RECOVERING);
+}
+
+/* ---- Recovery after a lost disk (§6) ------------------------------------------------ */
+
+static void test_recovery_nonce_and_completion(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[4];
+
+	fx_chain(log, 1, 4, 3);
+	fx_init_recovering(fx, 1);
+	assert_int_equal(fx->r.status, VR_STATUS_RECOVERING);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_meta(&fx->writes[0], 0, 0, 0, VR_STATUS_RECOVERING);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_RECOVERY, 0, 0);
+	fx_assert_send(fx, 1, VR_RECOVERY, 2, 0);
+	uint64_t nonce = fx->sent[0].m.nonce;
+	assert_int_not_equal(nonce, 0);
+	assert_int_equal(fx->sent[1].m.nonce, nonce);
+	fx_persist_all(fx);
+	fx_reset(fx);
+
+	/* Another nonce: ignored, even from the primary with its log. */
+	struct vr_message stale = fx_log_message(VR_RECOVERY_RESPONSE, 0, 3, log, 3, 2);
+	stale.nonce = nonce + 2;
+	fx_deliver(fx, &stale);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.status, VR_STATUS_RECOVERING);
+	assert_string_equal(fx->notes[0], "recovery_response: other nonce");
+
+	/* Replica 2, a backup of view 3: no log; one response is not f+1. */
+	struct vr_message backup = {.command = VR_RECOVERY_RESPONSE, .replica = 2, .view = 3, .nonce = nonce};
+	fx_deliver(fx, &backup);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.status, VR_STATUS_RECOVERING);
+
+	/* primary(3) = 0 with its log 1..3, k = 2: complete. */
+	struct vr_message primary = fx_log_message(VR_RECOVERY_RESPONSE, 0, 3, log, 3, 2);
+	primary.nonce = nonce;
+	fx_deliver(fx, &primary);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.view, 3);
+	assert_int_equal(fx->r.last_normal_view, 3);
+	assert_int_equal(fx->r.voter_view, 5);
+	assert_int_equal(fx->r.log.op, 3);
+	assert_int_equal(vr_log_entry(&fx->r, 3)->checksum, log[2].checksum);
+	assert_int_equal(fx->write_count, 2);
+	fx_assert_log_write(&fx->writes[0], 1, 3);
+	fx_assert_meta(&fx->writes[1], 3, 3, 0, VR_STATUS_NORMAL);
+	assert_int_equal(fx->writes[1].meta.voter_view, 5);
+	assert_int_equal(fx->sent_count, 0);
+	fx_reset(fx);
+
+	/* Durable: executes up to k = 2, but sends no PREPAREOK in view 3 (< voter_view 5). */
+	fx_persist_all(fx);
+	assert_int_equal(fx->apply_count, 2);
+	fx_assert_applied(fx, 0, 1, false);
+	fx_assert_applied(fx, 1, 2, false);
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->reply_count, 0);
+
+	fx_prepare(fx, 0, 3, &log[3], 2);
+	fx_persist_all(fx);
+	assert_int_equal(fx->r.log.op, 4);
+	assert_int_equal(fx->sent_count, 0);
+
+	/* View 5 = voter_view (primary 2): now it acknowledges. */
+	fx_reset(fx);
+	struct vr_message sv = fx_log_message(VR_START_VIEW, 2, 5, log, 4, 2);
+	fx_deliver(fx, &sv);
+	assert_int_equal(fx->r.view, 5);
+	assert_int_equal(fx->sent_count, 0);
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_PREPARE_OK, 2, 5);
+	assert_int_equal(fx->sent[0].m.op, 4);
+}
+
+static void test_recovery_waits_for_primary_of_largest_view(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[4];
+
+	fx_chain(log, 1, 4, 3);
+	fx_init_recovering(fx, 1);
+	uint64_t nonce = fx->sent[0].m.nonce;
+	fx_persist_all(fx);
+	fx_reset(fx);
+
+	/* primary(3) answers, then replica 2 says view 6 (a backup there): the view-3 log is stale. */
+	struct vr_message p3 = fx_log_message(VR_RECOVERY_RESPONSE, 0, 3, log, 3, 2);
+	p3.nonce = nonce;
+	fx_deliver(fx, &p3);
+	struct vr_message b6 = {.command = VR_RECOVERY_RESPONSE, .replica = 2, .view = 6, .nonce = nonce};
+	fx_deliver(fx, &b6);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.status, VR_STATUS_RECOVERING);
+
+	/* primary(6) = 0 answers in view 6. */
+	struct vr_message p6 = fx_log_message(VR_RECOVERY_RESPONSE, 0, 6, log, 4, 3);
+	p6.nonce = nonce;
+	fx_deliver(fx, &p6);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.view, 6);
+	assert_int_equal(fx->r.voter_view, 8);
+	assert_int_equal(fx->r.log.op, 4);
+	assert_int_equal(fx->write_count, 2);
+	fx_assert_log_write(&fx->writes[0], 1, 4);
+	fx_assert_meta(&fx->writes[1], 6, 6, 0, VR_STATUS_NORMAL);
+}
+
+static void test_recovered_replica_sends_no_svc_before_voter_view(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[1];
+
+	fx_chain(log, 1, 1, 3);
+	fx_init_recovering(fx, 1);
+	uint64_t nonce = fx->sent[0].m.nonce;
+	struct vr_message b = {.command = VR_RECOVERY_RESPONSE, .replica = 2, .view = 3, .nonce = nonce};
+	fx_deliver(fx, &b);
+	struct vr_message p = fx_log_message(VR_RECOVERY_RESPONSE, 0, 3, log, 1, 1);
+	p.nonce = nonce;
+	fx_deliver(fx, &p);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	fx_persist_all(fx);
+	fx_reset(fx);
+
+	/* View 4 = V+1: it follows the view change but says nothing in it. */
+	fx_svc(fx, 2, 4);
+	assert_int_equal(fx->r.view, 4);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	fx_persist_all(fx);
+	fx_tick(fx, 20);
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+}
+
+/* ---- Restart with the disk intact (§6.3) -------------------------------------------- */
+
+static void test_restart_normal_backup_rejoins_its_view(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[4];
+	struct vr_meta meta = {.view = 2, .last_normal_view = 2, .status = VR_STATUS_NORMAL};
+
+	fx_chain(log, 1, 4, 2);
+	fx_restart(fx, 1, &meta, log, 3, 1);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.view, 2);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.log.op, 3);
+	assert_int_equal(fx->r.commit, 1);
+
+	/* It is a backup of view 2: takes primary 2's PREPARE, acks it once durable. */
+	fx_prepare(fx, 2, 2, &log[3], 1);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_log_write(&fx->writes[0], 4, 4);
+	assert_int_equal(fx->sent_count, 0);
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_PREPARE_OK, 2, 2);
+	assert_int_equal(fx->sent[0].m.op, 4);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.view, 2);
+}
+
+static void test_restart_primary_starts_view_change(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[2];
+	struct vr_meta meta = {.view = 1, .last_normal_view = 1, .status = VR_STATUS_NORMAL};
+
+	fx_chain(log, 1, 2, 1);
+	fx_restart(fx, 1, &meta, log, 2, 1);
+	assert_int_equal(fx->r.view, 2);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->r.last_normal_view, 1);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_meta(&fx->writes[0], 2, 1, 0, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->sent_count, 0);
+
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_START_VIEW_CHANGE, 0, 2);
+	fx_assert_send(fx, 1, VR_START_VIEW_CHANGE, 2, 2);
+}
+
+static void test_restart_in_view_change_resends_dvc(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[2];
+	struct vr_meta meta = {.view = 4, .last_normal_view = 2, .dvc_view = 4, .status = VR_STATUS_VIEW_CHANGE};
+
+	fx_chain(log, 1, 2, 2);
+	fx_restart(fx, 2, &meta, log, 2, 1);
+	assert_int_equal(fx->r.view, 4);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->write_count, 0);
+
+	fx_tick(fx, 1);
+	assert_int_equal(fx->write_count, 0); /* the DVC is on disk already */
+	assert_int_equal(fx->sent_count, 3);
+	fx_assert_send(fx, 0, VR_START_VIEW_CHANGE, 0, 4);
+	fx_assert_send(fx, 1, VR_START_VIEW_CHANGE, 1, 4);
+	fx_assert_send(fx, 2, VR_DO_VIEW_CHANGE, 1, 4);
+	assert_int_equal(fx->sent[2].m.last_normal_view, 2);
+	assert_int_equal(fx->sent[2].m.op, 2);
+	assert_int_equal(fx->sent[2].m.commit, 1);
+	assert_int_equal(fx->sent[2].m.entry_count, 2);
+	assert_int_equal(fx->sent[2].last_checksum, log[1].checksum);
+}
+
+static void test_restart_in_view_change_without_dvc_waits_for_svc(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[2];
+	struct vr_meta meta = {.view = 4, .last_normal_view = 2, .dvc_view = 0, .status = VR_STATUS_VIEW_CHANGE};
+
+	fx_chain(log, 1, 2, 2);
+	fx_restart(fx, 2, &meta, log, 2, 1);
+	fx_tick(fx, 1);
+	assert_int_equal(fx->sent_count, 2); /* SVCs only */
+	fx_assert_send(fx, 0, VR_START_VIEW_CHANGE, 0, 4);
+	fx_assert_send(fx, 1, VR_START_VIEW_CHANGE, 1, 4);
+	assert_int_equal(fx->write_count, 0);
+	fx_reset(fx);
+
+	fx_svc(fx, 0, 4);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_meta(&fx->writes[0], 4, 2, 4, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->sent_count, 0);
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_DO_VIEW_CHANGE, 1, 4);
+	assert_int_equal(fx->sent[0].m.last_normal_view, 2);
+}
+
+/* ---- State transfer (§7) ------------------------------------------------------------ */
+
+static void test_catch_up_from_prepare_of_later_view(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry own[2], v4[3];
+
+	fx_chain(own, 1, 2, 0);
+	v4[0] = own[0];
+	fx_chain(v4, 2, 3, 4); /* view 4's log: op 1 as here, ops 2..3 new */
+	fx_backup_with_log(fx, 2, own, 2);
+	fx_commit(fx, 0, 0, 1, 2);
+	assert_int_equal(fx->r.commit, 1);
+	fx_reset(fx);
+
+	/* PREPARE of view 4 from its primary (1): CATCHING_UP, GETSTATE ⟨4, commit⟩ to replica 1. */
+	fx_prepare(fx, 1, 4, &v4[2], 2);
+	assert_int_equal(fx->r.status, VR_STATUS_CATCHING_UP);
+	assert_int_equal(fx->r.view, 0);
+	assert_int_equal(fx->r.last_normal_view, 0);
+	assert_int_equal(fx->r.log.op, 2);
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_GET_STATE, 1, 4);
+	assert_int_equal(fx->sent[0].m.op, 1);
+	fx_reset(fx);
+
+	/* NEWSTATE ⟨4, log 2..3, n = 3, k = 2⟩. */
+	struct vr_message ns = {
+		.command = VR_NEW_STATE,
+		.replica = 1,
+		.view = 4,
+		.op = 3,
+		.commit = 2,
+		.entry_count = 2,
+		.entries = &v4[1],
+	};
+	fx_deliver(fx, &ns);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.view, 4);
+	assert_int_equal(fx->r.last_normal_view, 4);
+	assert_int_equal(fx->r.log.op, 3);
+	assert_int_equal(vr_log_entry(&fx->r, 2)->checksum, v4[1].checksum);
+	assert_int_equal(fx->write_count, 3);
+	assert_int_equal(fx->writes[0].kind, VR_WRITE_TRUNCATE);
+	assert_int_equal(fx->writes[0].op, 1);
+	fx_assert_log_write(&fx->writes[1], 2, 3);
+	fx_assert_meta(&fx->writes[2], 4, 4, 0, VR_STATUS_NORMAL);
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->apply_count, 0);
+
+	fx_persist_all(fx);
+	assert_int_equal(fx->apply_count, 1);
+	fx_assert_applied(fx, 0, 2, false);
+	assert_int_equal(fx->applied[0].client_id, v4[1].client_id);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_PREPARE_OK, 1, 4);
+	assert_int_equal(fx->sent[0].m.op, 3);
+}
+
+static void test_catch_up_from_commit_of_later_view(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[2];
+
+	fx_chain(log, 1, 2, 0);
+	fx_backup_with_log(fx, 2, log, 2);
+
+	fx_commit(fx, 0, 3, 2, 2);
+	assert_int_equal(fx->r.status, VR_STATUS_CATCHING_UP);
+	assert_int_equal(fx->r.view, 0);
+	assert_int_equal(fx->apply_count, 0); /* a later view's commit says nothing about this log */
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_GET_STATE, 0, 3);
+	assert_int_equal(fx->sent[0].m.op, 0);
+
+	/* No PREPAREOK while catching up, even for a duplicate PREPARE of view 3. */
+	fx_reset(fx);
+	fx_prepare(fx, 0, 3, &log[1], 1);
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->r.status, VR_STATUS_CATCHING_UP);
+}
+
+/* ---- Malformed input: -EBADMSG, no effect ------------------------------------------- */
+
+static void test_bad_unknown_command(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_message m = {.command = 0, .replica = 1};
+
+	fx_init(fx, 0);
+	fx_assert_bad(fx, &m, "message: unknown command");
+	m.command = 200;
+	fx_assert_bad(fx, &m, "message: unknown command");
+	m.command = VR_REPLY;
+	fx_assert_bad(fx, &m, "message: replica got a reply");
+}
+
+static void test_bad_sender(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_message m = {.command = VR_PREPARE_OK, .replica = 9, .view = 0, .op = 0};
+
+	fx_init(fx, 0);
+	fx_assert_bad(fx, &m, "message: sender out of range");
+	m.replica = 3;
+	fx_assert_bad(fx, &m, "message: sender out of range");
+	m.replica = 0;
+	fx_assert_bad(fx, &m, "message: from self");
+}
+
+static void test_bad_prepare_entry_count(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[2];
+
+	fx_chain(log, 1, 2, 0);
+	fx_init(fx, 1);
+	struct vr_message m = {.command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .commit = 0};
+	fx_assert_bad(fx, &m, "prepare: entry is not op");
+	m.entry_count = 2;
+	m.entries = log;
+	fx_assert_bad(fx, &m, "prepare: not one entry");
+	m.entry_count = 1;
+	m.op = 2; /* the entry is op 1 */
+	fx_assert_bad(fx, &m, "prepare: entry is not op");
+	m.op = 1;
+	m.commit = 1;
+	fx_assert_bad(fx, &m, "prepare: commit not below op");
+}
+
+static void test_bad_entry_checksum(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[1];
+
+	fx_chain(log, 1, 1, 0);
+	log[0].checksum ^= 1;
+	fx_init(fx, 1);
+	struct vr_message m = {
+		.command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .entry_count = 1, .entries = log};
+	fx_assert_bad(fx, &m, "entries: bad checksum");
+
+	fx_chain(log, 1, 1, 0);
+	log[0].request = 9; /* changed after the checksum */
+	fx_assert_bad(fx, &m, "entries: bad checksum");
+}
+
+static void test_bad_entries_not_contiguous(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3], gap[2];
+
+	fx_chain(log, 1, 3, 0);
+	gap[0] = log[0];
+	gap[1] = log[2];
+	fx_init(fx, 1);
+	struct vr_message m = fx_log_message(VR_START_VIEW, 2, 2, gap, 2, 0);
+	m.op = 3;
+	fx_assert_bad(fx, &m, "entries: not contiguous");
+
+	struct vr_message zero = fx_log_message(VR_START_VIEW, 2, 2, log, 1, 0);
+	struct vr_entry e0 = log[0];
+	e0.op = 0;
+	e0.checksum = vr_entry_checksum(&e0);
+	zero.entries = &e0;
+	fx_assert_bad(fx, &zero, "entries: not contiguous");
+}
+
+static void test_bad_entries_broken_chain(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3];
+
+	fx_chain(log, 1, 3, 0);
+	log[1].parent = 12345;
+	log[1].checksum = vr_entry_checksum(&log[1]); /* valid alone, but not chained onto op 1 */
+	log[2].parent = log[1].checksum;
+	log[2].checksum = vr_entry_checksum(&log[2]);
+	fx_init(fx, 1);
+	struct vr_message m = fx_log_message(VR_START_VIEW, 2, 2, log, 3, 0);
+	fx_assert_bad(fx, &m, "entries: broken chain");
+}
+
+static void test_bad_body_too_large(void **state)
+{
+	struct fx *fx = *state;
+	static const uint8_t big[33] = {0};
+	struct vr_entry e;
+
+	fx_init(fx, 0);
+	fx_entry(&e, 1, 0, NULL);
+	e.body = big;
+	e.body_len = sizeof(big);
+	e.checksum = vr_entry_checksum(&e);
+	struct vr_message m = fx_log_message(VR_DO_VIEW_CHANGE, 1, 3, &e, 1, 0);
+	fx_assert_bad(fx, &m, "entries: body too large");
+
+	struct vr_message req = fx_request(7, VR_KIND_OP, 1, 1, NULL);
+	req.body = big;
+	req.body_len = sizeof(big);
+	fx_assert_bad(fx, &req, "request: body too large");
+	req.body = NULL;
+	req.body_len = 1;
+	fx_assert_bad(fx, &req, "request: body too large");
+}
+
+static void test_bad_too_many_entries(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[65];
+
+	fx_chain(log, 1, 65, 0);
+	fx_init(fx, 1);
+	struct vr_message m = fx_log_message(VR_START_VIEW, 2, 2, log, 65, 0);
+	fx_assert_bad(fx, &m, "message: too many entries");
+	struct vr_message none = {.command = VR_NEW_STATE, .replica = 0, .view = 0, .op = 1, .entry_count = 1};
+	fx_assert_bad(fx, &none, "message: too many entries"); /* entries missing */
+}
+
+static void test_bad_request(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_init(fx, 0);
+	struct vr_message m = fx_request(0, VR_KIND_REGISTER, 0, 0, NULL);
+	fx_assert_bad(fx, &m, "request: client id 0");
+	m = fx_request(7, 0, 0, 0, NULL);
+	fx_assert_bad(fx, &m, "request: unknown kind");
+	m = fx_request(7, 3, 0, 0, NULL);
+	fx_assert_bad(fx, &m, "request: unknown kind");
+}
+
+static void test_bad_entry_kind(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry e;
+
+	fx_entry(&e, 1, 0, NULL);
+	e.kind = 3;
+	e.checksum = vr_entry_checksum(&e);
+	fx_init(fx, 1);
+	struct vr_message m = {.command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .entry_count = 1, .entries = &e};
+	fx_assert_bad(fx, &m, "entries: unknown kind");
+}
+
+static void test_bad_log_messages(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3];
+
+	fx_chain(log, 1, 3, 0);
+	fx_init(fx, 1);
+
+	/* A DVC whose log starts at 2. */
+	struct vr_message dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 4, &log[1], 3, 0);
+	dvc.entry_count = 2;
+	fx_assert_bad(fx, &dvc, "log message: log is not 1..op");
+
+	/* n does not match the entries. */
+	dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 4, log, 3, 0);
+	dvc.op = 2;
+	fx_assert_bad(fx, &dvc, "log message: log is not 1..op");
+
+	/* v' not below v. */
+	dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 4, log, 3, 0);
+	dvc.last_normal_view = 4;
+	fx_assert_bad(fx, &dvc, "do_view_change: v' not below v");
+
+	/* k above n. */
+	struct vr_message sv = fx_log_message(VR_START_VIEW, 2, 2, log, 3, 4);
+	fx_assert_bad(fx, &sv, "log message: commit above op");
+
+	/* NEWSTATE whose entries do not end at n, or with k above n. */
+	struct vr_message ns = {.command = VR_NEW_STATE, .replica = 0, .view = 0, .op = 3, .entry_count = 2, .entries = log};
+	fx_assert_bad(fx, &ns, "new_state: log does not end at op");
+	ns.op = 2;
+	ns.commit = 3;
+	fx_assert_bad(fx, &ns, "new_state: commit above op");
+}
+
+static void test_bad_epoch(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[1];
+
+	fx_chain(log, 1, 1, 0);
+	fx_init(fx, 1);
+	struct vr_message commit = {.command = VR_COMMIT, .replica = 0, .view = 0, .commit = 0, .epoch = 1};
+	fx_assert_bad(fx, &commit, "message: unknown epoch");
+	struct vr_message prepare = {
+		.command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .entry_count = 1, .entries = log, .epoch = 7};
+	fx_assert_bad(fx, &prepare, "message: unknown epoch");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		/* Normal operation: primary */
+		cmocka_unit_test_setup_teardown(test_primary_commits_register_after_quorum, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_primary_counts_own_copy_only_when_durable, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_primary_drops_prepare_ok_beyond_log_or_other_view, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_session_requests_and_retries, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_register_retry_gets_same_session, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_client_table_evicts_oldest, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_primary_heartbeat_period, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_primary_resends_unacked_prepare, fx_setup, fx_teardown),
+		/* Normal operation: backup */
+		cmocka_unit_test_setup_teardown(test_backup_acks_prepare_only_when_durable, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_duplicate_prepare, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_prepare_gap_requests_state, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_drops_old_view_and_wrong_sender, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_commit_executes_in_order, fx_setup, fx_teardown),
+		/* View change */
+		cmocka_unit_test_setup_teardown(test_backup_liveness_timeout_starts_view_change, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_new_primary_equal_v_prime_longer_log_wins, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_new_primary_higher_v_prime_wins_over_longer_log, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_new_primary_keeps_own_longer_log, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_new_primary_waits_for_own_dvc, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_start_view_installs_and_truncates, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_start_view_replaces_divergent_suffix, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_recovering_takes_no_part_in_view_changes, fx_setup, fx_teardown),
+		/* Recovery and restart */
+		cmocka_unit_test_setup_teardown(test_recovery_nonce_and_completion, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_waits_for_primary_of_largest_view, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_recovered_replica_sends_no_svc_before_voter_view, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_restart_normal_backup_rejoins_its_view, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_restart_primary_starts_view_change, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_restart_in_view_change_resends_dvc, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_restart_in_view_change_without_dvc_waits_for_svc, fx_setup,
+						fx_teardown),
+		/* State transfer */
+		cmocka_unit_test_setup_teardown(test_catch_up_from_prepare_of_later_view, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_catch_up_from_commit_of_later_view, fx_setup, fx_teardown),
+		/* Malformed input */
+		cmocka_unit_test_setup_teardown(test_bad_unknown_command, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_sender, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_prepare_entry_count, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_entry_checksum, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_entries_not_contiguous, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_entries_broken_chain, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_body_too_large, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_too_many_entries, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_request, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_entry_kind, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_log_messages, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_epoch, fx_setup, fx_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
