@@ -22,8 +22,8 @@
 /* ---- Fixture: a fake io recording every effect ------------------------------------ */
 
 #define FX_EFFECTS_MAX 128
-#define FX_LOG_MAX 80 /* entries in a test log; more than log_capacity */
-#define FX_CLIENTS 4
+#define FX_LOG_MAX     80 /* entries in a test log; more than log_capacity */
+#define FX_CLIENTS     4
 
 struct fx_send {
 	uint8_t to;
@@ -257,8 +257,8 @@ static void fx_init_recovering(struct fx *fx, uint8_t self)
 }
 
 /* A restart from a durable image: meta, log[0..op-1] and commit (client table empty). */
-static void fx_restart(struct fx *fx, uint8_t self, const struct vr_meta *meta, const struct vr_entry *log,
-		       uint64_t op, uint64_t commit)
+static void fx_restart(struct fx *fx, uint8_t self, const struct vr_meta *meta, const struct vr_entry *log, uint64_t op,
+                       uint64_t commit)
 {
 	struct vr_config c;
 	struct vr_io io = fx_io(fx);
@@ -346,25 +346,25 @@ static void fx_prepare(struct fx *fx, uint8_t from, uint64_t view, const struct 
 
 static void fx_prepare_ok(struct fx *fx, uint8_t from, uint64_t view, uint64_t op)
 {
-	struct vr_message m = {.command = VR_PREPARE_OK, .replica = from, .view = view, .op = op};
+	struct vr_message m = { .command = VR_PREPARE_OK, .replica = from, .view = view, .op = op };
 	fx_deliver(fx, &m);
 }
 
 static void fx_commit(struct fx *fx, uint8_t from, uint64_t view, uint64_t commit, uint64_t op)
 {
-	struct vr_message m = {.command = VR_COMMIT, .replica = from, .view = view, .commit = commit, .op = op};
+	struct vr_message m = { .command = VR_COMMIT, .replica = from, .view = view, .commit = commit, .op = op };
 	fx_deliver(fx, &m);
 }
 
 static void fx_svc(struct fx *fx, uint8_t from, uint64_t view)
 {
-	struct vr_message m = {.command = VR_START_VIEW_CHANGE, .replica = from, .view = view};
+	struct vr_message m = { .command = VR_START_VIEW_CHANGE, .replica = from, .view = view };
 	fx_deliver(fx, &m);
 }
 
 /* A message carrying the log 1..op (DO_VIEW_CHANGE, START_VIEW, RECOVERY_RESPONSE). */
 static struct vr_message fx_log_message(uint8_t command, uint8_t from, uint64_t view, const struct vr_entry *log,
-					uint64_t op, uint64_t commit)
+                                        uint64_t op, uint64_t commit)
 {
 	struct vr_message m = {
 		.command = command,
@@ -379,7 +379,7 @@ static struct vr_message fx_log_message(uint8_t command, uint8_t from, uint64_t 
 }
 
 static struct vr_message fx_request(uint64_t client_id, uint8_t kind, uint64_t session, uint64_t request,
-				    const char *body)
+                                    const char *body)
 {
 	struct vr_message m = {
 		.command = VR_REQUEST,
@@ -429,7 +429,7 @@ static void fx_assert_send(const struct fx *fx, size_t i, uint8_t command, uint8
 }
 
 static void fx_assert_meta(const struct fx_write *w, uint64_t view, uint64_t last_normal_view, uint64_t dvc_view,
-			   uint8_t status)
+                           uint8_t status)
 {
 	assert_int_equal(w->kind, VR_WRITE_META);
 	assert_int_equal(w->meta.view, view);
@@ -462,7 +462,7 @@ static void fx_assert_applied(const struct fx *fx, size_t i, uint64_t op, bool u
 }
 
 static void fx_assert_reply(const struct fx *fx, size_t i, uint64_t client_id, uint8_t status, uint64_t request,
-			    uint64_t op)
+                            uint64_t op)
 {
 	assert_true(i < fx->reply_count);
 	assert_int_equal(fx->replies[i].client_id, client_id);
@@ -885,7 +885,7 @@ static void test_backup_drops_old_view_and_wrong_sender(void **state)
 {
 	struct fx *fx = *state;
 	struct vr_entry log[1];
-	struct vr_meta meta = {.view = 2, .last_normal_view = 2, .status = VR_STATUS_NORMAL};
+	struct vr_meta meta = { .view = 2, .last_normal_view = 2, .status = VR_STATUS_NORMAL };
 
 	fx_chain(log, 1, 1, 0);
 
@@ -1002,9 +1002,11 @@ static void test_new_primary_equal_v_prime_longer_log_wins(void **state)
 	fx_svc(fx, 2, 1);
 	assert_int_equal(fx->write_count, 1);
 	fx_assert_meta(&fx->writes[0], 1, 0, 1, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->writes[0].meta.dvc_op, 2); /* the DVC's log head, for a restart (V2) */
+	assert_int_equal(fx->writes[0].meta.dvc_head, log[1].checksum);
 	assert_int_equal(fx->sent_count, 0);
 	fx_persist_all(fx);
-	assert_int_equal(fx->sent_count, 0); /* its own DVC stays local */
+	assert_int_equal(fx->sent_count, 0);                   /* its own DVC stays local */
 	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE); /* 1 of 2 DVCs */
 	fx_reset(fx);
 
@@ -1059,6 +1061,8 @@ static void test_new_primary_higher_v_prime_wins_over_longer_log(void **state)
 	assert_int_equal(fx->write_count, 2);
 	fx_assert_meta(&fx->writes[0], 4, 0, 0, VR_STATUS_VIEW_CHANGE);
 	fx_assert_meta(&fx->writes[1], 4, 0, 4, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->writes[1].meta.dvc_op, 2);
+	assert_int_equal(fx->writes[1].meta.dvc_head, own[1].checksum);
 	assert_int_equal(fx->sent_count, 0);
 	fx_persist_all(fx);
 	assert_int_equal(fx->sent_count, 2);
@@ -1148,6 +1152,17 @@ static void test_new_primary_waits_for_own_dvc(void **state)
 	assert_int_equal(fx->sent_count, 2);
 	fx_assert_send(fx, 0, VR_START_VIEW, 0, 1);
 	fx_assert_send(fx, 1, VR_START_VIEW, 2, 1);
+	fx_reset(fx);
+
+	/* Replica 0 missed the STARTVIEW and still asks for view 1: it gets it again, alone. */
+	fx_svc(fx, 0, 1);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_START_VIEW, 0, 1);
+	assert_int_equal(fx->sent[0].m.op, 2);
+	assert_int_equal(fx->sent[0].m.entry_count, 2);
+	assert_int_equal(fx->sent[0].last_checksum, log[1].checksum);
+	assert_int_equal(fx->write_count, 0);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
 }
 
 static void test_backup_start_view_installs_and_truncates(void **state)
@@ -1284,54 +1299,68 @@ static void test_recovery_nonce_and_completion(void **state)
 	fx_deliver(fx, &stale);
 	fx_assert_no_effects(fx);
 	assert_int_equal(fx->r.status, VR_STATUS_RECOVERING);
+	assert_int_equal(fx->note_count, 1);
 	assert_string_equal(fx->notes[0], "recovery_response: other nonce");
 
 	/* Replica 2, a backup of view 3: no log; one response is not f+1. */
-	struct vr_message backup = {.command = VR_RECOVERY_RESPONSE, .replica = 2, .view = 3, .nonce = nonce};
+	struct vr_message backup = { .command = VR_RECOVERY_RESPONSE, .replica = 2, .view = 3, .nonce = nonce };
 	fx_deliver(fx, &backup);
 	fx_assert_no_effects(fx);
 	assert_int_equal(fx->r.status, VR_STATUS_RECOVERING);
 
-	/* primary(3) = 0 with its log 1..3, k = 2: complete. */
+	/*
+	 * primary(3) = 0 with its log 1..3, k = 2: recovery completes in view 3 (log installed,
+	 * NORMAL, voter from view 5) and at once asks for view 5, the first it may vote in (§6.2).
+	 */
 	struct vr_message primary = fx_log_message(VR_RECOVERY_RESPONSE, 0, 3, log, 3, 2);
 	primary.nonce = nonce;
 	fx_deliver(fx, &primary);
-	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
-	assert_int_equal(fx->r.view, 3);
-	assert_int_equal(fx->r.last_normal_view, 3);
-	assert_int_equal(fx->r.voter_view, 5);
 	assert_int_equal(fx->r.log.op, 3);
 	assert_int_equal(vr_log_entry(&fx->r, 3)->checksum, log[2].checksum);
-	assert_int_equal(fx->write_count, 2);
+	assert_int_equal(fx->r.last_normal_view, 3);
+	assert_int_equal(fx->r.voter_view, 5);
+	assert_int_equal(fx->r.view, 5);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->write_count, 3);
 	fx_assert_log_write(&fx->writes[0], 1, 3);
 	fx_assert_meta(&fx->writes[1], 3, 3, 0, VR_STATUS_NORMAL);
 	assert_int_equal(fx->writes[1].meta.voter_view, 5);
+	fx_assert_meta(&fx->writes[2], 5, 3, 0, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->writes[2].meta.voter_view, 5);
 	assert_int_equal(fx->sent_count, 0);
 	fx_reset(fx);
 
-	/* Durable: executes up to k = 2, but sends no PREPAREOK in view 3 (< voter_view 5). */
+	/* Durable: SVC for view 5; no PREPAREOK, nothing executed outside NORMAL. */
 	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_START_VIEW_CHANGE, 0, 5);
+	fx_assert_send(fx, 1, VR_START_VIEW_CHANGE, 2, 5);
+	assert_int_equal(fx->apply_count, 0);
+	assert_int_equal(fx->reply_count, 0);
+	fx_reset(fx);
+
+	/* View 3 is behind it now: its PREPAREs are dropped. */
+	fx_prepare(fx, 0, 3, &log[3], 2);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.log.op, 3);
+
+	/* STARTVIEW of view 5 (primary 2): NORMAL, executes to k = 2, acks op 4 once durable. */
+	struct vr_message sv = fx_log_message(VR_START_VIEW, 2, 5, log, 4, 2);
+	fx_deliver(fx, &sv);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.view, 5);
+	assert_int_equal(fx->write_count, 2);
+	fx_assert_log_write(&fx->writes[0], 4, 4);
+	fx_assert_meta(&fx->writes[1], 5, 5, 0, VR_STATUS_NORMAL);
 	assert_int_equal(fx->apply_count, 2);
 	fx_assert_applied(fx, 0, 1, false);
 	fx_assert_applied(fx, 1, 2, false);
-	assert_int_equal(fx->sent_count, 0);
-	assert_int_equal(fx->reply_count, 0);
-
-	fx_prepare(fx, 0, 3, &log[3], 2);
-	fx_persist_all(fx);
-	assert_int_equal(fx->r.log.op, 4);
-	assert_int_equal(fx->sent_count, 0);
-
-	/* View 5 = voter_view (primary 2): now it acknowledges. */
-	fx_reset(fx);
-	struct vr_message sv = fx_log_message(VR_START_VIEW, 2, 5, log, 4, 2);
-	fx_deliver(fx, &sv);
-	assert_int_equal(fx->r.view, 5);
 	assert_int_equal(fx->sent_count, 0);
 	fx_persist_all(fx);
 	assert_int_equal(fx->sent_count, 1);
 	fx_assert_send(fx, 0, VR_PREPARE_OK, 2, 5);
 	assert_int_equal(fx->sent[0].m.op, 4);
+	assert_int_equal(fx->reply_count, 0);
 }
 
 static void test_recovery_waits_for_primary_of_largest_view(void **state)
@@ -1349,49 +1378,55 @@ static void test_recovery_waits_for_primary_of_largest_view(void **state)
 	struct vr_message p3 = fx_log_message(VR_RECOVERY_RESPONSE, 0, 3, log, 3, 2);
 	p3.nonce = nonce;
 	fx_deliver(fx, &p3);
-	struct vr_message b6 = {.command = VR_RECOVERY_RESPONSE, .replica = 2, .view = 6, .nonce = nonce};
+	struct vr_message b6 = { .command = VR_RECOVERY_RESPONSE, .replica = 2, .view = 6, .nonce = nonce };
 	fx_deliver(fx, &b6);
 	fx_assert_no_effects(fx);
 	assert_int_equal(fx->r.status, VR_STATUS_RECOVERING);
 
-	/* primary(6) = 0 answers in view 6. */
+	/* primary(6) = 0 answers in view 6: recovery in view 6, voter from 8. */
 	struct vr_message p6 = fx_log_message(VR_RECOVERY_RESPONSE, 0, 6, log, 4, 3);
 	p6.nonce = nonce;
 	fx_deliver(fx, &p6);
-	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
-	assert_int_equal(fx->r.view, 6);
+	assert_int_equal(fx->r.last_normal_view, 6);
 	assert_int_equal(fx->r.voter_view, 8);
+	assert_int_equal(fx->r.view, 8);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
 	assert_int_equal(fx->r.log.op, 4);
-	assert_int_equal(fx->write_count, 2);
+	assert_int_equal(fx->write_count, 3);
 	fx_assert_log_write(&fx->writes[0], 1, 4);
 	fx_assert_meta(&fx->writes[1], 6, 6, 0, VR_STATUS_NORMAL);
+	fx_assert_meta(&fx->writes[2], 8, 6, 0, VR_STATUS_VIEW_CHANGE);
 }
 
-static void test_recovered_replica_sends_no_svc_before_voter_view(void **state)
+static void test_primary_forgets_acks_of_recovering_replica(void **state)
 {
 	struct fx *fx = *state;
-	struct vr_entry log[1];
 
-	fx_chain(log, 1, 1, 3);
-	fx_init_recovering(fx, 1);
-	uint64_t nonce = fx->sent[0].m.nonce;
-	struct vr_message b = {.command = VR_RECOVERY_RESPONSE, .replica = 2, .view = 3, .nonce = nonce};
-	fx_deliver(fx, &b);
-	struct vr_message p = fx_log_message(VR_RECOVERY_RESPONSE, 0, 3, log, 1, 1);
-	p.nonce = nonce;
-	fx_deliver(fx, &p);
-	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
-	fx_persist_all(fx);
+	fx_init(fx, 0);
+	struct vr_message req = fx_request(7, VR_KIND_REGISTER, 0, 0, NULL);
+	fx_deliver(fx, &req);
+	fx_prepare_ok(fx, 1, 0, 1); /* before the primary's own copy is durable */
 	fx_reset(fx);
 
-	/* View 4 = V+1: it follows the view change but says nothing in it. */
-	fx_svc(fx, 2, 4);
-	assert_int_equal(fx->r.view, 4);
-	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	/* Replica 1 lost its disk: its ack no longer holds op 1. The primary answers with its log. */
+	struct vr_message rec = { .command = VR_RECOVERY, .replica = 1, .nonce = 77 };
+	fx_deliver(fx, &rec);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_RECOVERY_RESPONSE, 1, 0);
+	assert_int_equal(fx->sent[0].m.nonce, 77);
+	assert_int_equal(fx->sent[0].m.op, 1);
+	assert_int_equal(fx->sent[0].m.commit, 0);
+	assert_int_equal(fx->sent[0].m.entry_count, 1);
+	fx_reset(fx);
+
 	fx_persist_all(fx);
-	fx_tick(fx, 20);
-	assert_int_equal(fx->sent_count, 0);
-	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.commit, 0);
+
+	fx_prepare_ok(fx, 2, 0, 1);
+	assert_int_equal(fx->r.commit, 1);
+	assert_int_equal(fx->reply_count, 1);
+	fx_assert_reply(fx, 0, 7, VR_REPLY_OK, 0, 1);
 }
 
 /* ---- Restart with the disk intact (§6.3) -------------------------------------------- */
@@ -1400,7 +1435,7 @@ static void test_restart_normal_backup_rejoins_its_view(void **state)
 {
 	struct fx *fx = *state;
 	struct vr_entry log[4];
-	struct vr_meta meta = {.view = 2, .last_normal_view = 2, .status = VR_STATUS_NORMAL};
+	struct vr_meta meta = { .view = 2, .last_normal_view = 2, .status = VR_STATUS_NORMAL };
 
 	fx_chain(log, 1, 4, 2);
 	fx_restart(fx, 1, &meta, log, 3, 1);
@@ -1410,11 +1445,17 @@ static void test_restart_normal_backup_rejoins_its_view(void **state)
 	assert_int_equal(fx->r.log.op, 3);
 	assert_int_equal(fx->r.commit, 1);
 
-	/* It is a backup of view 2: takes primary 2's PREPARE, acks it once durable. */
+	/*
+	 * It is a backup of view 2: takes primary 2's PREPARE of op 4. Its first input acks what its
+	 * disk holds (1..3); op 4 is acked once durable.
+	 */
 	fx_prepare(fx, 2, 2, &log[3], 1);
 	assert_int_equal(fx->write_count, 1);
 	fx_assert_log_write(&fx->writes[0], 4, 4);
-	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_PREPARE_OK, 2, 2);
+	assert_int_equal(fx->sent[0].m.op, 3);
+	fx_reset(fx);
 	fx_persist_all(fx);
 	assert_int_equal(fx->sent_count, 1);
 	fx_assert_send(fx, 0, VR_PREPARE_OK, 2, 2);
@@ -1427,7 +1468,7 @@ static void test_restart_primary_starts_view_change(void **state)
 {
 	struct fx *fx = *state;
 	struct vr_entry log[2];
-	struct vr_meta meta = {.view = 1, .last_normal_view = 1, .status = VR_STATUS_NORMAL};
+	struct vr_meta meta = { .view = 1, .last_normal_view = 1, .status = VR_STATUS_NORMAL };
 
 	fx_chain(log, 1, 2, 1);
 	fx_restart(fx, 1, &meta, log, 2, 1);
@@ -1448,9 +1489,12 @@ static void test_restart_in_view_change_resends_dvc(void **state)
 {
 	struct fx *fx = *state;
 	struct vr_entry log[2];
-	struct vr_meta meta = {.view = 4, .last_normal_view = 2, .dvc_view = 4, .status = VR_STATUS_VIEW_CHANGE};
+	struct vr_meta meta = {
+		.view = 4, .last_normal_view = 2, .dvc_view = 4, .dvc_op = 2, .status = VR_STATUS_VIEW_CHANGE
+	};
 
 	fx_chain(log, 1, 2, 2);
+	meta.dvc_head = log[1].checksum;
 	fx_restart(fx, 2, &meta, log, 2, 1);
 	assert_int_equal(fx->r.view, 4);
 	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
@@ -1473,7 +1517,7 @@ static void test_restart_in_view_change_without_dvc_waits_for_svc(void **state)
 {
 	struct fx *fx = *state;
 	struct vr_entry log[2];
-	struct vr_meta meta = {.view = 4, .last_normal_view = 2, .dvc_view = 0, .status = VR_STATUS_VIEW_CHANGE};
+	struct vr_meta meta = { .view = 4, .last_normal_view = 2, .dvc_view = 0, .status = VR_STATUS_VIEW_CHANGE };
 
 	fx_chain(log, 1, 2, 2);
 	fx_restart(fx, 2, &meta, log, 2, 1);
@@ -1487,11 +1531,86 @@ static void test_restart_in_view_change_without_dvc_waits_for_svc(void **state)
 	fx_svc(fx, 0, 4);
 	assert_int_equal(fx->write_count, 1);
 	fx_assert_meta(&fx->writes[0], 4, 2, 4, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->writes[0].meta.dvc_op, 2);
+	assert_int_equal(fx->writes[0].meta.dvc_head, log[1].checksum);
 	assert_int_equal(fx->sent_count, 0);
 	fx_persist_all(fx);
 	assert_int_equal(fx->sent_count, 1);
 	fx_assert_send(fx, 0, VR_DO_VIEW_CHANGE, 1, 4);
 	assert_int_equal(fx->sent[0].m.last_normal_view, 2);
+}
+
+static void test_restart_in_view_change_withholds_changed_dvc(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3];
+	struct vr_meta meta = {
+		.view = 4, .last_normal_view = 2, .dvc_view = 4, .dvc_op = 3, .status = VR_STATUS_VIEW_CHANGE
+	};
+
+	/* The DVC decided for view 4 had op 3; the log on disk now ends at 2: no other DVC for view 4. */
+	fx_chain(log, 1, 3, 2);
+	meta.dvc_head = log[2].checksum;
+	fx_restart(fx, 2, &meta, log, 2, 1);
+	fx_tick(fx, 1);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_START_VIEW_CHANGE, 0, 4);
+	fx_assert_send(fx, 1, VR_START_VIEW_CHANGE, 1, 4);
+	fx_reset(fx);
+
+	/* Not after an SVC, not at the resend period. */
+	fx_svc(fx, 0, 4);
+	fx_tick(fx, 9);
+	assert_int_equal(fx->write_count, 0);
+	for (size_t i = 0; i < fx->sent_count; i++)
+		assert_int_equal(fx->sent[i].m.command, VR_START_VIEW_CHANGE);
+	assert_true(fx->sent_count >= 2);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->r.view, 4);
+}
+
+static void test_restart_non_voter_backup_is_silent(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[4];
+	struct vr_meta meta = { .view = 3, .last_normal_view = 3, .voter_view = 5, .status = VR_STATUS_NORMAL };
+
+	/* Recovered in view 3 (voter from 5), restarted before it moved on: a silent backup of view 3. */
+	fx_chain(log, 1, 4, 3);
+	fx_restart(fx, 1, &meta, log, 3, 2);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.view, 3);
+	fx_assert_no_effects(fx);
+
+	/* It takes PREPAREs and executes commits, but acknowledges nothing. */
+	fx_prepare(fx, 0, 3, &log[3], 2);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_log_write(&fx->writes[0], 4, 4);
+	fx_persist_all(fx);
+	fx_commit(fx, 0, 3, 3, 4);
+	assert_int_equal(fx->apply_count, 1);
+	fx_assert_applied(fx, 0, 3, false);
+	assert_int_equal(fx->sent_count, 0);
+	fx_reset(fx);
+
+	/* View 4 = V+1: it follows the view change but sends no SVC or DVC. */
+	fx_svc(fx, 2, 4);
+	assert_int_equal(fx->r.view, 4);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	fx_persist_all(fx);
+	fx_tick(fx, 20);
+	assert_int_equal(fx->sent_count, 0);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_meta(&fx->writes[0], 4, 3, 0, VR_STATUS_VIEW_CHANGE);
+
+	/* View 5 = voter_view: it acknowledges. */
+	struct vr_message sv = fx_log_message(VR_START_VIEW, 2, 5, log, 4, 3);
+	fx_deliver(fx, &sv);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	fx_persist_all(fx);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_PREPARE_OK, 2, 5);
+	assert_int_equal(fx->sent[0].m.op, 4);
 }
 
 /* ---- State transfer (§7) ------------------------------------------------------------ */
@@ -1583,7 +1702,7 @@ static void test_catch_up_from_commit_of_later_view(void **state)
 static void test_bad_unknown_command(void **state)
 {
 	struct fx *fx = *state;
-	struct vr_message m = {.command = 0, .replica = 1};
+	struct vr_message m = { .command = 0, .replica = 1 };
 
 	fx_init(fx, 0);
 	fx_assert_bad(fx, &m, "message: unknown command");
@@ -1596,7 +1715,7 @@ static void test_bad_unknown_command(void **state)
 static void test_bad_sender(void **state)
 {
 	struct fx *fx = *state;
-	struct vr_message m = {.command = VR_PREPARE_OK, .replica = 9, .view = 0, .op = 0};
+	struct vr_message m = { .command = VR_PREPARE_OK, .replica = 9, .view = 0, .op = 0 };
 
 	fx_init(fx, 0);
 	fx_assert_bad(fx, &m, "message: sender out of range");
@@ -1613,7 +1732,7 @@ static void test_bad_prepare_entry_count(void **state)
 
 	fx_chain(log, 1, 2, 0);
 	fx_init(fx, 1);
-	struct vr_message m = {.command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .commit = 0};
+	struct vr_message m = { .command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .commit = 0 };
 	fx_assert_bad(fx, &m, "prepare: entry is not op");
 	m.entry_count = 2;
 	m.entries = log;
@@ -1635,7 +1754,8 @@ static void test_bad_entry_checksum(void **state)
 	log[0].checksum ^= 1;
 	fx_init(fx, 1);
 	struct vr_message m = {
-		.command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .entry_count = 1, .entries = log};
+		.command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .entry_count = 1, .entries = log
+	};
 	fx_assert_bad(fx, &m, "entries: bad checksum");
 
 	fx_chain(log, 1, 1, 0);
@@ -1682,7 +1802,7 @@ static void test_bad_entries_broken_chain(void **state)
 static void test_bad_body_too_large(void **state)
 {
 	struct fx *fx = *state;
-	static const uint8_t big[33] = {0};
+	static const uint8_t big[33] = { 0 };
 	struct vr_entry e;
 
 	fx_init(fx, 0);
@@ -1711,7 +1831,7 @@ static void test_bad_too_many_entries(void **state)
 	fx_init(fx, 1);
 	struct vr_message m = fx_log_message(VR_START_VIEW, 2, 2, log, 65, 0);
 	fx_assert_bad(fx, &m, "message: too many entries");
-	struct vr_message none = {.command = VR_NEW_STATE, .replica = 0, .view = 0, .op = 1, .entry_count = 1};
+	struct vr_message none = { .command = VR_NEW_STATE, .replica = 0, .view = 0, .op = 1, .entry_count = 1 };
 	fx_assert_bad(fx, &none, "message: too many entries"); /* entries missing */
 }
 
@@ -1737,7 +1857,9 @@ static void test_bad_entry_kind(void **state)
 	e.kind = 3;
 	e.checksum = vr_entry_checksum(&e);
 	fx_init(fx, 1);
-	struct vr_message m = {.command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .entry_count = 1, .entries = &e};
+	struct vr_message m = {
+		.command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .entry_count = 1, .entries = &e
+	};
 	fx_assert_bad(fx, &m, "entries: unknown kind");
 }
 
@@ -1769,7 +1891,9 @@ static void test_bad_log_messages(void **state)
 	fx_assert_bad(fx, &sv, "log message: commit above op");
 
 	/* NEWSTATE whose entries do not end at n, or with k above n. */
-	struct vr_message ns = {.command = VR_NEW_STATE, .replica = 0, .view = 0, .op = 3, .entry_count = 2, .entries = log};
+	struct vr_message ns = {
+		.command = VR_NEW_STATE, .replica = 0, .view = 0, .op = 3, .entry_count = 2, .entries = log
+	};
 	fx_assert_bad(fx, &ns, "new_state: log does not end at op");
 	ns.op = 2;
 	ns.commit = 3;
@@ -1783,10 +1907,11 @@ static void test_bad_epoch(void **state)
 
 	fx_chain(log, 1, 1, 0);
 	fx_init(fx, 1);
-	struct vr_message commit = {.command = VR_COMMIT, .replica = 0, .view = 0, .commit = 0, .epoch = 1};
+	struct vr_message commit = { .command = VR_COMMIT, .replica = 0, .view = 0, .commit = 0, .epoch = 1 };
 	fx_assert_bad(fx, &commit, "message: unknown epoch");
 	struct vr_message prepare = {
-		.command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .entry_count = 1, .entries = log, .epoch = 7};
+		.command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .entry_count = 1, .entries = log, .epoch = 7
+	};
 	fx_assert_bad(fx, &prepare, "message: unknown epoch");
 }
 
@@ -1797,7 +1922,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_primary_commits_register_after_quorum, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_primary_counts_own_copy_only_when_durable, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_primary_drops_prepare_ok_beyond_log_or_other_view, fx_setup,
-						fx_teardown),
+		                                fx_teardown),
 		cmocka_unit_test_setup_teardown(test_session_requests_and_retries, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_register_retry_gets_same_session, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_client_table_evicts_oldest, fx_setup, fx_teardown),
@@ -1813,22 +1938,25 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backup_liveness_timeout_starts_view_change, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_primary_equal_v_prime_longer_log_wins, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_primary_higher_v_prime_wins_over_longer_log, fx_setup,
-						fx_teardown),
+		                                fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_primary_keeps_own_longer_log, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_primary_waits_for_own_dvc, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_start_view_installs_and_truncates, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_backup_start_view_replaces_divergent_suffix, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_start_view_replaces_divergent_suffix, fx_setup,
+		                                fx_teardown),
 		cmocka_unit_test_setup_teardown(test_recovering_takes_no_part_in_view_changes, fx_setup, fx_teardown),
 		/* Recovery and restart */
 		cmocka_unit_test_setup_teardown(test_recovery_nonce_and_completion, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_waits_for_primary_of_largest_view, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_recovered_replica_sends_no_svc_before_voter_view, fx_setup,
-						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_primary_forgets_acks_of_recovering_replica, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_normal_backup_rejoins_its_view, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_primary_starts_view_change, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_in_view_change_resends_dvc, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_in_view_change_without_dvc_waits_for_svc, fx_setup,
-						fx_teardown),
+		                                fx_teardown),
+		cmocka_unit_test_setup_teardown(test_restart_in_view_change_withholds_changed_dvc, fx_setup,
+		                                fx_teardown),
+		cmocka_unit_test_setup_teardown(test_restart_non_voter_backup_is_silent, fx_setup, fx_teardown),
 		/* State transfer */
 		cmocka_unit_test_setup_teardown(test_catch_up_from_prepare_of_later_view, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_catch_up_from_commit_of_later_view, fx_setup, fx_teardown),
