@@ -127,26 +127,31 @@ struct vr_meta {
 	uint64_t view;
 	uint64_t last_normal_view;
 	uint64_t dvc_view;   /* view for which a DVC was decided: resent unchanged after restart */
-	uint64_t dvc_op;     /* that DVC's op-number and head checksum: a restart whose log */
-	uint64_t dvc_head;   /* differs (a STARTVIEW half installed) sends no other DVC for it */
+	uint64_t dvc_op;     /* that DVC's op-number and head checksum: checked against */
+	uint64_t dvc_head;   /* the log at restart, so the DVC resent is the same one */
 	uint64_t voter_view; /* first view in which this replica may vote (§6.2); 0 normally */
 	uint8_t status;      /* NORMAL or VIEW_CHANGE (or RECOVERING before the first install) */
 };
 
 enum vr_write_kind {
-	VR_WRITE_LOG = 1,      /* append entries (contiguous op-numbers) */
-	VR_WRITE_TRUNCATE = 2, /* remove every entry above op */
-	VR_WRITE_META = 3,     /* replace struct vr_meta */
+	VR_WRITE_LOG = 1,     /* append entries (contiguous op-numbers) */
+	VR_WRITE_META = 2,    /* replace struct vr_meta */
+	VR_WRITE_INSTALL = 3, /* one atomic write: remove every entry above op, append entries, replace meta */
 };
 
-/* One write to the durable store. Writes become durable in seq order. */
+/*
+ * One write to the durable store. Writes become durable in seq order, each one whole
+ * or not at all. INSTALL replaces the log with another view's and records that view
+ * in the same transaction, so a crash never pairs a view with a log it did not have
+ * (VR-PROTOCOL.md §12.8), nor an old view with a newer view's log.
+ */
 struct vr_write {
 	uint8_t kind;
 	uint64_t seq;
-	const struct vr_entry *entries; /* LOG: borrowed */
+	const struct vr_entry *entries; /* LOG, INSTALL: borrowed */
 	uint32_t entry_count;
-	uint64_t op; /* TRUNCATE */
-	struct vr_meta meta;
+	uint64_t op;         /* INSTALL: entries above op are removed before entries are appended */
+	struct vr_meta meta; /* META, INSTALL */
 };
 
 /* One row of the client table (at-most-once execution, VR-PROTOCOL.md §8.6). */
@@ -258,7 +263,6 @@ struct vr_replica {
 	bool svc_from[VR_REPLICAS_MAX];
 	bool dvc_decided; /* DVC contents fixed and (being) persisted */
 	bool dvc_sent;
-	bool dvc_withheld; /* the decided DVC no longer matches the log: silent in this view */
 	struct vr_dvc dvc[VR_REPLICAS_MAX];
 	uint8_t dvc_best; /* sender whose log is the candidate */
 	struct vr_log candidate;

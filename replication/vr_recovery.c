@@ -64,15 +64,12 @@ static void vr_recovery_complete(struct vr_replica *r, uint64_t view)
 
 	ASSERT(r->recovery_primary_present);
 	ASSERT(r->recovery_primary_view == view);
-	if (r->log.op > 0 && r->commit < r->log.op)
-		vr_log_truncate(r, r->commit);
-	if (l->op > r->commit)
-		vr_log_install(r, l->entries + r->commit, (uint32_t)(l->op - r->commit));
+	ASSERT(l->op >= r->commit);
 	r->view = view;
 	r->last_normal_view = view;
 	r->voter_view = view + 2; /* R3 */
 	r->status = VR_STATUS_NORMAL;
-	vr_persist_meta(r);
+	vr_log_install(r, l->entries + r->commit, (uint32_t)(l->op - r->commit), l->op);
 	r->ok_sent = 0;
 	r->commit_max = r->recovery_commit;
 	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
@@ -181,14 +178,11 @@ static void vr_new_state_install(struct vr_replica *r, const struct vr_message *
 	if (m->entry_count && r->commit > 0 && m->entries[0].parent != vr_log_entry(r, r->commit)->checksum)
 		return vr_log_drop(r, "new_state: does not chain onto the committed log");
 
-	vr_log_install(r, m->entries, m->entry_count);
-	if (r->log.op > m->op)
-		vr_log_truncate(r, m->op);
 	r->view = m->view;
 	r->last_normal_view = m->view;
 	r->status = VR_STATUS_NORMAL;
 	r->dvc_decided = false;
-	vr_persist_meta(r);
+	vr_log_install(r, m->entries, m->entry_count, m->op); /* log and view in one write */
 	r->ok_sent = 0;
 	r->commit_max = m->commit > r->commit ? m->commit : r->commit;
 	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
@@ -208,6 +202,8 @@ static void vr_new_state_extend(struct vr_replica *r, const struct vr_message *m
 	}
 	if (i == m->entry_count)
 		return;
+	if (r->log.op > 0 && m->entries[i].parent != vr_log_entry(r, r->log.op)->checksum)
+		return vr_log_drop(r, "new_state: does not chain onto the log");
 	if (r->log.op + (m->entry_count - i) > r->config.log_capacity)
 		return vr_log_drop(r, "new_state: log full");
 	uint64_t first = r->log.op + 1;

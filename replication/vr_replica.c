@@ -142,6 +142,8 @@ void vr_send_all(struct vr_replica *r, struct vr_message *m)
 			vr_send(r, i, m);
 }
 
+static void vr_meta_fill(const struct vr_replica *r, struct vr_meta *meta);
+
 static uint64_t vr_persist(struct vr_replica *r, struct vr_write *w)
 {
 	w->seq = ++r->persist_seq;
@@ -154,18 +156,7 @@ uint64_t vr_persist_meta(struct vr_replica *r)
 {
 	struct vr_write w = { .kind = VR_WRITE_META };
 
-	/* CATCHING_UP is not durable: a restart resumes from the status it left. */
-	ASSERT(r->status != VR_STATUS_CATCHING_UP);
-	w.meta.view = r->view;
-	w.meta.last_normal_view = r->last_normal_view;
-	w.meta.dvc_view = r->dvc_decided ? r->view : 0;
-	if (r->dvc_decided) {
-		const struct vr_entry *head = vr_log_entry(r, r->log.op);
-		w.meta.dvc_op = r->log.op;
-		w.meta.dvc_head = head ? head->checksum : 0;
-	}
-	w.meta.voter_view = r->voter_view;
-	w.meta.status = r->status;
+	vr_meta_fill(r, &w.meta);
 	r->meta_seq = vr_persist(r, &w);
 	return r->meta_seq;
 }
@@ -218,43 +209,63 @@ void vr_log_persist_from(struct vr_replica *r, uint64_t from)
 		r->entry_seq[x - 1] = seq;
 }
 
-/* Removes every entry above op, in memory and durably. Committed ops are never removed. */
-void vr_log_truncate(struct vr_replica *r, uint64_t op)
+/* Fills the view, status and DVC fields of a META or INSTALL write. */
+static void vr_meta_fill(const struct vr_replica *r, struct vr_meta *meta)
 {
-	struct vr_write w = { .kind = VR_WRITE_TRUNCATE, .op = op };
-
-	ASSERT(op >= r->commit);
-	if (op >= r->log.op)
-		return;
-	r->log.op = op;
-	if (r->durable_op > op)
-		r->durable_op = op;
-	vr_persist(r, &w);
+	/* CATCHING_UP is not durable: a restart resumes from the status it left. */
+	ASSERT(r->status != VR_STATUS_CATCHING_UP);
+	meta->view = r->view;
+	meta->last_normal_view = r->last_normal_view;
+	meta->dvc_view = r->dvc_decided ? r->view : 0;
+	meta->voter_view = r->voter_view;
+	meta->status = r->status;
+	if (r->dvc_decided) {
+		const struct vr_entry *head = vr_log_entry(r, r->log.op);
+		meta->dvc_op = r->log.op;
+		meta->dvc_head = head ? head->checksum : 0;
+	}
 }
 
 /*
- * Makes the log equal to (own entries below entries[0].op) + entries, keeping the
- * matching prefix, and persists what changed. The caller has checked that entries
- * chain onto the own log. Returns the first op-number that changed (op+1 if none).
+ * Makes the log (own entries below entries[0].op) + entries, ending at op, and
+ * records the replica's current view and status with it in one atomic INSTALL.
+ * The caller sets view, status and last_normal_view first and has checked that
+ * entries chain onto the own log. Committed ops are never removed.
  */
-uint64_t vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32_t count)
+void vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32_t count, uint64_t op)
 {
-	uint64_t start = count ? entries[0].op : r->log.op + 1;
-	uint64_t end = count ? entries[count - 1].op : start - 1;
+	uint64_t start = count ? entries[0].op : op + 1;
 	uint64_t x = start;
+	uint64_t op_before = r->log.op;
+	struct vr_write w = { .kind = VR_WRITE_INSTALL };
 
 	ASSERT(start >= 1);
 	ASSERT(start <= r->log.op + 1);
-	while (x <= end && x <= r->log.op && r->log.entries[x - 1].checksum == entries[x - start].checksum)
+	ASSERT(!count || entries[count - 1].op == op);
+	ASSERT(op <= r->config.log_capacity);
+	while (x <= op && x <= r->log.op && r->log.entries[x - 1].checksum == entries[x - start].checksum)
 		x++;
-	if (x <= r->log.op)
-		vr_log_truncate(r, x - 1);
-	ASSERT(r->log.op == x - 1);
+	if (x - 1 < r->log.op) { /* remove the rest of the own log: it differs, or it is longer */
+		ASSERT(x - 1 >= r->commit);
+		r->log.op = x - 1;
+		if (r->durable_op > x - 1)
+			r->durable_op = x - 1;
+	}
+	w.op = x - 1;
 	uint64_t first = x;
-	for (; x <= end; x++)
+	for (; x <= op; x++)
 		vr_log_append(r, &entries[x - start]);
-	vr_log_persist_from(r, first);
-	return first;
+	if (first <= r->log.op) {
+		w.entries = &r->log.entries[first - 1];
+		w.entry_count = (uint32_t)(r->log.op - first + 1);
+	}
+	if (w.op == op_before && !w.entry_count)
+		w.kind = VR_WRITE_META; /* the log is already this one: only the view changes */
+	vr_meta_fill(r, &w.meta);
+	uint64_t seq = vr_persist(r, &w);
+	r->meta_seq = seq;
+	for (uint64_t y = first; y <= r->log.op; y++)
+		r->entry_seq[y - 1] = seq;
 }
 
 /* Copies a chain of entries into a standalone log (the view-change candidate). */
@@ -458,6 +469,8 @@ static int vr_restore(struct vr_replica *r, const struct vr_durable *d)
 		return -EINVAL;
 	if (d->meta.last_normal_view > d->meta.view || d->meta.status > VR_STATUS_RECOVERING)
 		return -EINVAL;
+	if (d->meta.status == VR_STATUS_NORMAL && d->meta.last_normal_view != d->meta.view)
+		return -EINVAL; /* I3 */
 	for (uint64_t x = 1; x <= d->op; x++) {
 		const struct vr_entry *e = &d->log[x - 1];
 		if (e->op != x || e->body_len > r->config.body_size_max || e->checksum != vr_entry_checksum(e))
@@ -503,16 +516,20 @@ int vr_init(struct vr_replica *r, const struct vr_config *c, const struct vr_io 
 		r->dvc_decided = d->meta.dvc_view == r->view;
 		if (r->dvc_decided) {
 			const struct vr_entry *head = vr_log_entry(r, r->log.op);
-			/* S13: never a second, different DVC for one view. */
-			r->dvc_withheld =
-			        d->meta.dvc_op != r->log.op || d->meta.dvc_head != (head ? head->checksum : 0);
-			r->dvc_sent = r->dvc_withheld;
+			/* The log cannot change after a DVC is decided but by an INSTALL that
+			 * also ends the view change: a mismatch is a damaged disk. */
+			if (d->meta.dvc_op != r->log.op || d->meta.dvc_head != (head ? head->checksum : 0)) {
+				vr_deinit(r);
+				return -EINVAL;
+			}
 		}
 		r->view_change_deadline = vr_jitter(r, r->config.view_change_ticks);
 		break;
 	default: /* §6.3.3: a primary does not resume; a backup rejoins its view */
 		if (vr_is_primary(r))
 			vr_view_change_start(r, r->view + 1);
+		else if (!vr_is_voter(r))
+			vr_view_change_start(r, r->voter_view); /* recovered, crashed before asking for it (§6.2) */
 		else
 			vr_become_backup(r);
 		break;
@@ -628,6 +645,8 @@ static const char *vr_message_invalid(const struct vr_replica *r, const struct v
 			return "do_view_change: v' not below v";
 		break;
 	case VR_NEW_STATE:
+		if (m->op > r->config.log_capacity)
+			return "new_state: op beyond the log capacity";
 		if (m->entry_count && m->entries[m->entry_count - 1].op != m->op)
 			return "new_state: log does not end at op";
 		if (m->commit > m->op)

@@ -27,7 +27,6 @@ void vr_view_change_start(struct vr_replica *r, uint64_t view)
 	r->svc_sent = false;
 	r->dvc_decided = false;
 	r->dvc_sent = false;
-	r->dvc_withheld = false;
 	r->start_view_pending = false;
 	r->state_wanted = false;
 	memset(r->svc_from, 0, sizeof(r->svc_from));
@@ -106,18 +105,18 @@ static void vr_dvc_complete(struct vr_replica *r)
 	for (uint8_t i = 0; i < r->config.replica_count; i++)
 		if (r->dvc[i].present && r->dvc[i].commit > k_new)
 			k_new = r->dvc[i].commit;
+	r->status = VR_STATUS_NORMAL;
+	r->last_normal_view = r->view;
+	r->dvc_decided = false;
 	if (r->dvc_best != r->config.self) {
 		const struct vr_log *best = &r->candidate;
-		vr_log_install(r, best->entries, (uint32_t)best->op);
+		vr_log_install(r, best->entries, (uint32_t)best->op, best->op); /* with the view (§12.8) */
+	} else {
+		vr_persist_meta(r);
 	}
 	ASSERT(r->log.op == r->dvc[r->dvc_best].op);
 	ASSERT(r->log.op >= k_new); /* §12.3 */
 	ASSERT(r->log.op >= r->commit);
-
-	r->status = VR_STATUS_NORMAL;
-	r->last_normal_view = r->view;
-	r->dvc_decided = false;
-	vr_persist_meta(r); /* after the log writes: durable in that order (§12.8) */
 	memset(r->acked, 0, sizeof(r->acked));
 	r->commit_max = k_new;
 	r->view_start_op = r->log.op;
@@ -267,16 +266,13 @@ void vr_on_start_view(struct vr_replica *r, const struct vr_message *m)
 	if (r->commit > 0)
 		ASSERT(m->entries[r->commit - 1].checksum == vr_log_entry(r, r->commit)->checksum);
 
-	/* Durably remove entries above n before recording the view (§12.8): writes are ordered. */
-	vr_log_install(r, m->entries, m->entry_count);
-	if (r->log.op > m->op)
-		vr_log_truncate(r, m->op);
+	/* Replace the log and record the view in one atomic write (§12.8). */
 	r->view = m->view;
 	r->last_normal_view = m->view;
 	r->status = VR_STATUS_NORMAL;
 	r->dvc_decided = false;
 	r->state_wanted = false;
-	vr_persist_meta(r);
+	vr_log_install(r, m->entries, m->entry_count, m->op);
 	r->ok_sent = 0;
 	r->commit_max = m->commit > r->commit ? m->commit : r->commit;
 	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
@@ -293,7 +289,7 @@ void vr_view_change_tick(struct vr_replica *r)
 	if (r->tick >= r->resend_deadline) { /* resend for the same view (§5.1 step 4) */
 		r->resend_deadline = r->tick + r->config.resend_ticks;
 		r->svc_sent = false;
-		if (!vr_is_primary(r) && !r->dvc_withheld)
+		if (!vr_is_primary(r))
 			r->dvc_sent = false;
 	}
 }

@@ -515,6 +515,12 @@ static void sim_check_replicas(struct sim *s)
 static void sim_disk_apply_write(struct sim_disk *d, const struct vr_write *w)
 {
 	switch (w->kind) {
+	case VR_WRITE_INSTALL: /* one transaction: truncate, append, meta */
+		if (w->op < d->op)
+			d->op = w->op;
+		d->meta = w->meta;
+		d->lost = false;
+		/* fall through */
 	case VR_WRITE_LOG:
 		for (uint32_t i = 0; i < w->entry_count; i++) {
 			const struct vr_entry *e = &w->entries[i];
@@ -529,10 +535,6 @@ static void sim_disk_apply_write(struct sim_disk *d, const struct vr_write *w)
 			d->log[e->op - 1].body = d->bodies[e->op - 1];
 			d->op = e->op;
 		}
-		break;
-	case VR_WRITE_TRUNCATE:
-		if (w->op < d->op)
-			d->op = w->op;
 		break;
 	case VR_WRITE_META:
 		d->meta = w->meta;

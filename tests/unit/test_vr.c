@@ -42,11 +42,11 @@ struct fx_reply {
 struct fx_write {
 	uint8_t kind;
 	uint64_t seq;
-	uint32_t entry_count; /* LOG */
-	uint64_t first_op;    /* LOG */
-	uint64_t last_op;     /* LOG */
+	uint32_t entry_count; /* LOG, INSTALL */
+	uint64_t first_op;    /* LOG, INSTALL */
+	uint64_t last_op;     /* LOG, INSTALL */
 	uint64_t last_checksum;
-	uint64_t op; /* TRUNCATE */
+	uint64_t op; /* INSTALL: entries above op removed first */
 	struct vr_meta meta;
 };
 
@@ -124,7 +124,7 @@ static void fx_on_persist(void *ctx, const struct vr_write *w)
 	p->kind = w->kind;
 	p->seq = w->seq;
 	p->entry_count = w->entry_count;
-	if (w->kind == VR_WRITE_LOG && w->entry_count) {
+	if ((w->kind == VR_WRITE_LOG || w->kind == VR_WRITE_INSTALL) && w->entry_count) {
 		p->first_op = w->entries[0].op;
 		p->last_op = w->entries[w->entry_count - 1].op;
 		p->last_checksum = w->entries[w->entry_count - 1].checksum;
@@ -435,6 +435,23 @@ static void fx_assert_meta(const struct fx_write *w, uint64_t view, uint64_t las
 	assert_int_equal(w->meta.view, view);
 	assert_int_equal(w->meta.last_normal_view, last_normal_view);
 	assert_int_equal(w->meta.dvc_view, dvc_view);
+	assert_int_equal(w->meta.status, status);
+}
+
+/* One atomic INSTALL: keep entries up to keep_op, append first..last (none when first is 0), record the view. */
+static void fx_assert_install(const struct fx_write *w, uint64_t keep_op, uint64_t first_op, uint64_t last_op,
+                              uint64_t view, uint64_t last_normal_view, uint8_t status)
+{
+	assert_int_equal(w->kind, VR_WRITE_INSTALL);
+	assert_int_equal(w->op, keep_op);
+	assert_int_equal(w->entry_count, first_op ? last_op - first_op + 1 : 0);
+	if (first_op) {
+		assert_int_equal(w->first_op, first_op);
+		assert_int_equal(w->last_op, last_op);
+	}
+	assert_int_equal(w->meta.view, view);
+	assert_int_equal(w->meta.last_normal_view, last_normal_view);
+	assert_int_equal(w->meta.dvc_view, 0);
 	assert_int_equal(w->meta.status, status);
 }
 
@@ -1019,10 +1036,8 @@ static void test_new_primary_equal_v_prime_longer_log_wins(void **state)
 	assert_int_equal(fx->r.last_normal_view, 1);
 	assert_int_equal(fx->r.log.op, 3);
 	assert_int_equal(vr_log_entry(&fx->r, 3)->checksum, log[2].checksum);
-	assert_int_equal(fx->write_count, 2); /* the log first, then the view (§12.8) */
-	fx_assert_log_write(&fx->writes[0], 3, 3);
-	fx_assert_meta(&fx->writes[1], 1, 1, 0, VR_STATUS_NORMAL);
-	assert_true(fx->writes[0].seq < fx->writes[1].seq);
+	assert_int_equal(fx->write_count, 1); /* the log and the view in one write (§12.8) */
+	fx_assert_install(&fx->writes[0], 2, 3, 3, 1, 1, VR_STATUS_NORMAL);
 	assert_int_equal(fx->sent_count, 0); /* STARTVIEW waits for durability */
 	assert_int_equal(fx->apply_count, 0);
 
@@ -1077,12 +1092,9 @@ static void test_new_primary_higher_v_prime_wins_over_longer_log(void **state)
 	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
 	assert_int_equal(fx->r.log.op, 1);
 	assert_int_equal(vr_log_entry(&fx->r, 1)->checksum, other[0].checksum);
-	assert_int_equal(fx->write_count, 3);
-	assert_int_equal(fx->writes[0].kind, VR_WRITE_TRUNCATE);
-	assert_int_equal(fx->writes[0].op, 0);
-	fx_assert_log_write(&fx->writes[1], 1, 1);
-	assert_int_equal(fx->writes[1].last_checksum, other[0].checksum);
-	fx_assert_meta(&fx->writes[2], 4, 4, 0, VR_STATUS_NORMAL);
+	assert_int_equal(fx->write_count, 1); /* the chosen log and the view, in one write */
+	fx_assert_install(&fx->writes[0], 0, 1, 1, 4, 4, VR_STATUS_NORMAL);
+	assert_int_equal(fx->writes[0].last_checksum, other[0].checksum);
 	assert_int_equal(fx->sent_count, 0);
 
 	fx_persist_all(fx);
@@ -1196,10 +1208,8 @@ static void test_backup_start_view_installs_and_truncates(void **state)
 	assert_int_equal(fx->r.view, 1);
 	assert_int_equal(fx->r.last_normal_view, 1);
 	assert_int_equal(fx->r.log.op, 2);
-	assert_int_equal(fx->write_count, 2);
-	assert_int_equal(fx->writes[0].kind, VR_WRITE_TRUNCATE);
-	assert_int_equal(fx->writes[0].op, 2);
-	fx_assert_meta(&fx->writes[1], 1, 1, 0, VR_STATUS_NORMAL);
+	assert_int_equal(fx->write_count, 1); /* op 3 removed and view 1 recorded atomically */
+	fx_assert_install(&fx->writes[0], 2, 0, 0, 1, 1, VR_STATUS_NORMAL);
 	assert_int_equal(fx->apply_count, 1); /* op 1 was durable already */
 	fx_assert_applied(fx, 0, 1, false);
 	assert_int_equal(fx->reply_count, 0);
@@ -1227,12 +1237,9 @@ static void test_backup_start_view_replaces_divergent_suffix(void **state)
 
 	struct vr_message sv = fx_log_message(VR_START_VIEW, 1, 1, sv_log, 3, 1);
 	fx_deliver(fx, &sv);
-	assert_int_equal(fx->write_count, 3);
-	assert_int_equal(fx->writes[0].kind, VR_WRITE_TRUNCATE);
-	assert_int_equal(fx->writes[0].op, 1);
-	fx_assert_log_write(&fx->writes[1], 2, 3);
-	assert_int_equal(fx->writes[1].last_checksum, sv_log[2].checksum);
-	fx_assert_meta(&fx->writes[2], 1, 1, 0, VR_STATUS_NORMAL);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_install(&fx->writes[0], 1, 2, 3, 1, 1, VR_STATUS_NORMAL);
+	assert_int_equal(fx->writes[0].last_checksum, sv_log[2].checksum);
 	assert_int_equal(vr_log_entry(&fx->r, 2)->checksum, sv_log[1].checksum);
 	assert_int_equal(fx->sent_count, 0);
 	fx_persist_all(fx);
@@ -1321,12 +1328,11 @@ static void test_recovery_nonce_and_completion(void **state)
 	assert_int_equal(fx->r.voter_view, 5);
 	assert_int_equal(fx->r.view, 5);
 	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
-	assert_int_equal(fx->write_count, 3);
-	fx_assert_log_write(&fx->writes[0], 1, 3);
-	fx_assert_meta(&fx->writes[1], 3, 3, 0, VR_STATUS_NORMAL);
+	assert_int_equal(fx->write_count, 2);
+	fx_assert_install(&fx->writes[0], 0, 1, 3, 3, 3, VR_STATUS_NORMAL);
+	assert_int_equal(fx->writes[0].meta.voter_view, 5);
+	fx_assert_meta(&fx->writes[1], 5, 3, 0, VR_STATUS_VIEW_CHANGE);
 	assert_int_equal(fx->writes[1].meta.voter_view, 5);
-	fx_assert_meta(&fx->writes[2], 5, 3, 0, VR_STATUS_VIEW_CHANGE);
-	assert_int_equal(fx->writes[2].meta.voter_view, 5);
 	assert_int_equal(fx->sent_count, 0);
 	fx_reset(fx);
 
@@ -1349,9 +1355,8 @@ static void test_recovery_nonce_and_completion(void **state)
 	fx_deliver(fx, &sv);
 	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
 	assert_int_equal(fx->r.view, 5);
-	assert_int_equal(fx->write_count, 2);
-	fx_assert_log_write(&fx->writes[0], 4, 4);
-	fx_assert_meta(&fx->writes[1], 5, 5, 0, VR_STATUS_NORMAL);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_install(&fx->writes[0], 3, 4, 4, 5, 5, VR_STATUS_NORMAL);
 	assert_int_equal(fx->apply_count, 2);
 	fx_assert_applied(fx, 0, 1, false);
 	fx_assert_applied(fx, 1, 2, false);
@@ -1392,10 +1397,9 @@ static void test_recovery_waits_for_primary_of_largest_view(void **state)
 	assert_int_equal(fx->r.view, 8);
 	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
 	assert_int_equal(fx->r.log.op, 4);
-	assert_int_equal(fx->write_count, 3);
-	fx_assert_log_write(&fx->writes[0], 1, 4);
-	fx_assert_meta(&fx->writes[1], 6, 6, 0, VR_STATUS_NORMAL);
-	fx_assert_meta(&fx->writes[2], 8, 6, 0, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->write_count, 2);
+	fx_assert_install(&fx->writes[0], 0, 1, 4, 6, 6, VR_STATUS_NORMAL);
+	fx_assert_meta(&fx->writes[1], 8, 6, 0, VR_STATUS_VIEW_CHANGE);
 }
 
 static void test_primary_forgets_acks_of_recovering_replica(void **state)
@@ -1540,70 +1544,64 @@ static void test_restart_in_view_change_without_dvc_waits_for_svc(void **state)
 	assert_int_equal(fx->sent[0].m.last_normal_view, 2);
 }
 
-static void test_restart_in_view_change_withholds_changed_dvc(void **state)
+static void test_restart_refuses_log_that_differs_from_its_dvc(void **state)
 {
 	struct fx *fx = *state;
 	struct vr_entry log[3];
+	struct vr_config c;
+	struct vr_io io = fx_io(fx);
+	struct vr_client_slot clients[FX_CLIENTS];
 	struct vr_meta meta = {
 		.view = 4, .last_normal_view = 2, .dvc_view = 4, .dvc_op = 3, .status = VR_STATUS_VIEW_CHANGE
 	};
+	struct vr_durable d = { .log = log, .commit = 1, .clients = clients, .client_count = FX_CLIENTS };
 
-	/* The DVC decided for view 4 had op 3; the log on disk now ends at 2: no other DVC for view 4. */
+	/* The DVC decided for view 4 had op 3; the log on disk ends at 2. Only a damaged disk does
+	 * that (the log changes after a DVC only with the INSTALL that ends the view change). */
 	fx_chain(log, 1, 3, 2);
+	memset(clients, 0, sizeof(clients));
 	meta.dvc_head = log[2].checksum;
-	fx_restart(fx, 2, &meta, log, 2, 1);
-	fx_tick(fx, 1);
-	assert_int_equal(fx->sent_count, 2);
-	fx_assert_send(fx, 0, VR_START_VIEW_CHANGE, 0, 4);
-	fx_assert_send(fx, 1, VR_START_VIEW_CHANGE, 1, 4);
-	fx_reset(fx);
+	d.meta = meta;
+	d.op = 2;
+	fx_config(&c, 2);
+	assert_int_equal(vr_init(&fx->r, &c, &io, &d), -EINVAL);
+	fx_assert_no_effects(fx);
 
-	/* Not after an SVC, not at the resend period. */
-	fx_svc(fx, 0, 4);
-	fx_tick(fx, 9);
-	assert_int_equal(fx->write_count, 0);
-	for (size_t i = 0; i < fx->sent_count; i++)
-		assert_int_equal(fx->sent[i].m.command, VR_START_VIEW_CHANGE);
-	assert_true(fx->sent_count >= 2);
-	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
-	assert_int_equal(fx->r.view, 4);
+	/* The same head but another checksum: refused too. */
+	d.op = 3;
+	d.meta.dvc_head = log[1].checksum;
+	assert_int_equal(vr_init(&fx->r, &c, &io, &d), -EINVAL);
+
+	/* A NORMAL status whose v' is not its view (I3): refused. */
+	struct vr_meta normal = { .view = 2, .last_normal_view = 1, .status = VR_STATUS_NORMAL };
+	d.meta = normal;
+	assert_int_equal(vr_init(&fx->r, &c, &io, &d), -EINVAL);
+	fx_assert_no_effects(fx);
 }
 
-static void test_restart_non_voter_backup_is_silent(void **state)
+static void test_restart_non_voter_asks_for_voter_view(void **state)
 {
 	struct fx *fx = *state;
 	struct vr_entry log[4];
 	struct vr_meta meta = { .view = 3, .last_normal_view = 3, .voter_view = 5, .status = VR_STATUS_NORMAL };
 
-	/* Recovered in view 3 (voter from 5), restarted before it moved on: a silent backup of view 3. */
+	/* Recovered in view 3 (voter from 5), crashed before asking for view 5: it asks on restart. */
 	fx_chain(log, 1, 4, 3);
 	fx_restart(fx, 1, &meta, log, 3, 2);
-	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
-	assert_int_equal(fx->r.view, 3);
-	fx_assert_no_effects(fx);
-
-	/* It takes PREPAREs and executes commits, but acknowledges nothing. */
-	fx_prepare(fx, 0, 3, &log[3], 2);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->r.view, 5);
+	assert_int_equal(fx->r.last_normal_view, 3);
 	assert_int_equal(fx->write_count, 1);
-	fx_assert_log_write(&fx->writes[0], 4, 4);
+	fx_assert_meta(&fx->writes[0], 5, 3, 0, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(fx->writes[0].meta.voter_view, 5);
 	fx_persist_all(fx);
-	fx_commit(fx, 0, 3, 3, 4);
-	assert_int_equal(fx->apply_count, 1);
-	fx_assert_applied(fx, 0, 3, false);
-	assert_int_equal(fx->sent_count, 0);
+	fx_tick(fx, 1);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_START_VIEW_CHANGE, 0, 5);
+	fx_assert_send(fx, 1, VR_START_VIEW_CHANGE, 2, 5);
 	fx_reset(fx);
 
-	/* View 4 = V+1: it follows the view change but sends no SVC or DVC. */
-	fx_svc(fx, 2, 4);
-	assert_int_equal(fx->r.view, 4);
-	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
-	fx_persist_all(fx);
-	fx_tick(fx, 20);
-	assert_int_equal(fx->sent_count, 0);
-	assert_int_equal(fx->write_count, 1);
-	fx_assert_meta(&fx->writes[0], 4, 3, 0, VR_STATUS_VIEW_CHANGE);
-
-	/* View 5 = voter_view: it acknowledges. */
+	/* View 5 = voter_view: after STARTVIEW it acknowledges. */
 	struct vr_message sv = fx_log_message(VR_START_VIEW, 2, 5, log, 4, 3);
 	fx_deliver(fx, &sv);
 	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
@@ -1656,11 +1654,8 @@ static void test_catch_up_from_prepare_of_later_view(void **state)
 	assert_int_equal(fx->r.last_normal_view, 4);
 	assert_int_equal(fx->r.log.op, 3);
 	assert_int_equal(vr_log_entry(&fx->r, 2)->checksum, v4[1].checksum);
-	assert_int_equal(fx->write_count, 3);
-	assert_int_equal(fx->writes[0].kind, VR_WRITE_TRUNCATE);
-	assert_int_equal(fx->writes[0].op, 1);
-	fx_assert_log_write(&fx->writes[1], 2, 3);
-	fx_assert_meta(&fx->writes[2], 4, 4, 0, VR_STATUS_NORMAL);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_install(&fx->writes[0], 1, 2, 3, 4, 4, VR_STATUS_NORMAL);
 	assert_int_equal(fx->sent_count, 0);
 	assert_int_equal(fx->apply_count, 0);
 
@@ -1900,6 +1895,41 @@ static void test_bad_log_messages(void **state)
 	fx_assert_bad(fx, &ns, "new_state: commit above op");
 }
 
+/* Regression: a NEWSTATE whose first new entry does not chain onto the log reached an ASSERT. */
+static void test_new_state_that_does_not_chain_is_dropped(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry own[2], other[3];
+
+	fx_chain(own, 1, 2, 0);
+	fx_chain(other, 1, 3, 5); /* op 3's parent is other[1], not own[1] */
+	fx_backup_with_log(fx, 1, own, 2);
+	struct vr_message ns = {
+		.command = VR_NEW_STATE, .replica = 0, .view = 0, .op = 3, .entry_count = 1, .entries = &other[2]
+	};
+	fx_deliver(fx, &ns);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.log.op, 2);
+	assert_int_equal(fx->r.drops, 1);
+}
+
+/* Regression: a NEWSTATE reaching past the log capacity reached an ASSERT. */
+static void test_new_state_beyond_capacity_is_rejected(void **state)
+{
+	struct fx *fx = *state;
+	static struct vr_entry log[FX_LOG_MAX];
+
+	fx_chain(log, 1, FX_LOG_MAX, 4);
+	fx_init(fx, 2);
+	struct vr_message ns = { .command = VR_NEW_STATE,
+		                 .replica = 1,
+		                 .view = 4,
+		                 .op = 65, /* log_capacity is 64 */
+		                 .entry_count = 64,
+		                 .entries = &log[1] };
+	fx_assert_bad(fx, &ns, "new_state: op beyond the log capacity");
+}
+
 static void test_bad_epoch(void **state)
 {
 	struct fx *fx = *state;
@@ -1954,9 +1984,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_in_view_change_resends_dvc, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_in_view_change_without_dvc_waits_for_svc, fx_setup,
 		                                fx_teardown),
-		cmocka_unit_test_setup_teardown(test_restart_in_view_change_withholds_changed_dvc, fx_setup,
+		cmocka_unit_test_setup_teardown(test_restart_refuses_log_that_differs_from_its_dvc, fx_setup,
 		                                fx_teardown),
-		cmocka_unit_test_setup_teardown(test_restart_non_voter_backup_is_silent, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_restart_non_voter_asks_for_voter_view, fx_setup, fx_teardown),
 		/* State transfer */
 		cmocka_unit_test_setup_teardown(test_catch_up_from_prepare_of_later_view, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_catch_up_from_commit_of_later_view, fx_setup, fx_teardown),
@@ -1973,6 +2003,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_entry_kind, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_log_messages, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_epoch, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_new_state_that_does_not_chain_is_dropped, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_new_state_beyond_capacity_is_rejected, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
