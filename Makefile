@@ -19,6 +19,12 @@ VR_CORE := replication/vr_replica.c replication/vr_normal.c replication/vr_view_
            replication/vr_recovery.c replication/vr_client.c
 VR_HDRS := $(wildcard replication/*.h)
 SIM_SRC := tests/sim/sim.c
+WIRE_SRC  := $(wildcard wire/*.c)
+STATE_SRC := $(wildcard state/*.c)
+LIB_SRC   := $(VR_CORE) $(WIRE_SRC) $(STATE_SRC)
+LIB_HDRS  := $(VR_HDRS) $(wildcard wire/*.h state/*.h)
+# Evaluated when a recipe runs, after scripts/install-deps: a fresh machine has no .pc files before.
+PKG_LIBS  = $$(pkg-config --cflags --libs sqlite3 msgpack libsodium)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 MUTANTS := 1 2 3 4 5 6 7
@@ -39,8 +45,8 @@ $(ASAN)/vr-sim: $(VR_CORE) $(SIM_SRC) $(VR_HDRS) | $(ASAN)
 $(BUILD)/mutants/vr-sim-%: $(VR_CORE) $(SIM_SRC) $(VR_HDRS) | $(BUILD)/mutants
 	$(CC) $(CFLAGS_BASE) $(CFLAGS) -DVR_MUTANT=$* -o $@ $(VR_CORE) $(SIM_SRC)
 
-$(ASAN)/%: tests/unit/%.c $(VR_CORE) $(VR_HDRS) | $(ASAN)
-	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $< $(VR_CORE) $$(pkg-config --cflags --libs cmocka)
+$(ASAN)/test_%: tests/unit/test_%.c $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)
 
 $(BUILD) $(ASAN) $(BUILD)/mutants:
 	@mkdir -p $@

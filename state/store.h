@@ -1,0 +1,113 @@
+/*
+ * store.h — the replica's SQLite store: the deterministic applier of filesystem
+ * operations, the read queries, and a digest of the whole filesystem state.
+ *
+ * One database per replica (WAL mode). Every committed op is applied by
+ * store_apply() in one transaction that also records the applied op-number and,
+ * when given, the client-table row, so replay after a crash is exactly-once.
+ * Filesystem errors (ENOENT, EEXIST, ...) are results like successes; a SQLite
+ * failure is returned as STORE_BROKEN and the replica must stop: skipping an op
+ * would silently diverge (STYLE.md, "The store").
+ *
+ * Permissions: mounts run with default_permissions, so the kernel checks access
+ * (search, read, write, sticky directories) before a request reaches vrfs. The store
+ * applies what the kernel cannot know: ownership of new inodes (and the setgid
+ * directory rule), and clearing suid/sgid on chown and on write.
+ */
+#ifndef STATE_STORE_H
+#define STATE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire/fs_op.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_CHUNK_SIZE     65536 /* file data is stored in chunks of this size; see state/store.c */
+#define STORE_BROKEN	     (-10000) /* SQLite failed: stop the replica */
+#define STORE_DIGEST_SIZE    32
+
+struct store;
+
+/* Who applies an op, and which values the primary fixed for it. */
+struct store_apply_ctx {
+	uint64_t op;	    /* op-number; must be the store's commit + 1 */
+	int64_t now;	    /* the entry's timestamp, ns since the epoch */
+	uint64_t client_id; /* session issuing the op (owner of handles it opens) */
+	uint64_t evicted_client; /* nonzero: this op's registration evicted that session (its handles close) */
+};
+
+/* A client-table row written in the same transaction (VR-PROTOCOL.md §4.4). */
+struct store_session_row {
+	uint32_t slot;
+	uint64_t client_id;
+	uint64_t session;
+	uint64_t request;
+	uint64_t op;
+	uint8_t status;
+	const uint8_t *result;
+	uint32_t result_len;
+};
+
+/*
+ * Opens (creating when missing) the store at path; ":memory:" for a private
+ * in-memory store. A new store gets a root directory owned by root, mode 0755,
+ * times = created_ns. Returns 0, or -errno with *why a constant message naming the
+ * problem (unknown schema version, not a vrfs store, integrity check failed).
+ */
+int store_open(struct store **out, const char *path, int64_t created_ns, const char **why);
+void store_close(struct store *s);
+
+/* The op-number of the last applied op. */
+uint64_t store_commit(const struct store *s);
+
+/*
+ * Applies one committed op: op, and (when row != NULL) the client-table row, and
+ * commit = ctx->op, in one transaction. op == NULL applies nothing to the tree (a
+ * duplicate or a registration). Returns 0 with the op's own result in *res, or
+ * STORE_BROKEN.
+ */
+int store_apply(struct store *s, const struct store_apply_ctx *ctx, const struct wire_fs_op *op,
+		const struct store_session_row *row, struct wire_fs_result *res);
+
+/* Reads from committed state. Each returns 0 or -errno. */
+int store_getattr(struct store *s, uint64_t ino, struct wire_attr *attr);
+int store_lookup(struct store *s, uint64_t parent, const char *name, uint32_t name_len, struct wire_attr *attr);
+/* Reads up to len bytes at offset into buf; *got is the count (short at end of file). */
+int store_read(struct store *s, uint64_t ino, uint64_t offset, uint32_t len, uint8_t *buf, uint32_t *got);
+/* Copies the target into buf (not NUL-terminated); *len in: buf size, out: target length. */
+int store_readlink(struct store *s, uint64_t ino, char *buf, uint32_t *len);
+
+/* One directory entry; cookie resumes the listing after it (stable under inserts and deletes). */
+struct store_dirent {
+	uint64_t ino;
+	uint32_t mode; /* type bits only */
+	uint64_t cookie;
+	uint32_t name_len;
+	char name[WIRE_NAME_MAX + 1];
+};
+/* Calls fn for each entry after cookie (0: from the start; "." and ".." are not listed) until fn
+ * returns nonzero or the directory ends. Returns 0, -ENOTDIR, -ENOENT. */
+int store_readdir(struct store *s, uint64_t ino, uint64_t cookie, int (*fn)(void *arg, const struct store_dirent *e),
+		  void *arg);
+
+/* getxattr: size 0 asks for the length only (*len); -ERANGE when the value does not fit; -ENODATA. */
+int store_getxattr(struct store *s, uint64_t ino, const char *name, uint32_t name_len, uint8_t *buf,
+		   uint32_t size, uint32_t *len);
+/* listxattr: NUL-separated names, the same size rules. */
+int store_listxattr(struct store *s, uint64_t ino, char *buf, uint32_t size, uint32_t *len);
+
+struct store_statfs {
+	uint64_t inodes;     /* in use */
+	uint64_t data_bytes; /* stored */
+};
+int store_statfs(struct store *s, struct store_statfs *st);
+
+/* lseek SEEK_DATA / SEEK_HOLE (whence as in lseek(2)); -ENXIO past the end. */
+int store_lseek(struct store *s, uint64_t ino, uint64_t offset, int whence, uint64_t *result);
+
+/* A digest of the whole filesystem state (tree, attributes, data, xattrs, open handles):
+ * equal on two stores exactly when their states are equal. */
+int store_digest(struct store *s, uint8_t out[STORE_DIGEST_SIZE]);
+
+#endif
