@@ -23,17 +23,17 @@
 #include "wire/fs_op.h"
 
 #define STORE_SCHEMA_VERSION 1
-#define STORE_CHUNK_SIZE     65536 /* file data is stored in chunks of this size; see state/store.c */
-#define STORE_BROKEN	     (-10000) /* SQLite failed: stop the replica */
+#define STORE_CHUNK_SIZE     65536    /* file data is stored in chunks of this size; see state/store.c */
+#define STORE_BROKEN         (-10000) /* SQLite failed: stop the replica */
 #define STORE_DIGEST_SIZE    32
 
 struct store;
 
 /* Who applies an op, and which values the primary fixed for it. */
 struct store_apply_ctx {
-	uint64_t op;	    /* op-number; must be the store's commit + 1 */
-	int64_t now;	    /* the entry's timestamp, ns since the epoch */
-	uint64_t client_id; /* session issuing the op (owner of handles it opens) */
+	uint64_t op;             /* op-number; must be the store's commit + 1 */
+	int64_t now;             /* the entry's timestamp, ns since the epoch */
+	uint64_t client_id;      /* session issuing the op (owner of handles it opens) */
 	uint64_t evicted_client; /* nonzero: this op's registration evicted that session (its handles close) */
 };
 
@@ -68,7 +68,7 @@ uint64_t store_commit(const struct store *s);
  * STORE_BROKEN.
  */
 int store_apply(struct store *s, const struct store_apply_ctx *ctx, const struct wire_fs_op *op,
-		const struct store_session_row *row, struct wire_fs_result *res);
+                const struct store_session_row *row, struct wire_fs_result *res);
 
 /* Reads from committed state. Each returns 0 or -errno. */
 int store_getattr(struct store *s, uint64_t ino, struct wire_attr *attr);
@@ -89,11 +89,11 @@ struct store_dirent {
 /* Calls fn for each entry after cookie (0: from the start; "." and ".." are not listed) until fn
  * returns nonzero or the directory ends. Returns 0, -ENOTDIR, -ENOENT. */
 int store_readdir(struct store *s, uint64_t ino, uint64_t cookie, int (*fn)(void *arg, const struct store_dirent *e),
-		  void *arg);
+                  void *arg);
 
 /* getxattr: size 0 asks for the length only (*len); -ERANGE when the value does not fit; -ENODATA. */
-int store_getxattr(struct store *s, uint64_t ino, const char *name, uint32_t name_len, uint8_t *buf,
-		   uint32_t size, uint32_t *len);
+int store_getxattr(struct store *s, uint64_t ino, const char *name, uint32_t name_len, uint8_t *buf, uint32_t size,
+                   uint32_t *len);
 /* listxattr: NUL-separated names, the same size rules. */
 int store_listxattr(struct store *s, uint64_t ino, char *buf, uint32_t size, uint32_t *len);
 

@@ -13,33 +13,33 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WIRE_NAME_MAX	     255	/* bytes in one name (ENAMETOOLONG above) */
-#define WIRE_SYMLINK_MAX     4095	/* bytes in a symlink target */
-#define WIRE_XATTR_NAME_MAX  255	/* bytes in an xattr name (ERANGE above) */
-#define WIRE_XATTR_VALUE_MAX 65536	/* bytes in an xattr value (E2BIG above) */
-#define WIRE_DATA_MAX	     (1 << 20)	/* bytes in one write */
+#define WIRE_NAME_MAX        255          /* bytes in one name (ENAMETOOLONG above) */
+#define WIRE_SYMLINK_MAX     4095         /* bytes in a symlink target */
+#define WIRE_XATTR_NAME_MAX  255          /* bytes in an xattr name (ERANGE above) */
+#define WIRE_XATTR_VALUE_MAX 65536        /* bytes in an xattr value (E2BIG above) */
+#define WIRE_DATA_MAX        (1 << 20)    /* bytes in one write */
 #define WIRE_FILE_SIZE_MAX   (1ULL << 44) /* 16 TiB: EFBIG beyond */
-#define WIRE_LINK_MAX	     65000	/* hard links to one inode (EMLINK above) */
-#define WIRE_INO_ROOT	     1
+#define WIRE_LINK_MAX        65000        /* hard links to one inode (EMLINK above) */
+#define WIRE_INO_ROOT        1
 
 /* Inode numbers are never reused: the op that creates an inode names it. */
 #define WIRE_INO_FROM_OP(op) ((op) + 1)
 
 enum wire_fs_type {
-	WIRE_FS_CREATE = 1, /* parent, name, mode (any file type but directory and symlink), rdev */
-	WIRE_FS_MKDIR,	    /* parent, name, mode */
-	WIRE_FS_SYMLINK,    /* parent, name, data = target */
-	WIRE_FS_LINK,	    /* ino, parent + name = the new link */
-	WIRE_FS_UNLINK,	    /* parent, name */
-	WIRE_FS_RMDIR,	    /* parent, name */
-	WIRE_FS_RENAME,	    /* parent, name -> new_parent, new_name; flags RENAME_NOREPLACE / RENAME_EXCHANGE */
-	WIRE_FS_SETATTR,    /* ino, valid (WIRE_SET_*), mode, uid, gid, size, atime, mtime */
-	WIRE_FS_WRITE,	    /* ino, offset, data */
-	WIRE_FS_FALLOCATE,  /* ino, flags (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE), offset, length */
-	WIRE_FS_COPY_RANGE, /* ino, offset -> target_ino, target_offset; length (copy_file_range) */
-	WIRE_FS_SETXATTR,   /* ino, name, data = value, flags XATTR_CREATE / XATTR_REPLACE */
+	WIRE_FS_CREATE = 1,  /* parent, name, mode (any file type but directory and symlink), rdev */
+	WIRE_FS_MKDIR,       /* parent, name, mode */
+	WIRE_FS_SYMLINK,     /* parent, name, data = target */
+	WIRE_FS_LINK,        /* ino, parent + name = the new link */
+	WIRE_FS_UNLINK,      /* parent, name */
+	WIRE_FS_RMDIR,       /* parent, name */
+	WIRE_FS_RENAME,      /* parent, name -> new_parent, new_name; flags RENAME_NOREPLACE / RENAME_EXCHANGE */
+	WIRE_FS_SETATTR,     /* ino, valid (WIRE_SET_*), mode, uid, gid, size, atime, mtime */
+	WIRE_FS_WRITE,       /* ino, offset, data */
+	WIRE_FS_FALLOCATE,   /* ino, flags (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE), offset, length */
+	WIRE_FS_COPY_RANGE,  /* ino, offset -> target_ino, target_offset; length (copy_file_range) */
+	WIRE_FS_SETXATTR,    /* ino, name, data = value, flags XATTR_CREATE / XATTR_REPLACE */
 	WIRE_FS_REMOVEXATTR, /* ino, name */
-	WIRE_FS_OPEN,	     /* ino, handle: an unlinked file stays readable while a handle is open */
+	WIRE_FS_OPEN,        /* ino, handle: an unlinked file stays readable while a handle is open */
 	WIRE_FS_RELEASE,     /* ino, handle; the last release of an unlinked file frees it */
 	WIRE_FS_TYPE_MAX = WIRE_FS_RELEASE,
 };
@@ -70,12 +70,12 @@ struct wire_fs_op {
 	uint32_t flags;
 	uint32_t valid;
 	uint32_t set_uid, set_gid; /* setattr */
-	uint64_t size;		   /* setattr */
-	int64_t atime, mtime;	   /* setattr, ns since the epoch */
+	uint64_t size;             /* setattr */
+	int64_t atime, mtime;      /* setattr, ns since the epoch */
 	uint64_t offset, length;
 	uint64_t target_ino, target_offset; /* copy_file_range destination */
-	uint64_t handle;		    /* open/release: unique per (client, open) */
-	const uint8_t *data;		    /* write data, symlink target, xattr value */
+	uint64_t handle;                    /* open/release: unique per (client, open) */
+	const uint8_t *data;                /* write data, symlink target, xattr value */
 	uint32_t data_len;
 	bool kill_suidgid; /* write: the kernel asks to clear suid/sgid (a caller without CAP_FSETID) */
 };
@@ -87,7 +87,7 @@ struct wire_attr {
 	uint32_t uid, gid;
 	uint64_t rdev;
 	uint64_t size;
-	uint64_t blocks; /* 512-byte units actually stored */
+	uint64_t blocks;             /* 512-byte units actually stored */
 	int64_t atime, mtime, ctime; /* ns since the epoch */
 };
 
