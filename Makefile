@@ -36,14 +36,14 @@ all: $(BUILD)/vr-sim
 deps:
 	@scripts/install-deps
 
-$(BUILD)/vr-sim: $(VR_CORE) $(SIM_SRC) $(VR_HDRS) | $(BUILD)
-	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $(VR_CORE) $(SIM_SRC)
+$(BUILD)/vr-sim: $(LIB_SRC) $(SIM_SRC) $(LIB_HDRS) | $(BUILD)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $(LIB_SRC) $(SIM_SRC) $(PKG_LIBS)
 
-$(ASAN)/vr-sim: $(VR_CORE) $(SIM_SRC) $(VR_HDRS) | $(ASAN)
-	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $(VR_CORE) $(SIM_SRC)
+$(ASAN)/vr-sim: $(LIB_SRC) $(SIM_SRC) $(LIB_HDRS) | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $(LIB_SRC) $(SIM_SRC) $(PKG_LIBS)
 
-$(BUILD)/mutants/vr-sim-%: $(VR_CORE) $(SIM_SRC) $(VR_HDRS) | $(BUILD)/mutants
-	$(CC) $(CFLAGS_BASE) $(CFLAGS) -DVR_MUTANT=$* -o $@ $(VR_CORE) $(SIM_SRC)
+$(BUILD)/mutants/vr-sim-%: $(LIB_SRC) $(SIM_SRC) $(LIB_HDRS) | $(BUILD)/mutants
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -DVR_MUTANT=$* -o $@ $(LIB_SRC) $(SIM_SRC) $(PKG_LIBS)
 
 $(ASAN)/test_%: tests/unit/test_%.c $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "state/store.h"
+#include "wire/wire_fs.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -1278,8 +1279,25 @@ int store_apply(struct store *s, const struct store_apply_ctx *ctx, const struct
 		if (store_exec(s, "RELEASE op"))
 			goto err_broken;
 	}
-	if (row && (rc = store_session_put(s, row)))
-		goto err_rollback;
+	if (row) {
+		/* The row caches the reply: this op's encoded result, or the row's own for a registration. */
+		struct store_session_row r = *row;
+		uint8_t encoded[WIRE_FS_RESULT_SIZE_MAX];
+		if (op) {
+			struct wire_buf b;
+			wire_buf_init(&b);
+			if (wire_fs_result_encode(res, &b) || b.len > sizeof(encoded)) {
+				wire_buf_free(&b);
+				goto err_rollback;
+			}
+			memcpy(encoded, b.data, b.len);
+			r.result = encoded;
+			r.result_len = (uint32_t)b.len;
+			wire_buf_free(&b);
+		}
+		if ((rc = store_session_put(s, &r)))
+			goto err_rollback;
+	}
 	if ((rc = store_meta_put(s, "commit", (int64_t)ctx->op)))
 		goto err_rollback;
 	if (store_exec(s, "COMMIT"))

@@ -64,8 +64,9 @@ uint64_t store_commit(const struct store *s);
 /*
  * Applies one committed op: op, and (when row != NULL) the client-table row, and
  * commit = ctx->op, in one transaction. op == NULL applies nothing to the tree (a
- * duplicate or a registration). Returns 0 with the op's own result in *res, or
- * STORE_BROKEN.
+ * duplicate or a registration). With an op, the row caches the op's own result,
+ * encoded by wire_fs_result_encode (row->result is ignored); without one, row->result.
+ * Returns 0 with the op's own result in *res, or STORE_BROKEN.
  */
 int store_apply(struct store *s, const struct store_apply_ctx *ctx, const struct wire_fs_op *op,
                 const struct store_session_row *row, struct wire_fs_result *res);

@@ -28,6 +28,11 @@
  *          order holds (a request submitted after a reply was received is ordered after it).
  * Liveness: once faults stop, every client request completes and all replicas
  * converge to one view and equal digests within a stated bound.
+ *
+ * The replicated state machine is a hash chain over every executed op, or, for one
+ * seed in five (and with --store), the real one: clients send filesystem ops
+ * encoded by wire/, and every replica applies them to its own in-memory SQLite
+ * store (state/); the stores' digests must then be equal too.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -39,17 +44,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "replication/vr.h"
 #include "replication/vr_client.h"
+#include "state/store.h"
+#include "wire/wire_fs.h"
 
 #define SIM_REPLICAS_MAX 5
 #define SIM_CLIENTS_MAX  6
 #define SIM_NODES_MAX    (SIM_REPLICAS_MAX + SIM_CLIENTS_MAX)
 #define SIM_LOG_CAPACITY 2048
-#define SIM_BODY_MAX     32
+#define SIM_BODY_MAX     512
 #define SIM_RESULT_LEN   8
 
 #define SIM_TICKS_FAULTS   3000 /* the fault phase */
@@ -58,6 +66,7 @@
 struct sim_options {
 	uint64_t seed;
 	int replicas; /* 0: from the seed (odd seeds 3, even seeds 5) */
+	int store;    /* 1: every replica applies real filesystem ops to a store; 0: one seed in five */
 	bool verbose;
 	bool quiet; /* one of many seeds: print only violations */
 };
@@ -87,6 +96,7 @@ struct sim_disk {
 	uint64_t commit;
 	uint64_t digest;
 	struct vr_client_slot *clients;
+	struct store *store;     /* with the real applier: the replica's store (applies are durable at once) */
 	struct sim_write *queue; /* pending writes, FIFO */
 	size_t queue_len, queue_cap;
 };
@@ -144,6 +154,7 @@ struct sim {
 	uint64_t now;
 	int n, f, clients;
 	bool faults;
+	bool use_store;
 	/* the fault mix of this seed */
 	uint32_t loss_permille, dup_permille, delay_max, crash_per_million, partition_per_million, wipe_permille;
 	uint32_t disk_latency_max, requests_per_client;
@@ -639,6 +650,41 @@ static uint64_t sim_body_hash(const struct vr_entry *e)
 	return h;
 }
 
+/* The real applier: decodes the op the client sent and applies it to the replica's store. Returns a
+ * hash of the filesystem result, which the chain folds in (so replicas must agree on it). */
+static uint64_t sim_store_apply(struct sim_replica *sr, const struct vr_apply *a)
+{
+	struct sim *s = sr->sim;
+	const struct vr_entry *e = a->entry;
+	struct wire_fs_op op;
+	struct wire_fs_result res;
+	const char *why = NULL;
+	struct store_apply_ctx ctx = { .op = e->op,
+		                       .now = (int64_t)e->timestamp,
+		                       .client_id = e->client_id,
+		                       .evicted_client = a->evicted_client };
+	struct store_session_row row = {
+		.slot = a->slot, .client_id = e->client_id, .request = e->request, .op = e->op, .status = VR_REPLY_OK
+	};
+
+	if (a->upcall && wire_fs_op_decode(e->body, e->body_len, &op, &why)) {
+		sim_fail(s, "r%d cannot decode op %" PRIu64 ": %s", sr->index, e->op, why);
+		return 0;
+	}
+	if (a->slot != VR_NONE)
+		row.session = e->kind == VR_KIND_REGISTER ? e->op : sr->disk.clients[a->slot].session;
+	if (store_apply(sr->disk.store, &ctx, a->upcall ? &op : NULL, a->slot != VR_NONE ? &row : NULL, &res)) {
+		sim_fail(s, "r%d store_apply broke at op %" PRIu64, sr->index, e->op);
+		return 0;
+	}
+	uint64_t h = sim_mix((uint64_t)(int64_t)res.err, res.attr.ino);
+	h = sim_mix(h, res.attr.mode);
+	h = sim_mix(h, res.attr.nlink);
+	h = sim_mix(h, res.attr.size);
+	h = sim_mix(h, (uint64_t)res.attr.mtime);
+	return sim_mix(h, res.written);
+}
+
 /* The replicated state machine: a hash chain over every executed op and client-table change. */
 static uint32_t sim_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
 {
@@ -655,6 +701,8 @@ static uint32_t sim_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
 	h = sim_mix(h, a->upcall);
 	h = sim_mix(h, a->slot);
 	h = sim_mix(h, a->evicted_client);
+	if (s->use_store)
+		h = sim_mix(h, sim_store_apply(sr, a));
 	if (a->upcall) {
 		h = sim_mix(h, sim_body_hash(e));
 		memcpy(result, &h, SIM_RESULT_LEN);
@@ -758,6 +806,15 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 	io.ctx = sr;
 	if (sr->disk.lost)
 		wiped = true; /* an empty disk of an existing cluster: recover, never format */
+	if (s->use_store && (wiped || !sr->disk.store)) {
+		const char *why = NULL;
+		store_close(sr->disk.store);
+		sr->disk.store = NULL;
+		if (store_open(&sr->disk.store, ":memory:", 0, &why)) {
+			sim_fail(s, "r%d: %s", i, why);
+			return;
+		}
+	}
 	if (wiped) {
 		struct sim_disk *d = &sr->disk;
 		memset(&d->meta, 0, sizeof(d->meta));
@@ -851,14 +908,100 @@ static uint64_t sim_client_new_id(void *ctx)
 	return ((uint64_t)(SIM_REPLICAS_MAX + sc->index) << 32) | ++sc->session;
 }
 
+/* A random filesystem op on a small tree, encoded as a mount would send it. */
+static uint32_t sim_fs_op(struct sim *s, uint8_t *body)
+{
+	static const char *const names[] = { "a", "b", "c", "d", "e", "f" };
+	struct wire_fs_op op = { .uid = 0, .gid = 0 };
+	uint8_t data[200];
+	/* An inode some earlier op may have created (or not: then the store says ENOENT). */
+	uint64_t some = s->reply_op_max ? WIRE_INO_FROM_OP(1 + sim_below(s, s->reply_op_max)) : WIRE_INO_ROOT;
+	uint64_t dir = sim_chance(s, 1, 2) ? WIRE_INO_ROOT : some;
+	const char *name = names[sim_below(s, 6)], *other = names[sim_below(s, 6)];
+	uint32_t len = (uint32_t)sim_below(s, sizeof(data));
+
+	for (uint32_t i = 0; i < len; i++)
+		data[i] = (uint8_t)sim_random(s);
+	op.parent = dir;
+	op.name = name;
+	op.name_len = 1;
+	switch (sim_below(s, 10)) {
+	case 0:
+		op.type = WIRE_FS_MKDIR;
+		op.mode = 0755;
+		break;
+	case 1:
+		op.type = WIRE_FS_CREATE;
+		op.mode = S_IFREG | 0644;
+		break;
+	case 2:
+		op.type = WIRE_FS_WRITE;
+		op.ino = some;
+		op.offset = sim_below(s, 200000);
+		op.data = data;
+		op.data_len = len;
+		break;
+	case 3:
+		op.type = WIRE_FS_SETATTR;
+		op.ino = some;
+		op.valid = WIRE_SET_SIZE;
+		op.size = sim_below(s, 150000);
+		break;
+	case 4:
+		op.type = WIRE_FS_RENAME;
+		op.new_parent = sim_chance(s, 1, 2) ? WIRE_INO_ROOT : some;
+		op.new_name = other;
+		op.new_name_len = 1;
+		op.flags = (uint32_t)sim_below(s, 3);
+		break;
+	case 5:
+		op.type = WIRE_FS_UNLINK;
+		break;
+	case 6:
+		op.type = WIRE_FS_RMDIR;
+		break;
+	case 7:
+		op.type = WIRE_FS_SYMLINK;
+		op.data = (const uint8_t *)"target";
+		op.data_len = 6;
+		break;
+	case 8:
+		op.type = WIRE_FS_LINK;
+		op.ino = some;
+		break;
+	default:
+		op.type = WIRE_FS_SETXATTR;
+		op.ino = some;
+		op.name = "user.x";
+		op.name_len = 6;
+		op.data = data;
+		op.data_len = len;
+		break;
+	}
+	struct wire_buf b;
+	wire_buf_init(&b);
+	uint32_t n = 0;
+	if (wire_fs_op_encode(&op, &b) == 0 && b.len <= SIM_BODY_MAX) {
+		memcpy(body, b.data, b.len);
+		n = (uint32_t)b.len;
+	} else {
+		sim_fail(s, "cannot encode a filesystem op of type %u", op.type);
+	}
+	wire_buf_free(&b);
+	return n;
+}
+
 static void sim_client_tick(struct sim *s, struct sim_client *sc)
 {
 	vr_client_on_tick(&sc->vc);
 	if (sc->remaining > 0 && vr_client_ready(&sc->vc) && sim_chance(s, 1, 4)) {
 		uint8_t body[SIM_BODY_MAX];
-		uint32_t len = 1 + (uint32_t)sim_below(s, SIM_BODY_MAX);
-		for (uint32_t i = 0; i < len; i++)
-			body[i] = (uint8_t)sim_random(s);
+		uint32_t len = 1 + (uint32_t)sim_below(s, 32);
+		if (s->use_store)
+			len = sim_fs_op(s, body);
+		else
+			for (uint32_t i = 0; i < len; i++)
+				body[i] = (uint8_t)sim_random(s);
 		sc->reply_op_at_submit = s->reply_op_max;
 		int rc = vr_client_submit(&sc->vc, body, len);
 		if (rc)
@@ -1081,6 +1224,22 @@ static bool sim_converged(struct sim *s)
 	return true;
 }
 
+/* With the real applier: every store holds the same filesystem, byte for byte. */
+static void sim_check_stores(struct sim *s)
+{
+	uint8_t first[STORE_DIGEST_SIZE], other[STORE_DIGEST_SIZE];
+
+	if (!s->use_store || store_digest(s->replica[0].disk.store, first))
+		return;
+	for (int i = 1; i < s->n; i++) {
+		if (store_digest(s->replica[i].disk.store, other) || memcmp(first, other, sizeof(first)))
+			sim_fail(s, "S2: the stores of r0 and r%d differ after convergence", i);
+	}
+	struct store_statfs st;
+	if (!store_statfs(s->replica[0].disk.store, &st))
+		sim_trace(s, "stores equal: %" PRIu64 " inodes, %" PRIu64 " data bytes", st.inodes, st.data_bytes);
+}
+
 static void sim_choose_faults(struct sim *s)
 {
 	static const uint32_t loss[] = { 0, 10, 50, 150 };
@@ -1117,6 +1276,7 @@ static int sim_run(const struct sim_options *opt)
 	s->opt = *opt;
 	s->rng = opt->seed * 0x2545f4914f6cdd1dULL + 1;
 	s->n = opt->replicas ? opt->replicas : (opt->seed % 2 ? 3 : 5);
+	s->use_store = opt->store || opt->seed % 5 == 0;
 	s->f = (s->n - 1) / 2;
 	s->clients = 2 + (int)sim_below(s, SIM_CLIENTS_MAX - 1);
 	s->faults = true;
@@ -1163,6 +1323,8 @@ static int sim_run(const struct sim_options *opt)
 		sim_fail(s, "liveness: %d requests not done %d ticks after faults stopped", left, SIM_TICKS_LIVENESS);
 	} else if (!s->failed && !sim_converged(s)) {
 		sim_fail(s, "liveness: replicas did not converge %d ticks after faults stopped", SIM_TICKS_LIVENESS);
+	} else if (!s->failed) {
+		sim_check_stores(s);
 	}
 
 	uint64_t done = 0;
@@ -1182,6 +1344,7 @@ static int sim_run(const struct sim_options *opt)
 		sim_disk_drop_pending(&s->replica[i].disk);
 		free(s->replica[i].disk.queue);
 		free(s->replica[i].disk.clients);
+		store_close(s->replica[i].disk.store);
 	}
 	for (int j = 0; j < s->clients; j++)
 		vr_client_deinit(&s->client[j].vc);
@@ -1214,11 +1377,13 @@ static void sim_on_abort(int sig)
 
 static void sim_usage(FILE *out)
 {
-	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--jobs N] [--stop] [-v]\n"
+	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--store] [--jobs N] [--stop] [-v]\n"
 	             "  Simulates a VR cluster under faults and checks its invariants.\n"
 	             "  --seed N       run one seed (default 1)\n"
 	             "  --seeds A-B    run seeds A..B, print each failing seed, then a summary\n"
 	             "  --replicas K   cluster size 3 or 5 (default: odd seeds 3, even seeds 5)\n"
+	             "  --store        every seed applies real filesystem ops to SQLite stores\n"
+	             "                 (default: seeds divisible by 5)\n"
 	             "  --jobs N       run N seeds at once (default 1)\n"
 	             "  --stop         stop at the first failing seed\n"
 	             "  -v             print the trace of a single seed\n"
@@ -1318,6 +1483,8 @@ int main(int argc, char **argv)
 			opt.verbose = true;
 		} else if (!strcmp(a, "--stop")) {
 			stop = true;
+		} else if (!strcmp(a, "--store")) {
+			opt.store = 1;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			sim_usage(stdout);
 			return 0;
