@@ -78,6 +78,11 @@ enum store_stmt_id {
 	ST_COUNT_INODES,
 	ST_SUM_DATA,
 	ST_SUM_INO,
+	ST_LOG_TRUNCATE,
+	ST_LOG_PUT,
+	ST_LOG_LIST,
+	ST_LOG_META_PUT,
+	ST_LOG_META_GET,
 	ST_COUNT,
 };
 
@@ -120,6 +125,11 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_COUNT_INODES] = "SELECT count(*) FROM inodes",
 	[ST_SUM_DATA] = "SELECT coalesce(sum(length(data)), 0) FROM chunks",
 	[ST_SUM_INO] = "SELECT coalesce(sum(length(data)), 0) FROM chunks WHERE ino = ?1",
+	[ST_LOG_TRUNCATE] = "DELETE FROM vr_log WHERE op > ?1",
+	[ST_LOG_PUT] = "INSERT INTO vr_log (op, entry) VALUES (?1, ?2)",
+	[ST_LOG_LIST] = "SELECT op, entry FROM vr_log WHERE op >= ?1 ORDER BY op",
+	[ST_LOG_META_PUT] = "INSERT OR REPLACE INTO vr_meta (id, meta) VALUES (1, ?1)",
+	[ST_LOG_META_GET] = "SELECT meta FROM vr_meta WHERE id = 1",
 };
 
 static const char store_schema[] =
@@ -140,7 +150,9 @@ static const char store_schema[] =
         " PRIMARY KEY (client, handle)) WITHOUT ROWID;"
         "CREATE INDEX handles_ino ON handles (ino);"
         "CREATE TABLE sessions (slot INTEGER PRIMARY KEY, client_id INTEGER NOT NULL, session INTEGER NOT NULL,"
-        " request INTEGER NOT NULL, op INTEGER NOT NULL, status INTEGER NOT NULL, result BLOB NOT NULL);";
+        " request INTEGER NOT NULL, op INTEGER NOT NULL, status INTEGER NOT NULL, result BLOB NOT NULL);"
+        "CREATE TABLE vr_log (op INTEGER PRIMARY KEY, entry BLOB NOT NULL);"
+        "CREATE TABLE vr_meta (id INTEGER PRIMARY KEY CHECK (id = 1), meta BLOB NOT NULL);";
 
 /* The tables the digest covers, each in primary-key order. */
 static const char *const store_digest_sql[] = {
@@ -1672,6 +1684,87 @@ int store_lseek(struct store *s, uint64_t ino, uint64_t offset, int whence, uint
 		if (at >= in.size)
 			return whence == SEEK_DATA ? -ENXIO : (*result = in.size, 0);
 	}
+}
+
+/* ------------------------------------------------------------------ the VR log */
+
+int store_log_write(struct store *s, uint64_t keep_op, const struct store_log_entry *entries, uint32_t count,
+                    const uint8_t *meta, uint32_t meta_len)
+{
+	sqlite3_stmt *st;
+
+	if (store_exec(s, "BEGIN IMMEDIATE"))
+		return STORE_BROKEN;
+	if (!(st = store_stmt(s, ST_LOG_TRUNCATE)))
+		goto err_rollback;
+	sqlite3_bind_int64(st, 1, (int64_t)keep_op);
+	if (store_done(st))
+		goto err_rollback;
+	for (uint32_t i = 0; i < count; i++) {
+		if (entries[i].op != keep_op + 1 + i || !(st = store_stmt(s, ST_LOG_PUT)))
+			goto err_rollback; /* not contiguous: the caller's bug */
+		sqlite3_bind_int64(st, 1, (int64_t)entries[i].op);
+		sqlite3_bind_blob(st, 2, entries[i].data ? (const void *)entries[i].data : "", (int)entries[i].len,
+		                  SQLITE_STATIC);
+		if (store_done(st))
+			goto err_rollback;
+	}
+	if (meta) {
+		if (!(st = store_stmt(s, ST_LOG_META_PUT)))
+			goto err_rollback;
+		sqlite3_bind_blob(st, 1, meta_len ? (const void *)meta : "", (int)meta_len, SQLITE_STATIC);
+		if (store_done(st))
+			goto err_rollback;
+	}
+	if (store_exec(s, "COMMIT"))
+		goto err_rollback;
+	return 0;
+
+err_rollback:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return STORE_BROKEN;
+}
+
+int store_log_read(struct store *s, uint64_t from, int (*fn)(void *arg, const struct store_log_entry *e), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* Its own statement: fn may call back into the store. */
+	if (sqlite3_prepare_v2(s->db, store_sql[ST_LOG_LIST], -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)from);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_log_entry e = {
+			.op = (uint64_t)sqlite3_column_int64(st, 0),
+			.data = sqlite3_column_blob(st, 1),
+			.len = (uint32_t)sqlite3_column_bytes(st, 1),
+		};
+		if (fn(arg, &e))
+			break;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_log_meta(struct store *s, uint8_t *buf, uint32_t size, uint32_t *len)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_LOG_META_GET);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		uint32_t n = (uint32_t)sqlite3_column_bytes(st, 0);
+		if (n)
+			memcpy(buf, sqlite3_column_blob(st, 0), n < size ? n : size);
+		*len = n;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
 /* ------------------------------------------------------------------ digest */

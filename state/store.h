@@ -107,6 +107,25 @@ int store_statfs(struct store *s, struct store_statfs *st);
 /* lseek SEEK_DATA / SEEK_HOLE (whence as in lseek(2)); -ENXIO past the end. */
 int store_lseek(struct store *s, uint64_t ino, uint64_t offset, int whence, uint64_t *result);
 
+/*
+ * The replica's log of prepared ops and its VR metadata live in the same database
+ * (DESIGN.md "The store"), as opaque bytes: the store knows nothing of VR. One call
+ * is one transaction: remove every entry above keep_op, append entries (op-numbers
+ * keep_op+1, keep_op+2, ...), and replace the metadata when meta != NULL. A caller
+ * that only appends passes keep_op = the current last op. Returns 0 or STORE_BROKEN.
+ */
+struct store_log_entry {
+	uint64_t op;
+	const uint8_t *data; /* borrowed */
+	uint32_t len;
+};
+int store_log_write(struct store *s, uint64_t keep_op, const struct store_log_entry *entries, uint32_t count,
+                    const uint8_t *meta, uint32_t meta_len);
+/* Calls fn for each entry with op >= from, in order, until fn returns nonzero. Returns 0 or -EIO. */
+int store_log_read(struct store *s, uint64_t from, int (*fn)(void *arg, const struct store_log_entry *e), void *arg);
+/* The metadata: copies up to size bytes into buf, *len its length; -ENOENT when none was written. */
+int store_log_meta(struct store *s, uint8_t *buf, uint32_t size, uint32_t *len);
+
 /* A digest of the whole filesystem state (tree, attributes, data, xattrs, open handles):
  * equal on two stores exactly when their states are equal. */
 int store_digest(struct store *s, uint8_t out[STORE_DIGEST_SIZE]);
