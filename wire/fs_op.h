@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WIRE_NAME_MAX        255          /* bytes in one name (ENAMETOOLONG above) */
+#define WIRE_NAME_MAX        255          /* bytes in a name; 256 travels so the store can say ENAMETOOLONG */
 #define WIRE_SYMLINK_MAX     4095         /* bytes in a symlink target */
 #define WIRE_XATTR_NAME_MAX  255          /* bytes in an xattr name (ERANGE above) */
 #define WIRE_XATTR_VALUE_MAX 65536        /* bytes in an xattr value (E2BIG above) */
@@ -33,8 +33,8 @@ enum wire_fs_type {
 	WIRE_FS_UNLINK,      /* parent, name */
 	WIRE_FS_RMDIR,       /* parent, name */
 	WIRE_FS_RENAME,      /* parent, name -> new_parent, new_name; flags RENAME_NOREPLACE / RENAME_EXCHANGE */
-	WIRE_FS_SETATTR,     /* ino, valid (WIRE_SET_*), mode, uid, gid, size, atime, mtime */
-	WIRE_FS_WRITE,       /* ino, offset, data */
+	WIRE_FS_SETATTR,     /* ino, valid (WIRE_SET_*), mode, set_uid, set_gid, size, atime, mtime, kill_suidgid */
+	WIRE_FS_WRITE,       /* ino, offset, data, kill_suidgid */
 	WIRE_FS_FALLOCATE,   /* ino, flags (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE), offset, length */
 	WIRE_FS_COPY_RANGE,  /* ino, offset -> target_ino, target_offset; length (copy_file_range) */
 	WIRE_FS_SETXATTR,    /* ino, name, data = value, flags XATTR_CREATE / XATTR_REPLACE */
@@ -52,9 +52,15 @@ enum wire_set {
 	WIRE_SET_SIZE = 1 << 3,
 	WIRE_SET_ATIME = 1 << 4,
 	WIRE_SET_MTIME = 1 << 5,
-	WIRE_SET_CTIME = 1 << 6,
+	WIRE_SET_CTIME = 1 << 6, /* reserved: ctime is always the time of the op (its log entry) */
 };
 
+/*
+ * One operation. Which fields mean something depends on type (the comments of enum
+ * wire_fs_type): name is a file name, or an xattr name for SETXATTR/REMOVEXATTR;
+ * data is write data, a symlink target, or an xattr value. The time of the op is not
+ * here: it is the timestamp of the log entry that carries it.
+ */
 struct wire_fs_op {
 	uint8_t type;
 	uint32_t uid, gid; /* the caller: owner of new inodes, and the suid/sgid rules */
@@ -91,7 +97,8 @@ struct wire_attr {
 	int64_t atime, mtime, ctime; /* ns since the epoch */
 };
 
-/* The result of an update: 0 or -errno, and the attributes of the inode it produced or changed. */
+/* The result of an update: 0 or -errno (-4095..-1), and the attributes of the inode it produced or
+ * changed (all zero for UNLINK, RMDIR, RELEASE and any failed op). */
 struct wire_fs_result {
 	int32_t err;
 	struct wire_attr attr;
