@@ -34,7 +34,7 @@
 #include "wire/wire_fs.h"
 
 #define WIRE_FS_OP_HEAD_FIELDS    4   /* version, type, uid, gid */
-#define WIRE_FS_LAYOUT_FIELDS_MAX 8   /* SETATTR */
+#define WIRE_FS_LAYOUT_FIELDS_MAX 9   /* SETATTR */
 #define WIRE_FS_RESULT_FIELDS     14  /* version, err, written, 11 attributes */
 #define WIRE_FS_SCALARS_MAX       256 /* array header, scalars and bin headers of any op */
 #define WIRE_BUF_CAP_MIN          256
@@ -93,7 +93,8 @@ static const struct wire_fs_layout wire_fs_layouts[WIRE_FS_TYPE_MAX + 1] = {
 	[WIRE_FS_RENAME] = { { WIRE_FS_FIELD_PARENT, WIRE_FS_FIELD_NAME, WIRE_FS_FIELD_NEW_PARENT,
 	                       WIRE_FS_FIELD_NEW_NAME, WIRE_FS_FIELD_FLAGS } },
 	[WIRE_FS_SETATTR] = { { WIRE_FS_FIELD_INO, WIRE_FS_FIELD_VALID, WIRE_FS_FIELD_MODE, WIRE_FS_FIELD_SET_UID,
-	                        WIRE_FS_FIELD_SET_GID, WIRE_FS_FIELD_SIZE, WIRE_FS_FIELD_ATIME, WIRE_FS_FIELD_MTIME } },
+	                        WIRE_FS_FIELD_SET_GID, WIRE_FS_FIELD_SIZE, WIRE_FS_FIELD_ATIME, WIRE_FS_FIELD_MTIME,
+	                        WIRE_FS_FIELD_KILL_SUIDGID } },
 	[WIRE_FS_WRITE] = { { WIRE_FS_FIELD_INO, WIRE_FS_FIELD_OFFSET, WIRE_FS_FIELD_DATA,
 	                      WIRE_FS_FIELD_KILL_SUIDGID } },
 	[WIRE_FS_FALLOCATE] = { { WIRE_FS_FIELD_INO, WIRE_FS_FIELD_FLAGS, WIRE_FS_FIELD_OFFSET,
