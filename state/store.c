@@ -591,7 +591,9 @@ static void store_touch_dir(struct store_inode *dir, int64_t now)
 	dir->ctime = now;
 }
 
-/* create / mknod, mkdir, symlink: a new inode named WIRE_INO_FROM_OP(op) under parent. */
+/* create / mknod, mkdir, symlink: a new inode named WIRE_INO_FROM_OP(op) under parent. The
+ * checks follow the kernel's order: the type (mknod) or target (symlink) first, then the parent,
+ * then the name. */
 static int store_op_new(const struct store_op_env *e)
 {
 	struct store *s = e->s;
@@ -600,20 +602,11 @@ static int store_op_new(const struct store_op_env *e)
 	uint64_t existing;
 	int rc;
 
-	if ((rc = store_dir_get(s, op->parent, &parent)))
-		return rc;
-	if ((rc = store_name_check(op->name, op->name_len)))
-		return rc;
-	if ((rc = store_dirent_get(s, op->parent, op->name, op->name_len, &existing)) != -ENOENT)
-		return rc ? rc : -EEXIST;
-
 	in.ino = WIRE_INO_FROM_OP(e->ctx->op);
 	in.nlink = 1;
 	in.atime = in.mtime = in.ctime = e->ctx->now;
 	switch (op->type) {
 	case WIRE_FS_MKDIR:
-		if (parent.nlink >= WIRE_LINK_MAX)
-			return -EMLINK;
 		in.mode = S_IFDIR | (op->mode & 01777); /* mkdir(2) ignores suid and sgid in mode */
 		in.nlink = 2;
 		break;
@@ -647,6 +640,14 @@ static int store_op_new(const struct store_op_env *e)
 		}
 		break;
 	}
+	if ((rc = store_dir_get(s, op->parent, &parent)))
+		return rc;
+	if ((rc = store_name_check(op->name, op->name_len)))
+		return rc;
+	if ((rc = store_dirent_get(s, op->parent, op->name, op->name_len, &existing)) != -ENOENT)
+		return rc ? rc : -EEXIST;
+	if (op->type == WIRE_FS_MKDIR && parent.nlink >= WIRE_LINK_MAX)
+		return -EMLINK;
 	store_new_owner(e, &parent, &in);
 	if ((rc = store_inode_put(s, &in)) ||
 	    (rc = store_dirent_put(s, op->parent, op->name, op->name_len, in.ino, e->ctx->op, 0)))
@@ -796,6 +797,10 @@ static int store_op_rename(const struct store_op_env *e)
 	if (dst_exists && (rc = store_inode_get(s, dst_ino, &dst)))
 		return STORE_BROKEN;
 
+	if (noreplace && dst_exists)
+		return -EEXIST;
+	if (exchange && !dst_exists)
+		return -ENOENT;
 	/* Moving a directory under itself (the source is an ancestor of the new parent). */
 	if (S_ISDIR(src.mode) && !same_dir) {
 		if ((rc = store_is_ancestor(s, src_ino, op->new_parent)))
@@ -805,10 +810,6 @@ static int store_op_rename(const struct store_op_env *e)
 		if ((rc = store_is_ancestor(s, dst_ino, op->parent)))
 			return rc == 1 ? (exchange ? -EINVAL : -ENOTEMPTY) : rc;
 	}
-	if (noreplace && dst_exists)
-		return -EEXIST;
-	if (exchange && !dst_exists)
-		return -ENOENT;
 	if (dst_exists && src_ino == dst_ino)
 		return 0; /* two links to one inode, or the same entry: nothing to do */
 
@@ -949,20 +950,26 @@ static int store_op_write(const struct store_op_env *e)
 
 	if ((rc = store_file_get(s, op->ino, &in)))
 		return rc;
-	if (op->offset > WIRE_FILE_SIZE_MAX || op->data_len > WIRE_FILE_SIZE_MAX - op->offset)
+	if (op->data_len == 0)
+		return 0; /* write(2) of nothing has no other effect */
+	if (op->offset >= WIRE_FILE_SIZE_MAX)
 		return -EFBIG;
-	if ((rc = store_data_write(s, in.ino, op->offset, op->data, op->data_len)))
+	/* Like the kernel at the size limit: a short write, EFBIG only when nothing fits. */
+	uint64_t len = op->data_len;
+	if (len > WIRE_FILE_SIZE_MAX - op->offset)
+		len = WIRE_FILE_SIZE_MAX - op->offset;
+	if ((rc = store_data_write(s, in.ino, op->offset, op->data, len)))
 		return rc;
-	if (op->offset + op->data_len > in.size)
-		in.size = op->offset + op->data_len;
-	if (op->data_len) {
+	if (op->offset + len > in.size)
+		in.size = op->offset + len;
+	{
 		in.mtime = in.ctime = e->ctx->now;
 		if (op->kill_suidgid)
 			store_kill_priv_on_write(&in);
 	}
 	if ((rc = store_inode_put(s, &in)))
 		return rc;
-	e->res->written = op->data_len;
+	e->res->written = len;
 	store_attr_fill(&in, &e->res->attr);
 	return 0;
 }
@@ -974,12 +981,12 @@ static int store_op_fallocate(const struct store_op_env *e)
 	struct store_inode in;
 	int rc;
 
+	if (op->length == 0)
+		return -EINVAL; /* before the flags, as vfs_fallocate checks */
 	if (op->flags & ~(uint32_t)(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
 		return -EOPNOTSUPP;
 	if ((op->flags & FALLOC_FL_PUNCH_HOLE) && !(op->flags & FALLOC_FL_KEEP_SIZE))
 		return -EOPNOTSUPP;
-	if (op->length == 0)
-		return -EINVAL;
 	if ((rc = store_inode_get(s, op->ino, &in)))
 		return rc;
 	if (S_ISDIR(in.mode))
@@ -1014,15 +1021,16 @@ static int store_op_copy_range(const struct store_op_env *e)
 
 	if ((rc = store_file_get(s, op->ino, &src)) || (rc = store_file_get(s, op->target_ino, &dst)))
 		return rc;
-	if (op->offset > WIRE_FILE_SIZE_MAX || op->target_offset > WIRE_FILE_SIZE_MAX ||
-	    op->length > WIRE_FILE_SIZE_MAX - op->target_offset)
-		return -EFBIG;
-	if (op->ino == op->target_ino && op->offset + op->length > op->target_offset &&
-	    op->target_offset + op->length > op->offset)
-		return -EINVAL; /* overlapping ranges of one file */
+	/* copy_file_range(2): the count is cut at the source's end first; the checks see the cut count. */
 	uint64_t len = op->offset >= src.size ? 0 : src.size - op->offset;
 	if (len > op->length)
 		len = op->length;
+	if (op->ino == op->target_ino && op->offset + len > op->target_offset && op->target_offset + len > op->offset)
+		return -EINVAL; /* overlapping ranges of one file */
+	if (len && op->target_offset >= WIRE_FILE_SIZE_MAX)
+		return -EFBIG;
+	if (len > WIRE_FILE_SIZE_MAX - op->target_offset)
+		len = WIRE_FILE_SIZE_MAX - op->target_offset;
 	uint64_t done = 0;
 	while (done < len) {
 		uint64_t n = len - done < STORE_CHUNK_SIZE ? len - done : STORE_CHUNK_SIZE;
@@ -1053,8 +1061,8 @@ static int store_xattr_name_check(const char *name, uint32_t len)
 		return -ERANGE;
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		size_t n = strlen(prefixes[i]);
-		if (len > n && memcmp(name, prefixes[i], n) == 0)
-			return memchr(name, '\0', len) ? -EINVAL : 0;
+		if (len >= n && memcmp(name, prefixes[i], n) == 0)
+			return len == n || memchr(name, '\0', len) ? -EINVAL : 0; /* "user." alone: EINVAL */
 	}
 	return -EOPNOTSUPP;
 }
