@@ -4,6 +4,7 @@
 #   make test       every test, ending with one line "N passed, N failed"
 #   make demo       the main job (for now: the VR simulator with a visible trace)
 #   make sim-mutants  build the simulator with each planted protocol bug and show each is caught
+#   make bench-state  measure the store on this machine's disk (DIR=path to choose the disk)
 #   make format     apply clang-format;  make check-format  fail on unformatted code
 #   make check-layers  fail when a module includes what it must not
 
@@ -29,7 +30,7 @@ PKG_LIBS  = $$(pkg-config --cflags --libs sqlite3 msgpack libsodium)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 MUTANTS := 1 2 3 4 5 6 7
 
-.PHONY: all deps test demo sim-mutants format check-format check-layers clean
+.PHONY: all deps test demo sim-mutants bench-state format check-format check-layers clean
 
 all: $(BUILD)/vr-sim
 
@@ -48,11 +49,28 @@ $(BUILD)/mutants/vr-sim-%: $(LIB_SRC) $(SIM_SRC) $(LIB_HDRS) | $(BUILD)/mutants
 $(ASAN)/test_%: tests/unit/test_%.c $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)
 
+STORE_CRASH_SRC := tests/state/store_crash.c tests/state/oplog.c
+FS_DIFF_SRC     := tests/state/fs_diff.c
+
+$(ASAN)/store-crash: $(STORE_CRASH_SRC) tests/state/oplog.h $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $(STORE_CRASH_SRC) $(STATE_SRC) $(WIRE_SRC) $(PKG_LIBS)
+
+$(ASAN)/fs-diff: $(FS_DIFF_SRC) $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $(FS_DIFF_SRC) $(STATE_SRC) $(WIRE_SRC) $(PKG_LIBS)
+
+$(BUILD)/bench-state: bench/bench_state.c $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) | $(BUILD)
+	$(CC) $(CFLAGS_BASE) -O2 -g -o $@ bench/bench_state.c $(STATE_SRC) $(WIRE_SRC) $(PKG_LIBS)
+
+bench-state: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench-state
+	$(BUILD)/bench-state $(if $(DIR),--dir $(DIR))
+
 $(BUILD) $(ASAN) $(BUILD)/mutants:
 	@mkdir -p $@
 
 test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vr-sim $(ASAN)/vr-sim $(addprefix $(ASAN)/,$(UNIT_TESTS)) \
+		$(ASAN)/store-crash \
 		$(addprefix $(BUILD)/mutants/vr-sim-,$(MUTANTS))
 	@UNIT_TESTS="$(UNIT_TESTS)" MUTANTS="$(MUTANTS)" tests/run
 
