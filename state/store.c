@@ -1270,34 +1270,31 @@ static int store_meta_put(struct store *s, const char *key, int64_t value)
 	return store_done(st);
 }
 
-int store_apply(struct store *s, const struct store_apply_ctx *ctx, const struct wire_fs_op *op,
-                const struct store_session_row *row, struct wire_fs_result *res)
+/* One op inside the caller's transaction: the eviction, the op in its own SAVEPOINT (T2), the row.
+ * Returns 0 with the op's result in *res, or STORE_BROKEN. */
+static int store_apply_one(struct store *s, const struct store_apply_ctx *ctx, const struct wire_fs_op *op,
+                           const struct store_session_row *row, struct wire_fs_result *res)
 {
 	struct store_op_env e = { .s = s, .ctx = ctx, .op = op, .res = res };
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (ctx->op != s->commit + 1)
-		return STORE_BROKEN; /* out of order: the caller's bug, and replaying would diverge */
-	if (store_exec(s, "BEGIN IMMEDIATE"))
-		return STORE_BROKEN;
 	if (ctx->evicted_client && (rc = store_session_expire(s, ctx->evicted_client)))
-		goto err_rollback;
+		return STORE_BROKEN;
 	if (op) {
-		/* T2: an op that fails leaves nothing behind. */
 		if (store_exec(s, "SAVEPOINT op"))
-			goto err_broken;
+			return STORE_BROKEN;
 		rc = store_op(&e);
 		if (rc == STORE_BROKEN)
-			goto err_rollback;
+			return STORE_BROKEN;
 		if (rc < 0) {
 			if (store_exec(s, "ROLLBACK TO op"))
-				goto err_broken;
+				return STORE_BROKEN;
 			memset(res, 0, sizeof(*res));
 			res->err = rc;
 		}
 		if (store_exec(s, "RELEASE op"))
-			goto err_broken;
+			return STORE_BROKEN;
 	}
 	if (row) {
 		/* The row caches the reply: this op's encoded result, or the row's own for a registration. */
@@ -1308,27 +1305,49 @@ int store_apply(struct store *s, const struct store_apply_ctx *ctx, const struct
 			wire_buf_init(&b);
 			if (wire_fs_result_encode(res, &b) || b.len > sizeof(encoded)) {
 				wire_buf_free(&b);
-				goto err_rollback;
+				return STORE_BROKEN;
 			}
 			memcpy(encoded, b.data, b.len);
 			r.result = encoded;
 			r.result_len = (uint32_t)b.len;
 			wire_buf_free(&b);
 		}
-		if ((rc = store_session_put(s, &r)))
-			goto err_rollback;
+		if (store_session_put(s, &r))
+			return STORE_BROKEN;
 	}
-	if ((rc = store_meta_put(s, "commit", (int64_t)ctx->op)))
+	return 0;
+}
+
+int store_apply_batch(struct store *s, const struct store_apply_ctx *ctx, const struct wire_fs_op *const *ops,
+                      const struct store_session_row *const *rows, uint32_t count, struct wire_fs_result *res)
+{
+	uint64_t commit = s->commit;
+
+	if (count == 0)
+		return 0;
+	for (uint32_t i = 0; i < count; i++)
+		if (ctx[i].op != commit + 1 + i)
+			return STORE_BROKEN; /* out of order: the caller's bug, and replaying would diverge */
+	if (store_exec(s, "BEGIN IMMEDIATE"))
+		return STORE_BROKEN;
+	for (uint32_t i = 0; i < count; i++)
+		if (store_apply_one(s, &ctx[i], ops[i], rows ? rows[i] : NULL, &res[i]))
+			goto err_rollback;
+	if (store_meta_put(s, "commit", (int64_t)(commit + count)) || store_exec(s, "COMMIT"))
 		goto err_rollback;
-	if (store_exec(s, "COMMIT"))
-		goto err_broken;
-	s->commit = ctx->op;
+	s->commit = commit + count;
 	return 0;
 
-err_broken:
 err_rollback:
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return STORE_BROKEN;
+}
+
+int store_apply(struct store *s, const struct store_apply_ctx *ctx, const struct wire_fs_op *op,
+                const struct store_session_row *row, struct wire_fs_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	return store_apply_batch(s, ctx, &op, &row, 1, res);
 }
 
 /* ------------------------------------------------------------------ open and close */

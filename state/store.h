@@ -71,6 +71,16 @@ uint64_t store_commit(const struct store *s);
 int store_apply(struct store *s, const struct store_apply_ctx *ctx, const struct wire_fs_op *op,
                 const struct store_session_row *row, struct wire_fs_result *res);
 
+/*
+ * Group commit: applies count consecutive ops (ctx[i].op == commit + 1 + i) in one transaction,
+ * each as store_apply would (a failed op changes nothing, T2); ops[i] and rows[i] may be NULL
+ * (rows itself may be NULL). The commit-number becomes ctx[count-1].op. Returns 0 with res[i]
+ * the result of op i, or STORE_BROKEN with nothing of the batch applied. A caller replies to an
+ * op of the batch only after this returns.
+ */
+int store_apply_batch(struct store *s, const struct store_apply_ctx *ctx, const struct wire_fs_op *const *ops,
+                      const struct store_session_row *const *rows, uint32_t count, struct wire_fs_result *res);
+
 /* Reads from committed state. Each returns 0 or -errno. */
 int store_getattr(struct store *s, uint64_t ino, struct wire_attr *attr);
 int store_lookup(struct store *s, uint64_t parent, const char *name, uint32_t name_len, struct wire_attr *attr);

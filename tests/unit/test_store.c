@@ -2712,6 +2712,56 @@ static void test_link_count_limit(void **state)
 	fx_dir_remove(&t);
 }
 
+/* Group commit: a batch equals the same ops one at a time; a failed op in it changes nothing of the
+ * others; an out-of-order batch applies nothing. */
+static void test_apply_batch(void **state)
+{
+	struct fx *fx = *state;
+	struct store *one;
+	const char *why = NULL;
+	uint8_t a[STORE_DIGEST_SIZE], b[STORE_DIGEST_SIZE];
+	struct wire_fs_op mk = op_mkdir(ROOT, "d", 0755), dup = op_mkdir(ROOT, "d", 0700),
+	                  cr = op_create(ROOT, "f", S_IFREG | 0644, 0);
+	const struct wire_fs_op *ops[3] = { &mk, &dup, &cr };
+	struct store_apply_ctx ctx[3];
+	struct wire_fs_result res[3];
+
+	for (int i = 0; i < 3; i++) {
+		struct store_apply_ctx c = { .op = store_commit(fx->s) + 1 + (uint64_t)i,
+			                     .now = 1000 + i,
+			                     .client_id = 7 };
+		ctx[i] = c;
+	}
+	assert_int_equal(store_apply_batch(fx->s, ctx, ops, NULL, 3, res), 0);
+	assert_int_equal(store_commit(fx->s), ctx[2].op);
+	assert_int_equal(res[0].err, 0);
+	assert_int_equal(res[1].err, -EEXIST);
+	assert_int_equal(res[2].err, 0);
+	assert_int_equal(res[2].attr.ino, WIRE_INO_FROM_OP(ctx[2].op));
+
+	assert_int_equal(store_open(&one, ":memory:", T0, &why), 0);
+	for (int i = 0; i < 3; i++) {
+		struct wire_fs_result r;
+		assert_int_equal(store_apply(one, &ctx[i], ops[i], NULL, &r), 0);
+		assert_int_equal(r.err, res[i].err);
+	}
+	assert_int_equal(store_digest(fx->s, a), 0);
+	assert_int_equal(store_digest(one, b), 0);
+	assert_memory_equal(a, b, sizeof(a));
+	store_close(one);
+
+	/* A gap in the op-numbers: refused whole. */
+	struct wire_fs_op x = op_mkdir(ROOT, "x", 0755), y = op_mkdir(ROOT, "y", 0755);
+	const struct wire_fs_op *more[2] = { &x, &y };
+	struct store_apply_ctx gap[2] = { { .op = store_commit(fx->s) + 1, .now = 2000 },
+		                          { .op = store_commit(fx->s) + 3, .now = 2001 } };
+	uint64_t before = store_commit(fx->s);
+	assert_int_equal(store_apply_batch(fx->s, gap, more, NULL, 2, res), STORE_BROKEN);
+	assert_int_equal(store_commit(fx->s), before);
+	assert_int_equal(store_digest(fx->s, b), 0);
+	assert_memory_equal(a, b, sizeof(a));
+}
+
 /* Regressions: each once differed from Linux (kernel 6.18 on tmpfs and ext4 gave the expected value). */
 /* write(2): a zero-length write changes nothing, even past EOF. */
 static void test_regression_write_zero_len_beyond_eof(void **state)
@@ -2867,6 +2917,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readdir_resume, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_lseek_data_hole, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_statfs, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_apply_batch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_regression_write_zero_len_beyond_eof, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_regression_write_straddling_max, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_regression_copy_overlap_after_eof_cut, fx_setup, fx_teardown),
