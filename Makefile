@@ -70,7 +70,7 @@ $(BUILD) $(ASAN) $(BUILD)/mutants:
 
 test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vr-sim $(ASAN)/vr-sim $(addprefix $(ASAN)/,$(UNIT_TESTS)) \
-		$(ASAN)/store-crash \
+		$(ASAN)/store-crash $(ASAN)/fs-diff \
 		$(addprefix $(BUILD)/mutants/vr-sim-,$(MUTANTS))
 	@UNIT_TESTS="$(UNIT_TESTS)" MUTANTS="$(MUTANTS)" tests/run
 

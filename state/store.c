@@ -17,7 +17,9 @@
  * row (key and B-tree cell) per 4 KiB, larger ones make small random writes rewrite
  * more. bench/ measures it (make bench-state).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* SEEK_DATA, SEEK_HOLE */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -782,11 +784,14 @@ static int store_op_rename(const struct store_op_env *e)
 
 	if ((op->flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE)) || (exchange && noreplace))
 		return -EINVAL;
-	if ((rc = store_dir_get(s, op->parent, &from_dir)) || (rc = store_name_check(op->name, op->name_len)))
+	/* Linux resolves both parents before it looks at either name (do_renameat2). */
+	if ((rc = store_dir_get(s, op->parent, &from_dir)) || (rc = store_dir_get(s, op->new_parent, &to_dir)))
+		return rc;
+	if ((rc = store_name_check(op->name, op->name_len)))
 		return rc;
 	if ((rc = store_dirent_get(s, op->parent, op->name, op->name_len, &src_ino)))
 		return rc;
-	if ((rc = store_dir_get(s, op->new_parent, &to_dir)) || (rc = store_name_check(op->new_name, op->new_name_len)))
+	if ((rc = store_name_check(op->new_name, op->new_name_len)))
 		return rc;
 	rc = store_dirent_get(s, op->new_parent, op->new_name, op->new_name_len, &dst_ino);
 	if (rc && rc != -ENOENT)
@@ -1074,13 +1079,21 @@ static int store_op_xattr(const struct store_op_env *e)
 	struct store_inode in;
 	int rc;
 
+	/* Linux checks the arguments as it copies them in, before it looks up the file (setxattr_copy). */
+	if (op->type == WIRE_FS_SETXATTR && (op->flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE)))
+		return -EINVAL;
+	if (op->name_len == 0 || op->name_len > WIRE_XATTR_NAME_MAX)
+		return -ERANGE;
+	if (op->type == WIRE_FS_SETXATTR && op->data_len > WIRE_XATTR_VALUE_MAX)
+		return -E2BIG;
 	if ((rc = store_inode_get(s, op->ino, &in)))
 		return rc;
+	/* user.* attributes exist only on regular files and directories (xattr(7)); xattr_permission()
+	 * runs before the prefix is resolved. */
+	if (op->name_len >= 5 && memcmp(op->name, "user.", 5) == 0 && !S_ISREG(in.mode) && !S_ISDIR(in.mode))
+		return -EPERM;
 	if ((rc = store_xattr_name_check(op->name, op->name_len)))
 		return rc;
-	/* user.* attributes exist only on regular files and directories (xattr(7)). */
-	if (op->name_len > 5 && memcmp(op->name, "user.", 5) == 0 && !S_ISREG(in.mode) && !S_ISDIR(in.mode))
-		return -EPERM;
 	sqlite3_stmt *st = store_stmt(s, ST_XATTR_GET);
 	if (!st)
 		return STORE_BROKEN;
@@ -1097,10 +1110,6 @@ static int store_op_xattr(const struct store_op_env *e)
 			return -ENODATA;
 		st = store_stmt(s, ST_XATTR_DEL);
 	} else {
-		if (op->data_len > WIRE_XATTR_VALUE_MAX)
-			return -E2BIG;
-		if (op->flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE))
-			return -EINVAL;
 		if ((op->flags & XATTR_CREATE) && exists)
 			return -EEXIST;
 		if ((op->flags & XATTR_REPLACE) && !exists)
@@ -1503,9 +1512,11 @@ int store_lookup(struct store *s, uint64_t parent, const char *name, uint32_t na
 	uint64_t ino;
 	int rc;
 
+	if ((rc = store_dir_get(s, parent, &dir)))
+		return store_read_rc(rc);
 	if ((rc = store_name_check(name, name_len)))
 		return rc;
-	if ((rc = store_dir_get(s, parent, &dir)) || (rc = store_dirent_get(s, parent, name, name_len, &ino)))
+	if ((rc = store_dirent_get(s, parent, name, name_len, &ino)))
 		return store_read_rc(rc);
 	return store_getattr(s, ino, attr);
 }

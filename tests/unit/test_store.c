@@ -2867,6 +2867,40 @@ static void test_regression_symlink_empty_existing(void **state)
 	assert_int_equal(err, -ENOENT);
 }
 
+/* rename resolves both parents before either name (do_renameat2): ENOTDIR, not ENOENT. */
+static void test_regression_rename_parents_first(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t f = fx_create(fx, ROOT, "f", 0644);
+	struct wire_fs_op op = op_rename(ROOT, "zz", f, "y", 0);
+	assert_int_equal(fx_err(fx, &op), -ENOTDIR);
+}
+
+/* xattr arguments are checked before the inode is looked up (setxattr_copy). */
+static void test_regression_xattr_arguments_first(void **state)
+{
+	struct fx *fx = *state;
+	static char big[WIRE_XATTR_VALUE_MAX + 1];
+	char name[WIRE_XATTR_NAME_MAX + 2];
+	memset(name, 'n', sizeof(name));
+	memcpy(name, "user.", 5);
+	struct wire_fs_op op = op_setxattr_n(999, "user.a", 6, big, sizeof(big), 0);
+	assert_int_equal(fx_err(fx, &op), -E2BIG);
+	op = op_setxattr_n(999, name, WIRE_XATTR_NAME_MAX + 1, "v", 1, 0);
+	assert_int_equal(fx_err(fx, &op), -ERANGE);
+}
+
+/* lookup resolves the parent before it judges the name: FUSE passes names up to 1024 bytes. */
+static void test_regression_lookup_parent_first(void **state)
+{
+	struct fx *fx = *state;
+	char name[WIRE_NAME_MAX + 1];
+	struct wire_attr a;
+	memset(name, 'n', sizeof(name));
+	assert_int_equal(store_lookup(fx->s, 999, name, sizeof(name), &a), -ENOENT);
+	assert_int_equal(store_lookup(fx->s, ROOT, name, sizeof(name), &a), -ENAMETOOLONG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2918,6 +2952,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lseek_data_hole, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_statfs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_batch, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_regression_rename_parents_first, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_regression_xattr_arguments_first, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_regression_lookup_parent_first, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_regression_write_zero_len_beyond_eof, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_regression_write_straddling_max, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_regression_copy_overlap_after_eof_cut, fx_setup, fx_teardown),
