@@ -23,7 +23,7 @@
 #include "wire/fs_op.h"
 
 #define STORE_SCHEMA_VERSION 1
-#define STORE_CHUNK_SIZE     65536    /* file data is stored in chunks of this size; see state/store.c */
+#define STORE_CHUNK_SIZE     16384    /* file data is stored in chunks of this size; see state/store.c */
 #define STORE_BROKEN         (-10000) /* SQLite failed: stop the replica */
 #define STORE_DIGEST_SIZE    32
 

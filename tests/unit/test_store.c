@@ -49,7 +49,7 @@
 #define ROOT      WIRE_INO_ROOT
 #define GIB       (1ULL << 30)
 
-_Static_assert(CHUNK == 65536, "the chunk-boundary tests assume 64 KiB chunks");
+_Static_assert(CHUNK >= 4096 && CHUNK % 4096 == 0, "the chunk-boundary tests assume whole pages of at least 4 KiB");
 
 /* ---- Fixture ----------------------------------------------------------------------- */
 
