@@ -933,6 +933,10 @@ static int store_op_setattr(const struct store_op_env *e)
 		in.atime = op->atime;
 	if (op->valid & WIRE_SET_MTIME)
 		in.mtime = op->mtime;
+	if (op->valid & WIRE_SET_ATIME_NOW) /* UTIME_NOW: the primary's time for this op */
+		in.atime = e->ctx->now;
+	if (op->valid & WIRE_SET_MTIME_NOW)
+		in.mtime = e->ctx->now;
 	in.ctime = e->ctx->now;
 	if ((rc = store_inode_put(s, &in)))
 		return rc;

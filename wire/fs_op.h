@@ -44,7 +44,9 @@ enum wire_fs_type {
 	WIRE_FS_TYPE_MAX = WIRE_FS_RELEASE,
 };
 
-/* setattr: which fields apply. Times already resolved by the primary (no UTIME_NOW/OMIT). */
+/* setattr: which fields apply. A time is either given (WIRE_SET_ATIME with atime) or "now"
+ * (WIRE_SET_ATIME_NOW): the op's time, which is its log entry's timestamp, so every replica
+ * resolves it alike. */
 enum wire_set {
 	WIRE_SET_MODE = 1 << 0,
 	WIRE_SET_UID = 1 << 1,
@@ -52,7 +54,9 @@ enum wire_set {
 	WIRE_SET_SIZE = 1 << 3,
 	WIRE_SET_ATIME = 1 << 4,
 	WIRE_SET_MTIME = 1 << 5,
-	WIRE_SET_CTIME = 1 << 6, /* reserved: ctime is always the time of the op (its log entry) */
+	WIRE_SET_CTIME = 1 << 6,     /* reserved: ctime is always the time of the op (its log entry) */
+	WIRE_SET_ATIME_NOW = 1 << 7, /* utimensat UTIME_NOW: the time of the op, fixed by the primary */
+	WIRE_SET_MTIME_NOW = 1 << 8, /* (UTIME_OMIT: neither bit set for that time) */
 };
 
 /*

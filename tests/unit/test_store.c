@@ -2901,6 +2901,27 @@ static void test_regression_lookup_parent_first(void **state)
 	assert_int_equal(store_lookup(fx->s, ROOT, name, sizeof(name), &a), -ENAMETOOLONG);
 }
 
+/* UTIME_NOW is the op's time (the log entry's timestamp, ctx.now); UTIME_OMIT leaves a time alone. */
+static void test_setattr_times_now_and_omit(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t f = fx_create(fx, ROOT, "f", 0644);
+	struct wire_attr before = fx_attr(fx, f);
+	struct wire_fs_op op = {
+		.type = WIRE_FS_SETATTR, .uid = FX_UID, .gid = FX_GID, .ino = f, .valid = WIRE_SET_MTIME_NOW
+	};
+	struct wire_fs_result res = fx_apply(fx, &op);
+
+	assert_int_equal(res.err, 0);
+	assert_int_equal(res.attr.mtime, fx->now); /* the time of this op */
+	assert_true(res.attr.mtime > before.mtime);
+	assert_int_equal(res.attr.atime, before.atime); /* omitted */
+	op.valid = WIRE_SET_ATIME_NOW;
+	res = fx_apply(fx, &op);
+	assert_int_equal(res.attr.atime, fx->now);
+	assert_true(res.attr.mtime < fx->now); /* omitted this time */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2952,6 +2973,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lseek_data_hole, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_statfs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_batch, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_setattr_times_now_and_omit, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_regression_rename_parents_first, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_regression_xattr_arguments_first, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_regression_lookup_parent_first, fx_setup, fx_teardown),
