@@ -85,7 +85,8 @@ enum store_stmt_id {
 	ST_SESSION_PUT,
 	ST_COUNT_INODES,
 	ST_SUM_DATA,
-	ST_SUM_INO,
+	ST_CHUNK_LEN,
+	ST_SUM_FROM,
 	ST_LOG_TRUNCATE,
 	ST_LOG_PUT,
 	ST_LOG_LIST,
@@ -97,9 +98,11 @@ enum store_stmt_id {
 static const char *const store_sql[ST_COUNT] = {
 	[ST_META_GET] = "SELECT value FROM store_meta WHERE key = ?1",
 	[ST_META_PUT] = "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?1, ?2)",
-	[ST_INODE_GET] = "SELECT mode, nlink, uid, gid, rdev, size, atime, mtime, ctime FROM inodes WHERE ino = ?1",
-	[ST_INODE_PUT] = "INSERT OR REPLACE INTO inodes (ino, mode, nlink, uid, gid, rdev, size, atime, mtime, ctime) "
-	                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_INODE_GET] =
+	        "SELECT mode, nlink, uid, gid, rdev, size, atime, mtime, ctime, bytes FROM inodes WHERE ino = ?1",
+	[ST_INODE_PUT] =
+	        "INSERT OR REPLACE INTO inodes (ino, mode, nlink, uid, gid, rdev, size, atime, mtime, ctime, bytes) "
+	        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_INODE_DEL] = "DELETE FROM inodes WHERE ino = ?1",
 	[ST_DIRENT_GET] = "SELECT ino FROM dirents WHERE parent = ?1 AND name = ?2",
 	[ST_DIRENT_PUT] = "INSERT INTO dirents (parent, name, ino, cookie) VALUES (?1, ?2, ?3, ?4)",
@@ -131,8 +134,9 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_SESSION_PUT] = "INSERT OR REPLACE INTO sessions (slot, client_id, session, request, op, status, result) "
 	                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_COUNT_INODES] = "SELECT count(*) FROM inodes",
-	[ST_SUM_DATA] = "SELECT coalesce(sum(length(data)), 0) FROM chunks",
-	[ST_SUM_INO] = "SELECT coalesce(sum(length(data)), 0) FROM chunks WHERE ino = ?1",
+	[ST_SUM_DATA] = "SELECT coalesce(sum(bytes), 0) FROM inodes",
+	[ST_CHUNK_LEN] = "SELECT length(data) FROM chunks WHERE ino = ?1 AND idx = ?2",
+	[ST_SUM_FROM] = "SELECT coalesce(sum(length(data)), 0) FROM chunks WHERE ino = ?1 AND idx >= ?2",
 	[ST_LOG_TRUNCATE] = "DELETE FROM vr_log WHERE op > ?1",
 	[ST_LOG_PUT] = "INSERT INTO vr_log (op, entry) VALUES (?1, ?2)",
 	[ST_LOG_LIST] = "SELECT op, entry FROM vr_log WHERE op >= ?1 ORDER BY op",
@@ -144,7 +148,7 @@ static const char store_schema[] =
         "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
         "CREATE TABLE inodes (ino INTEGER PRIMARY KEY, mode INTEGER NOT NULL, nlink INTEGER NOT NULL,"
         " uid INTEGER NOT NULL, gid INTEGER NOT NULL, rdev INTEGER NOT NULL, size INTEGER NOT NULL,"
-        " atime INTEGER NOT NULL, mtime INTEGER NOT NULL, ctime INTEGER NOT NULL);"
+        " atime INTEGER NOT NULL, mtime INTEGER NOT NULL, ctime INTEGER NOT NULL, bytes INTEGER NOT NULL);"
         "CREATE TABLE dirents (parent INTEGER NOT NULL, name BLOB NOT NULL, ino INTEGER NOT NULL,"
         " cookie INTEGER NOT NULL, PRIMARY KEY (parent, name)) WITHOUT ROWID;"
         "CREATE UNIQUE INDEX dirents_cookie ON dirents (parent, cookie);"
@@ -164,7 +168,7 @@ static const char store_schema[] =
 
 /* The tables the digest covers, each in primary-key order. */
 static const char *const store_digest_sql[] = {
-	"SELECT ino, mode, nlink, uid, gid, rdev, size, atime, mtime, ctime FROM inodes ORDER BY ino",
+	"SELECT ino, mode, nlink, uid, gid, rdev, size, atime, mtime, ctime, bytes FROM inodes ORDER BY ino",
 	"SELECT parent, name, ino, cookie FROM dirents ORDER BY parent, name",
 	"SELECT ino, idx, data FROM chunks ORDER BY ino, idx",
 	"SELECT ino, target FROM symlinks ORDER BY ino",
@@ -189,6 +193,7 @@ struct store_inode {
 	uint64_t rdev;
 	uint64_t size;
 	int64_t atime, mtime, ctime;
+	uint64_t bytes; /* file data held in chunks (st_blocks); kept up to date by store_chunk_put */
 };
 
 /* ------------------------------------------------------------------ statements */
@@ -253,6 +258,7 @@ static int store_inode_get(struct store *s, uint64_t ino, struct store_inode *in
 	in->atime = sqlite3_column_int64(st, 6);
 	in->mtime = sqlite3_column_int64(st, 7);
 	in->ctime = sqlite3_column_int64(st, 8);
+	in->bytes = (uint64_t)sqlite3_column_int64(st, 9);
 	sqlite3_reset(st);
 	return 0;
 }
@@ -273,6 +279,7 @@ static int store_inode_put(struct store *s, const struct store_inode *in)
 	sqlite3_bind_int64(st, 8, in->atime);
 	sqlite3_bind_int64(st, 9, in->mtime);
 	sqlite3_bind_int64(st, 10, in->ctime);
+	sqlite3_bind_int64(st, 11, (int64_t)in->bytes);
 	return store_done(st);
 }
 
@@ -311,7 +318,7 @@ static void store_attr_fill(const struct store_inode *in, struct wire_attr *a)
 	a->gid = in->gid;
 	a->rdev = in->rdev;
 	a->size = in->size;
-	a->blocks = 0;
+	a->blocks = (in->bytes + 511) / 512;
 	a->atime = in->atime;
 	a->mtime = in->mtime;
 	a->ctime = in->ctime;
@@ -454,36 +461,58 @@ static int store_chunk_get(struct store *s, uint64_t ino, uint64_t idx, uint8_t 
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_BROKEN;
 }
 
-static int store_chunk_put(struct store *s, uint64_t ino, uint64_t idx, const uint8_t *data, uint32_t len)
+/* Replaces chunk idx of in (held bytes before: old) with len bytes (0: removes it), and keeps
+ * in->bytes, the file's stored bytes, in step; the caller writes the inode back. */
+static int store_chunk_put(struct store *s, struct store_inode *in, uint64_t idx, const uint8_t *data, uint32_t len,
+                           uint32_t old)
 {
 	sqlite3_stmt *st = store_stmt(s, len ? ST_CHUNK_PUT : ST_CHUNK_DEL);
 
 	if (!st)
 		return STORE_BROKEN;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_int64(st, 1, (int64_t)in->ino);
 	sqlite3_bind_int64(st, 2, (int64_t)idx);
 	if (len)
 		sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC);
+	in->bytes = in->bytes - old + len;
 	return store_done(st);
 }
 
+/* Bytes chunk idx holds (0: none), without reading them. */
+static int store_chunk_len(struct store *s, uint64_t ino, uint64_t idx, uint32_t *len)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_CHUNK_LEN);
+	int rc;
+
+	if (!st)
+		return STORE_BROKEN;
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_int64(st, 2, (int64_t)idx);
+	rc = sqlite3_step(st);
+	*len = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : STORE_BROKEN;
+}
+
 /* Writes len bytes at offset; chunks held only partly are read, merged and rewritten. */
-static int store_data_write(struct store *s, uint64_t ino, uint64_t offset, const uint8_t *data, uint64_t len)
+static int store_data_write(struct store *s, struct store_inode *in, uint64_t offset, const uint8_t *data, uint64_t len)
 {
 	while (len > 0) {
 		uint64_t idx = offset / STORE_CHUNK_SIZE;
 		uint32_t at = (uint32_t)(offset % STORE_CHUNK_SIZE);
 		uint32_t n = STORE_CHUNK_SIZE - at < len ? STORE_CHUNK_SIZE - at : (uint32_t)len;
+		uint32_t held;
 		int rc;
 
 		if (at == 0 && n == STORE_CHUNK_SIZE) {
-			rc = store_chunk_put(s, ino, idx, data, n);
+			rc = store_chunk_len(s, in->ino, idx, &held);
+			if (!rc)
+				rc = store_chunk_put(s, in, idx, data, n, held);
 		} else {
-			uint32_t held;
-			rc = store_chunk_get(s, ino, idx, s->chunk, &held);
+			rc = store_chunk_get(s, in->ino, idx, s->chunk, &held);
 			if (!rc) {
 				memcpy(s->chunk + at, data, n);
-				rc = store_chunk_put(s, ino, idx, s->chunk, at + n > held ? at + n : held);
+				rc = store_chunk_put(s, in, idx, s->chunk, at + n > held ? at + n : held, held);
 			}
 		}
 		if (rc)
@@ -496,23 +525,23 @@ static int store_data_write(struct store *s, uint64_t ino, uint64_t offset, cons
 }
 
 /* Zeroes [offset, offset+len): whole chunks are deleted, partial ones rewritten (PUNCH_HOLE). */
-static int store_data_zero(struct store *s, uint64_t ino, uint64_t offset, uint64_t len)
+static int store_data_zero(struct store *s, struct store_inode *in, uint64_t offset, uint64_t len)
 {
 	while (len > 0) {
 		uint64_t idx = offset / STORE_CHUNK_SIZE;
 		uint32_t at = (uint32_t)(offset % STORE_CHUNK_SIZE);
 		uint32_t n = STORE_CHUNK_SIZE - at < len ? STORE_CHUNK_SIZE - at : (uint32_t)len;
 		uint32_t held;
-		int rc = store_chunk_get(s, ino, idx, s->chunk, &held);
+		int rc = store_chunk_get(s, in->ino, idx, s->chunk, &held);
 
 		if (!rc && held > at) {
 			if (at == 0 && n >= held) {
-				rc = store_chunk_put(s, ino, idx, NULL, 0);
+				rc = store_chunk_put(s, in, idx, NULL, 0, held);
 			} else if (at + n >= held) {
-				rc = store_chunk_put(s, ino, idx, s->chunk, at); /* cut the tail */
+				rc = store_chunk_put(s, in, idx, s->chunk, at, held); /* cut the tail */
 			} else {
 				memset(s->chunk + at, 0, n);
-				rc = store_chunk_put(s, ino, idx, s->chunk, held);
+				rc = store_chunk_put(s, in, idx, s->chunk, held, held);
 			}
 		}
 		if (rc)
@@ -524,26 +553,34 @@ static int store_data_zero(struct store *s, uint64_t ino, uint64_t offset, uint6
 }
 
 /* T5 after a size change: nothing held at or beyond size. */
-static int store_data_truncate(struct store *s, uint64_t ino, uint64_t size)
+static int store_data_truncate(struct store *s, struct store_inode *in, uint64_t size)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_CHUNK_DEL_FROM);
 	uint64_t keep = (size + STORE_CHUNK_SIZE - 1) / STORE_CHUNK_SIZE; /* chunks below keep stay */
+	sqlite3_stmt *st = store_stmt(s, ST_SUM_FROM);
 	uint32_t held;
 	int rc;
 
 	if (!st)
 		return STORE_BROKEN;
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_int64(st, 1, (int64_t)in->ino);
+	sqlite3_bind_int64(st, 2, (int64_t)keep);
+	rc = sqlite3_step(st);
+	uint64_t gone = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW || !(st = store_stmt(s, ST_CHUNK_DEL_FROM)))
+		return STORE_BROKEN;
+	sqlite3_bind_int64(st, 1, (int64_t)in->ino);
 	sqlite3_bind_int64(st, 2, (int64_t)keep);
 	if ((rc = store_done(st)))
 		return rc;
+	in->bytes -= gone;
 	if (size % STORE_CHUNK_SIZE == 0)
 		return 0;
 	uint64_t last = size / STORE_CHUNK_SIZE;
 	uint32_t cut = (uint32_t)(size % STORE_CHUNK_SIZE);
-	if ((rc = store_chunk_get(s, ino, last, s->chunk, &held)))
+	if ((rc = store_chunk_get(s, in->ino, last, s->chunk, &held)))
 		return rc;
-	return held > cut ? store_chunk_put(s, ino, last, s->chunk, cut) : 0;
+	return held > cut ? store_chunk_put(s, in, last, s->chunk, cut, held) : 0;
 }
 
 /* Copies len bytes of ino's data at offset into buf (zeros where nothing is held). */
@@ -913,7 +950,7 @@ static int store_op_setattr(const struct store_op_env *e)
 			return -EINVAL;
 		if (op->size > WIRE_FILE_SIZE_MAX)
 			return -EFBIG;
-		if (op->size < in.size && (rc = store_data_truncate(s, in.ino, op->size)))
+		if (op->size < in.size && (rc = store_data_truncate(s, &in, op->size)))
 			return rc;
 		in.size = op->size;
 		in.mtime = e->ctx->now; /* truncate(2) updates mtime even when the size does not change */
@@ -973,7 +1010,7 @@ static int store_op_write(const struct store_op_env *e)
 	uint64_t len = op->data_len;
 	if (len > WIRE_FILE_SIZE_MAX - op->offset)
 		len = WIRE_FILE_SIZE_MAX - op->offset;
-	if ((rc = store_data_write(s, in.ino, op->offset, op->data, len)))
+	if ((rc = store_data_write(s, &in, op->offset, op->data, len)))
 		return rc;
 	if (op->offset + len > in.size)
 		in.size = op->offset + len;
@@ -1013,7 +1050,7 @@ static int store_op_fallocate(const struct store_op_env *e)
 	uint64_t end = op->offset + op->length;
 	if (op->flags & FALLOC_FL_PUNCH_HOLE) {
 		uint64_t stop = end < in.size ? end : in.size;
-		if (op->offset < stop && (rc = store_data_zero(s, in.ino, op->offset, stop - op->offset)))
+		if (op->offset < stop && (rc = store_data_zero(s, &in, op->offset, stop - op->offset)))
 			return rc;
 		in.mtime = in.ctime = e->ctx->now;
 	} else if (!(op->flags & FALLOC_FL_KEEP_SIZE) && end > in.size) {
@@ -1050,13 +1087,11 @@ static int store_op_copy_range(const struct store_op_env *e)
 	while (done < len) {
 		uint64_t n = len - done < STORE_CHUNK_SIZE ? len - done : STORE_CHUNK_SIZE;
 		if ((rc = store_data_read(s, src.ino, op->offset + done, s->chunk2, n)) ||
-		    (rc = store_data_write(s, dst.ino, op->target_offset + done, s->chunk2, n)))
+		    (rc = store_data_write(s, &dst, op->target_offset + done, s->chunk2, n)))
 			return rc;
 		done += n;
 	}
-	if (len) {
-		if (op->ino == op->target_ino)
-			dst = src;
+	if (len) { /* dst holds the changes (one file: src and dst are copies of the same row) */
 		if (op->target_offset + len > dst.size)
 			dst.size = op->target_offset + len;
 		dst.mtime = dst.ctime = e->ctx->now;
@@ -1504,15 +1539,6 @@ int store_getattr(struct store *s, uint64_t ino, struct wire_attr *attr)
 	if (rc)
 		return store_read_rc(rc);
 	store_attr_fill(&in, attr);
-	if (S_ISREG(in.mode)) {
-		sqlite3_stmt *st = store_stmt(s, ST_SUM_INO);
-		if (!st)
-			return -EIO;
-		sqlite3_bind_int64(st, 1, (int64_t)ino);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			attr->blocks = ((uint64_t)sqlite3_column_int64(st, 0) + 511) / 512;
-		sqlite3_reset(st);
-	}
 	return 0;
 }
 

@@ -2922,6 +2922,79 @@ static void test_setattr_times_now_and_omit(void **state)
 	assert_true(res.attr.mtime < fx->now); /* omitted this time */
 }
 
+/* The stored-bytes counter behind st_blocks and statfs equals the chunks' real total after many
+ * random writes, truncates, punched holes and copies (checked in the database itself). */
+static void test_stored_bytes_counter_matches_chunks(void **state)
+{
+	struct fx_dir t;
+	struct store *st;
+	const char *why = NULL;
+	uint64_t rng = 12345, files[4];
+	static uint8_t data[3 * STORE_CHUNK_SIZE];
+	uint64_t op = 0;
+
+	(void)state;
+	fx_dir_make(&t);
+	assert_int_equal(store_open(&st, t.path, T0, &why), 0);
+	for (int i = 0; i < 4; i++) {
+		char name[3] = { 'f', (char)('0' + i), '\0' };
+		struct wire_fs_op c = op_create(ROOT, name, S_IFREG | 0644, 0);
+		struct store_apply_ctx ctx = { .op = ++op, .now = T0 + (int64_t)op };
+		struct wire_fs_result r;
+		assert_int_equal(store_apply(st, &ctx, &c, NULL, &r), 0);
+		files[i] = r.attr.ino;
+	}
+	memset(data, 0xab, sizeof(data));
+	for (int i = 0; i < 600; i++) {
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		uint64_t r = rng >> 11, f = files[r % 4], g = files[(r >> 2) % 4];
+		uint64_t off = (r >> 4) % (6 * STORE_CHUNK_SIZE), len = 1 + (r >> 20) % sizeof(data);
+		struct wire_fs_op o;
+		switch ((r >> 40) % 4) {
+		case 0:
+			o = op_write(f, off, data, (uint32_t)len);
+			break;
+		case 1:
+			o = op_truncate(f, off);
+			break;
+		case 2:
+			o = op_fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+			break;
+		default:
+			o = op_copy(f, off / 2, g, off, len);
+			break;
+		}
+		struct store_apply_ctx ctx = { .op = ++op, .now = T0 + (int64_t)op };
+		struct wire_fs_result res;
+		assert_int_equal(store_apply(st, &ctx, &o, NULL, &res), 0);
+	}
+	struct store_statfs sf;
+	assert_int_equal(store_statfs(st, &sf), 0);
+	store_close(st);
+
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+	assert_int_equal(
+	        sqlite3_prepare_v2(
+	                db,
+	                "SELECT count(*) FROM inodes i WHERE i.bytes != (SELECT coalesce(sum(length(data)), 0) "
+	                "FROM chunks c WHERE c.ino = i.ino)",
+	                -1, &q, NULL),
+	        SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(q, 0), 0);
+	sqlite3_finalize(q);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT coalesce(sum(length(data)), 0) FROM chunks", -1, &q, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal((uint64_t)sqlite3_column_int64(q, 0), sf.data_bytes);
+	assert_true(sf.data_bytes > 0);
+	sqlite3_finalize(q);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	fx_dir_remove(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2973,6 +3046,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lseek_data_hole, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_statfs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_batch, fx_setup, fx_teardown),
+		cmocka_unit_test(test_stored_bytes_counter_matches_chunks),
 		cmocka_unit_test_setup_teardown(test_setattr_times_now_and_omit, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_regression_rename_parents_first, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_regression_xattr_arguments_first, fx_setup, fx_teardown),
