@@ -1086,8 +1086,13 @@ static int store_op_copy_range(const struct store_op_env *e)
 	uint64_t done = 0;
 	while (done < len) {
 		uint64_t n = len - done < STORE_CHUNK_SIZE ? len - done : STORE_CHUNK_SIZE;
-		if ((rc = store_data_read(s, src.ino, op->offset + done, s->chunk2, n)) ||
-		    (rc = store_data_write(s, &dst, op->target_offset + done, s->chunk2, n)))
+		if ((rc = store_data_read(s, src.ino, op->offset + done, s->chunk2, n)))
+			return rc;
+		/* Zeros (a hole, usually) are copied as a hole: cp of a sparse file stays sparse. */
+		bool zeros = s->chunk2[0] == 0 && memcmp(s->chunk2, s->chunk2 + 1, n - 1) == 0;
+		rc = zeros ? store_data_zero(s, &dst, op->target_offset + done, n)
+		           : store_data_write(s, &dst, op->target_offset + done, s->chunk2, n);
+		if (rc)
 			return rc;
 		done += n;
 	}

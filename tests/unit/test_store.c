@@ -2995,6 +2995,26 @@ static void test_stored_bytes_counter_matches_chunks(void **state)
 	fx_dir_remove(&t);
 }
 
+/* cp uses copy_file_range: copying a sparse file keeps it sparse (no zero-filled chunks stored). */
+static void test_copy_range_keeps_holes(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t src = fx_create(fx, ROOT, "src", 0644), dst = fx_create(fx, ROOT, "dst", 0644);
+
+	fx_write_pattern(fx, src, 0, 100);
+	fx_write_pattern(fx, src, 10 * CHUNK, 100); /* a hole of almost 10 chunks between */
+	struct wire_fs_op op = op_copy(src, 0, dst, 0, 11 * CHUNK);
+	struct wire_fs_result res = fx_apply(fx, &op);
+	assert_int_equal(res.err, 0);
+	assert_int_equal(res.written, 10 * CHUNK + 100);
+	assert_int_equal(fx_attr(fx, dst).size, 10 * CHUNK + 100);
+	/* The copy goes piece by piece, so the pieces holding data are stored whole; the nine chunks of
+	 * hole between them are not stored at all. */
+	assert_true(fx_attr(fx, dst).blocks * 512 <= 2 * CHUNK);
+	fx_expect(fx, dst, 0, 100, false);
+	fx_expect(fx, dst, 100, 10 * CHUNK - 100, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3046,6 +3066,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lseek_data_hole, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_statfs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_batch, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_copy_range_keeps_holes, fx_setup, fx_teardown),
 		cmocka_unit_test(test_stored_bytes_counter_matches_chunks),
 		cmocka_unit_test_setup_teardown(test_setattr_times_now_and_omit, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_regression_rename_parents_first, fx_setup, fx_teardown),
