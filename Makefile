@@ -7,6 +7,7 @@
 #   make bench-state  measure the store on this machine's disk (DIR=path to choose the disk)
 #   make format     apply clang-format;  make check-format  fail on unformatted code
 #   make check-layers  fail when a module includes what it must not
+#   make fuzz       run each libFuzzer target FUZZ_TIME seconds (default 60) on its corpus in build/fuzz/corpus
 
 CC      ?= cc
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -I. -D_DEFAULT_SOURCE
@@ -30,7 +31,15 @@ PKG_LIBS  = $$(pkg-config --cflags --libs sqlite3 msgpack libsodium)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 MUTANTS := 1 2 3 4 5 6 7
 
-.PHONY: all deps test demo sim-mutants bench-state format check-format check-layers clean
+# libFuzzer targets (tests/fuzz/NAME.c), each with a seed corpus in $(CORPUS)/NAME written by corpus-gen.
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 60
+FUZZ_FLAGS := -std=c11 -g -O1 -I. -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined
+FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame
+FUZZ_BINS  := $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
+CORPUS     := $(BUILD)/fuzz/corpus
+
+.PHONY: all deps test demo sim-mutants bench-state fuzz format check-format check-layers clean
 
 all: $(BUILD)/vr-sim
 
@@ -65,18 +74,39 @@ bench-state: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench-state
 	$(BUILD)/bench-state $(if $(DIR),--dir $(DIR))
 
-$(BUILD) $(ASAN) $(BUILD)/mutants:
+$(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(WIRE_SRC) $(wildcard wire/*.h) | $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(WIRE_SRC) $$(pkg-config --cflags --libs msgpack libsodium)
+
+$(BUILD)/fuzz/corpus-gen: tests/fuzz/corpus_gen.c $(WIRE_SRC) $(wildcard wire/*.h) | $(BUILD)/fuzz
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ tests/fuzz/corpus_gen.c $(WIRE_SRC) $$(pkg-config --cflags --libs msgpack libsodium)
+
+# The seeds are rewritten when the generator changes; inputs the fuzzers added stay.
+$(CORPUS)/.stamp: $(BUILD)/fuzz/corpus-gen
+	$(BUILD)/fuzz/corpus-gen $(CORPUS)
+	@touch $@
+
+$(BUILD) $(ASAN) $(BUILD)/mutants $(BUILD)/fuzz:
 	@mkdir -p $@
 
 test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vr-sim $(ASAN)/vr-sim $(addprefix $(ASAN)/,$(UNIT_TESTS)) \
 		$(ASAN)/store-crash $(ASAN)/fs-diff \
-		$(addprefix $(BUILD)/mutants/vr-sim-,$(MUTANTS))
-	@UNIT_TESTS="$(UNIT_TESTS)" MUTANTS="$(MUTANTS)" tests/run
+		$(addprefix $(BUILD)/mutants/vr-sim-,$(MUTANTS)) $(FUZZ_BINS) $(CORPUS)/.stamp
+	@UNIT_TESTS="$(UNIT_TESTS)" MUTANTS="$(MUTANTS)" FUZZERS="$(FUZZERS)" tests/run
 
 sim-mutants: deps
 	@$(MAKE) --no-print-directory $(addprefix $(BUILD)/mutants/vr-sim-,$(MUTANTS))
 	@MUTANTS="$(MUTANTS)" scripts/sim-mutants
+
+# Grows $(CORPUS)/NAME; a failing input is saved as $(BUILD)/fuzz/NAME-crash-* (or -leak-, -timeout-, -oom-):
+# run $(BUILD)/fuzz/NAME on that file to reproduce.
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS) $(CORPUS)/.stamp
+	@for f in $(FUZZERS); do \
+		echo "fuzz: $$f for $(FUZZ_TIME) s on $(CORPUS)/$$f"; \
+		$(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/$$f- $(CORPUS)/$$f || exit 1; \
+	done
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vr-sim
