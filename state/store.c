@@ -820,6 +820,7 @@ static int store_op_rename(const struct store_op_env *e)
 	struct store *s = e->s;
 	const struct wire_fs_op *op = e->op;
 	struct store_inode from_dir, to_dir, src, dst;
+	struct store_inode *from = &from_dir, *to = &to_dir; /* one row when both parents are the same */
 	uint64_t src_ino, dst_ino = 0;
 	bool exchange = op->flags & RENAME_EXCHANGE, noreplace = op->flags & RENAME_NOREPLACE;
 	bool same_dir = op->parent == op->new_parent;
@@ -830,6 +831,8 @@ static int store_op_rename(const struct store_op_env *e)
 	/* Linux resolves both parents before it looks at either name (do_renameat2). */
 	if ((rc = store_dir_get(s, op->parent, &from_dir)) || (rc = store_dir_get(s, op->new_parent, &to_dir)))
 		return rc;
+	if (same_dir)
+		to = from;
 	if ((rc = store_name_check(op->name, op->name_len)))
 		return rc;
 	if ((rc = store_dirent_get(s, op->parent, op->name, op->name_len, &src_ino)))
@@ -866,13 +869,13 @@ static int store_op_rename(const struct store_op_env *e)
 		bool src_dir = S_ISDIR(src.mode), dst_dir = S_ISDIR(dst.mode);
 		if (!same_dir && src_dir != dst_dir) {
 			if (src_dir) {
-				if (to_dir.nlink >= WIRE_LINK_MAX)
+				if (to->nlink >= WIRE_LINK_MAX)
 					return -EMLINK;
-				from_dir.nlink--, to_dir.nlink++;
+				from->nlink--, to->nlink++;
 			} else {
-				if (from_dir.nlink >= WIRE_LINK_MAX)
+				if (from->nlink >= WIRE_LINK_MAX)
 					return -EMLINK;
-				from_dir.nlink++, to_dir.nlink--;
+				from->nlink++, to->nlink--;
 			}
 		}
 		if ((rc = store_dirent_del(s, op->parent, op->name, op->name_len)) ||
@@ -892,28 +895,24 @@ static int store_op_rename(const struct store_op_env *e)
 			if (S_ISDIR(dst.mode) && (rc = store_dir_has_entries(s, dst_ino)))
 				return rc == 1 ? -ENOTEMPTY : rc;
 		}
-		if (S_ISDIR(src.mode) && !same_dir && !(dst_exists) && to_dir.nlink >= WIRE_LINK_MAX)
+		if (S_ISDIR(src.mode) && !same_dir && !(dst_exists) && to->nlink >= WIRE_LINK_MAX)
 			return -EMLINK;
-		if (dst_exists && (rc = store_remove_entry(s, &to_dir, op->new_name, op->new_name_len, &dst, now)))
+		if (dst_exists && (rc = store_remove_entry(s, to, op->new_name, op->new_name_len, &dst, now)))
 			return rc;
-		if (same_dir)
-			from_dir.nlink = to_dir.nlink; /* one directory: keep the count just changed */
 		if ((rc = store_dirent_del(s, op->parent, op->name, op->name_len)) ||
 		    (rc = store_dirent_put(s, op->new_parent, op->new_name, op->new_name_len, src_ino, e->ctx->op, 0)))
 			return rc;
 		if (S_ISDIR(src.mode) && !same_dir)
-			from_dir.nlink--, to_dir.nlink++;
+			from->nlink--, to->nlink++;
 		src.ctime = now;
 		if ((rc = store_inode_put(s, &src)))
 			return rc;
 	}
-	store_touch_dir(&from_dir, now);
-	store_touch_dir(&to_dir, now);
-	if (same_dir)
-		return store_inode_put(s, &to_dir);
-	if ((rc = store_inode_put(s, &from_dir)))
+	store_touch_dir(from, now);
+	store_touch_dir(to, now);
+	if ((rc = store_inode_put(s, from)))
 		return rc;
-	return store_inode_put(s, &to_dir);
+	return same_dir ? 0 : store_inode_put(s, to);
 }
 
 /* chown clears suid, and sgid when group-execute is set (Linux setattr_should_drop_sgid, as root). */
