@@ -36,6 +36,8 @@ bool vr_meta_durable(const struct vr_replica *r);
 void vr_log_append(struct vr_replica *r, const struct vr_entry *e);
 void vr_log_persist_from(struct vr_replica *r, uint64_t from);
 void vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32_t count, uint64_t op);
+void vr_backup_install(struct vr_replica *r, uint64_t view, const struct vr_entry *entries, uint32_t count, uint64_t op,
+                       uint64_t commit);
 void vr_log_copy(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max);
 void vr_execute_to(struct vr_replica *r, uint64_t k);
 struct vr_client_slot *vr_client_find(struct vr_replica *r, uint64_t client_id, uint32_t *index);

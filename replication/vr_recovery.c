@@ -65,14 +65,8 @@ static void vr_recovery_complete(struct vr_replica *r, uint64_t view)
 	ASSERT(r->recovery_primary_present);
 	ASSERT(r->recovery_primary_view == view);
 	ASSERT(l->op >= r->commit);
-	r->view = view;
-	r->last_normal_view = view;
-	r->voter_view = view + 2; /* R3 */
-	r->status = VR_STATUS_NORMAL;
-	vr_log_install(r, l->entries + r->commit, (uint32_t)(l->op - r->commit), l->op);
-	r->ok_sent = 0;
-	r->commit_max = r->recovery_commit;
-	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
+	r->voter_view = view + 2; /* R3: durable with the install */
+	vr_backup_install(r, view, l->entries + r->commit, (uint32_t)(l->op - r->commit), l->op, r->recovery_commit);
 	vr_note(r, "recovery: complete");
 	/* §6.2: ask for the first view it may vote in, so that it does not stay silent for good. */
 	vr_view_change_start(r, r->voter_view);
@@ -178,14 +172,7 @@ static void vr_new_state_install(struct vr_replica *r, const struct vr_message *
 	if (m->entry_count && r->commit > 0 && m->entries[0].parent != vr_log_entry(r, r->commit)->checksum)
 		return vr_log_drop(r, "new_state: does not chain onto the committed log");
 
-	r->view = m->view;
-	r->last_normal_view = m->view;
-	r->status = VR_STATUS_NORMAL;
-	r->dvc_decided = false;
-	vr_log_install(r, m->entries, m->entry_count, m->op); /* log and view in one write */
-	r->ok_sent = 0;
-	r->commit_max = m->commit > r->commit ? m->commit : r->commit;
-	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
+	vr_backup_install(r, m->view, m->entries, m->entry_count, m->op, m->commit);
 }
 
 /* §7 case A step 2: same view, append what is missing. Never remove: this view's log only grows. */

@@ -268,6 +268,27 @@ void vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32
 		r->entry_seq[y - 1] = seq;
 }
 
+/*
+ * Becomes a NORMAL backup of view with the log (own entries below entries[0].op) + entries,
+ * ending at op, of which ops up to commit are committed: STARTVIEW (§5.5), NEWSTATE after
+ * catching up (§7 case B), recovery (§6.1 step 3). Log and view are one atomic write (§12.8).
+ */
+void vr_backup_install(struct vr_replica *r, uint64_t view, const struct vr_entry *entries, uint32_t count, uint64_t op,
+                       uint64_t commit)
+{
+	ASSERT(view >= r->view);
+	ASSERT(vr_primary_index(view, r->config.replica_count) != r->config.self);
+	r->view = view;
+	r->last_normal_view = view;
+	r->status = VR_STATUS_NORMAL;
+	r->dvc_decided = false;
+	r->state_wanted = false;
+	vr_log_install(r, entries, count, op);
+	r->ok_sent = 0; /* acknowledge what is durable, in this view, once the view is (N1) */
+	r->commit_max = commit > r->commit ? commit : r->commit;
+	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
+}
+
 /* Copies a chain of entries into a standalone log (the view-change candidate). */
 void vr_log_copy(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max)
 {

@@ -266,16 +266,7 @@ void vr_on_start_view(struct vr_replica *r, const struct vr_message *m)
 	if (r->commit > 0)
 		ASSERT(m->entries[r->commit - 1].checksum == vr_log_entry(r, r->commit)->checksum);
 
-	/* Replace the log and record the view in one atomic write (§12.8). */
-	r->view = m->view;
-	r->last_normal_view = m->view;
-	r->status = VR_STATUS_NORMAL;
-	r->dvc_decided = false;
-	r->state_wanted = false;
-	vr_log_install(r, m->entries, m->entry_count, m->op);
-	r->ok_sent = 0;
-	r->commit_max = m->commit > r->commit ? m->commit : r->commit;
-	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
+	vr_backup_install(r, m->view, m->entries, m->entry_count, m->op, m->commit);
 }
 
 void vr_view_change_tick(struct vr_replica *r)
