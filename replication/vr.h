@@ -41,86 +41,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wire/vr_types.h"
+
 #define VR_REPLICAS_MAX    9
 #define VR_RESULT_SIZE_MAX 256
 #define VR_NONE            UINT32_MAX
-
-enum vr_status {
-	VR_STATUS_NORMAL = 0,
-	VR_STATUS_VIEW_CHANGE = 1,
-	VR_STATUS_RECOVERING = 2,
-	VR_STATUS_CATCHING_UP = 3,
-};
-
-enum vr_command {
-	VR_REQUEST = 1,
-	VR_REPLY,
-	VR_PREPARE,
-	VR_PREPARE_OK,
-	VR_COMMIT,
-	VR_START_VIEW_CHANGE,
-	VR_DO_VIEW_CHANGE,
-	VR_START_VIEW,
-	VR_RECOVERY,
-	VR_RECOVERY_RESPONSE,
-	VR_GET_STATE,
-	VR_NEW_STATE,
-	VR_COMMAND_MAX = VR_NEW_STATE,
-};
-
-/* What a log entry asks the state machine to do. */
-enum vr_kind {
-	VR_KIND_OP = 1,       /* an application operation: one up-call */
-	VR_KIND_REGISTER = 2, /* registers the client's session in the client table */
-};
-
-enum vr_reply_status {
-	VR_REPLY_OK = 0,
-	VR_REPLY_EVICTED = 1, /* the session is gone: outcome of the request unknown, re-register */
-};
-
-/*
- * One log entry: the client's request plus the values the primary fixed for it.
- * checksum covers every other field and the parent's checksum, so equal checksums at
- * one op-number mean equal logs up to there.
- */
-struct vr_entry {
-	uint64_t op;
-	uint64_t view; /* view in which the primary assigned op */
-	uint64_t client_id;
-	uint64_t session; /* op-number of the client's REGISTER; 0 for a REGISTER */
-	uint64_t request;
-	uint64_t timestamp; /* realtime ns fixed by the primary; never decreases along the log */
-	uint64_t checksum;
-	uint64_t parent;
-	uint8_t kind;
-	uint32_t body_len;
-	const uint8_t *body; /* borrowed */
-};
-
-/*
- * Every message, one struct; which fields mean something depends on command
- * (VR-PROTOCOL.md §2). Pointers are borrowed for the duration of the call.
- */
-struct vr_message {
-	uint8_t command;
-	uint8_t replica; /* sender (replica messages); responder of a REPLY */
-	uint8_t status;  /* REPLY: enum vr_reply_status */
-	uint64_t epoch;
-	uint64_t view;
-	uint64_t op;               /* n */
-	uint64_t commit;           /* k */
-	uint64_t last_normal_view; /* v' in DO_VIEW_CHANGE */
-	uint64_t nonce;            /* RECOVERY, RECOVERY_RESPONSE */
-	uint64_t client_id;        /* REQUEST, REPLY */
-	uint64_t session;          /* REQUEST: the session (op-number of its REGISTER) */
-	uint64_t request;          /* REQUEST, REPLY: request-number */
-	uint8_t kind;              /* REQUEST: enum vr_kind */
-	uint32_t body_len;         /* REQUEST: op bytes; REPLY: result bytes */
-	const uint8_t *body;
-	uint32_t entry_count; /* PREPARE (1), DO_VIEW_CHANGE, START_VIEW, NEW_STATE, RECOVERY_RESPONSE */
-	const struct vr_entry *entries;
-};
 
 /* What is durable about a replica besides its log and the applied state. */
 struct vr_meta {
@@ -223,7 +148,9 @@ struct vr_dvc {
 
 struct vr_log {
 	struct vr_entry *entries; /* entries[x-1] holds op x */
-	uint8_t *bodies;          /* capacity * body_size_max */
+	uint8_t **bodies;         /* bodies[x-1]: op x's body buffer, body_cap[x-1] bytes */
+	uint32_t *body_cap;
+	uint32_t capacity;
 	uint64_t op;
 };
 

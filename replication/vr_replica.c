@@ -170,16 +170,24 @@ bool vr_meta_durable(const struct vr_replica *r)
 	return r->durable_seq >= r->meta_seq;
 }
 
+/* Bodies are held per entry, each buffer grown to the largest body it held: the log
+ * holds what it needs, not capacity * body_size_max. */
 static void vr_log_set(struct vr_log *log, uint32_t body_size_max, const struct vr_entry *e)
 {
-	struct vr_entry *slot = &log->entries[e->op - 1];
-	uint8_t *body = log->bodies + (size_t)(e->op - 1) * body_size_max;
+	size_t x = e->op - 1;
+	struct vr_entry *slot = &log->entries[x];
 
 	ASSERT(e->body_len <= body_size_max);
+	if (e->body_len > log->body_cap[x]) {
+		uint8_t *body = realloc(log->bodies[x], e->body_len);
+		ASSERT(body != NULL); /* out of memory: the replica cannot hold its log */
+		log->bodies[x] = body;
+		log->body_cap[x] = e->body_len;
+	}
 	*slot = *e;
 	if (e->body_len)
-		memcpy(body, e->body, e->body_len);
-	slot->body = body;
+		memcpy(log->bodies[x], e->body, e->body_len);
+	slot->body = log->bodies[x];
 }
 
 /* Appends e as op log.op+1 in memory; the caller persists it (vr_log_persist_from). */
@@ -433,12 +441,24 @@ static int vr_config_check(const struct vr_config *c)
 	return 0;
 }
 
-static int vr_log_alloc(struct vr_log *log, uint32_t capacity, uint32_t body_size_max)
+static int vr_log_alloc(struct vr_log *log, uint32_t capacity)
 {
 	log->entries = calloc(capacity, sizeof(*log->entries));
-	log->bodies = malloc((size_t)capacity * (body_size_max ? body_size_max : 1));
+	log->bodies = calloc(capacity, sizeof(*log->bodies));
+	log->body_cap = calloc(capacity, sizeof(*log->body_cap));
+	log->capacity = capacity;
 	log->op = 0;
-	return log->entries && log->bodies ? 0 : -ENOMEM;
+	return log->entries && log->bodies && log->body_cap ? 0 : -ENOMEM;
+}
+
+static void vr_log_free(struct vr_log *log)
+{
+	if (log->bodies)
+		for (uint32_t x = 0; x < log->capacity; x++)
+			free(log->bodies[x]);
+	free(log->entries);
+	free(log->bodies);
+	free(log->body_cap);
 }
 
 static int vr_alloc(struct vr_replica *r, const struct vr_config *c, const struct vr_io *io)
@@ -455,9 +475,9 @@ static int vr_alloc(struct vr_replica *r, const struct vr_config *c, const struc
 	r->prng = c->seed ^ ((uint64_t)c->self << 56);
 	r->entry_seq = calloc(c->log_capacity, sizeof(*r->entry_seq));
 	r->clients = calloc(c->client_table_size, sizeof(*r->clients));
-	rc = vr_log_alloc(&r->log, c->log_capacity, c->body_size_max);
+	rc = vr_log_alloc(&r->log, c->log_capacity);
 	if (!rc)
-		rc = vr_log_alloc(&r->candidate, c->log_capacity, c->body_size_max);
+		rc = vr_log_alloc(&r->candidate, c->log_capacity);
 	if (rc || !r->entry_seq || !r->clients) {
 		vr_deinit(r);
 		return -ENOMEM;
@@ -467,10 +487,8 @@ static int vr_alloc(struct vr_replica *r, const struct vr_config *c, const struc
 
 void vr_deinit(struct vr_replica *r)
 {
-	free(r->log.entries);
-	free(r->log.bodies);
-	free(r->candidate.entries);
-	free(r->candidate.bodies);
+	vr_log_free(&r->log);
+	vr_log_free(&r->candidate);
 	free(r->entry_seq);
 	free(r->clients);
 	memset(r, 0, sizeof(*r));

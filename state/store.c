@@ -181,6 +181,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
 	uint64_t commit;
+	int outer;      /* inside store_begin .. store_end: applies and log writes join that transaction */
 	uint8_t *chunk; /* STORE_CHUNK_SIZE scratch for read-modify-write */
 	uint8_t *chunk2;
 };
@@ -1301,6 +1302,52 @@ static int store_op(const struct store_op_env *e)
 	return -EINVAL;
 }
 
+/* A transaction of the store's own, unless the caller holds one open (store_begin). */
+static int store_tx_open(struct store *s)
+{
+	if (s->outer < 0)
+		return STORE_BROKEN; /* the outer transaction failed: nothing more until store_end */
+	return s->outer ? 0 : store_exec(s, "BEGIN IMMEDIATE");
+}
+
+static int store_tx_close(struct store *s)
+{
+	return s->outer ? 0 : store_exec(s, "COMMIT");
+}
+
+/* A failure inside store_begin .. store_end abandons the whole outer transaction: the
+ * caller stops on STORE_BROKEN, and a restart replays from what was durable before. */
+static void store_tx_abort(struct store *s)
+{
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (s->outer)
+		s->outer = -1; /* store_end reports it */
+}
+
+int store_begin(struct store *s)
+{
+	if (s->outer)
+		return STORE_BROKEN; /* not nested: the caller's bug */
+	if (store_exec(s, "BEGIN IMMEDIATE"))
+		return STORE_BROKEN;
+	s->outer = 1;
+	return 0;
+}
+
+int store_end(struct store *s)
+{
+	int broken = s->outer != 1;
+
+	s->outer = 0;
+	if (broken)
+		return STORE_BROKEN;
+	if (store_exec(s, "COMMIT")) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return STORE_BROKEN;
+	}
+	return 0;
+}
+
 static int store_session_put(struct store *s, const struct store_session_row *row)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_SESSION_PUT);
@@ -1386,18 +1433,18 @@ int store_apply_batch(struct store *s, const struct store_apply_ctx *ctx, const 
 	for (uint32_t i = 0; i < count; i++)
 		if (ctx[i].op != commit + 1 + i)
 			return STORE_BROKEN; /* out of order: the caller's bug, and replaying would diverge */
-	if (store_exec(s, "BEGIN IMMEDIATE"))
+	if (store_tx_open(s))
 		return STORE_BROKEN;
 	for (uint32_t i = 0; i < count; i++)
 		if (store_apply_one(s, &ctx[i], ops[i], rows ? rows[i] : NULL, &res[i]))
 			goto err_rollback;
-	if (store_meta_put(s, "commit", (int64_t)(commit + count)) || store_exec(s, "COMMIT"))
+	if (store_meta_put(s, "commit", (int64_t)(commit + count)) || store_tx_close(s))
 		goto err_rollback;
 	s->commit = commit + count;
 	return 0;
 
 err_rollback:
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	store_tx_abort(s);
 	return STORE_BROKEN;
 }
 
@@ -1771,7 +1818,7 @@ int store_log_write(struct store *s, uint64_t keep_op, const struct store_log_en
 {
 	sqlite3_stmt *st;
 
-	if (store_exec(s, "BEGIN IMMEDIATE"))
+	if (store_tx_open(s))
 		return STORE_BROKEN;
 	if (!(st = store_stmt(s, ST_LOG_TRUNCATE)))
 		goto err_rollback;
@@ -1794,12 +1841,12 @@ int store_log_write(struct store *s, uint64_t keep_op, const struct store_log_en
 		if (store_done(st))
 			goto err_rollback;
 	}
-	if (store_exec(s, "COMMIT"))
+	if (store_tx_close(s))
 		goto err_rollback;
 	return 0;
 
 err_rollback:
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	store_tx_abort(s);
 	return STORE_BROKEN;
 }
 
@@ -1843,6 +1890,62 @@ int store_log_meta(struct store *s, uint8_t *buf, uint32_t size, uint32_t *len)
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+/* ------------------------------------------------------------------ sessions and labels */
+
+int store_sessions_read(struct store *s, int (*fn)(void *arg, const struct store_session_row *row), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, store_digest_sql[6], -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_session_row row = {
+			.slot = (uint32_t)sqlite3_column_int64(st, 0),
+			.client_id = (uint64_t)sqlite3_column_int64(st, 1),
+			.session = (uint64_t)sqlite3_column_int64(st, 2),
+			.request = (uint64_t)sqlite3_column_int64(st, 3),
+			.op = (uint64_t)sqlite3_column_int64(st, 4),
+			.status = (uint8_t)sqlite3_column_int64(st, 5),
+			.result = sqlite3_column_blob(st, 6),
+			.result_len = (uint32_t)sqlite3_column_bytes(st, 6),
+		};
+		if (fn(arg, &row))
+			break;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int store_label_key(const char *key)
+{
+	return strncmp(key, "label.", 6) == 0 && strlen(key) < 64 ? 0 : -EINVAL;
+}
+
+int store_label_get(struct store *s, const char *key, uint64_t *value)
+{
+	int64_t v;
+	int rc;
+
+	if (store_label_key(key))
+		return -EINVAL;
+	rc = store_meta_get(s, key, &v);
+	if (rc == 0)
+		*value = (uint64_t)v;
+	return rc == STORE_BROKEN ? -EIO : rc;
+}
+
+int store_label_put(struct store *s, const char *key, uint64_t value)
+{
+	if (store_label_key(key))
+		return -EINVAL;
+	if (store_tx_open(s) || store_meta_put(s, key, (int64_t)value) || store_tx_close(s)) {
+		store_tx_abort(s);
+		return STORE_BROKEN;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ digest */

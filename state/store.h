@@ -136,6 +136,25 @@ int store_log_read(struct store *s, uint64_t from, int (*fn)(void *arg, const st
 /* The metadata: copies up to size bytes into buf, *len its length; -ENOENT when none was written. */
 int store_log_meta(struct store *s, uint8_t *buf, uint32_t size, uint32_t *len);
 
+/*
+ * Group commit: store_begin opens one transaction that every store_apply, store_apply_batch,
+ * store_log_write and store_label_put joins until store_end commits it (one fsync for all of
+ * them). Not nested. After any call inside it fails with STORE_BROKEN the transaction is gone
+ * (rolled back), further calls fail, and store_end returns STORE_BROKEN.
+ */
+int store_begin(struct store *s);
+int store_end(struct store *s);
+
+/* Calls fn for each client-table row, by slot, until fn returns nonzero; row->result is
+ * borrowed for the call. Returns 0 or -EIO. */
+int store_sessions_read(struct store *s, int (*fn)(void *arg, const struct store_session_row *row), void *arg);
+
+/* Small named numbers the store keeps for its owner (the daemon's cluster id, replica
+ * number...). Keys start with "label." and are shorter than 64 bytes (-EINVAL otherwise).
+ * get: 0, -ENOENT, -EIO; put: 0 or STORE_BROKEN. */
+int store_label_get(struct store *s, const char *key, uint64_t *value);
+int store_label_put(struct store *s, const char *key, uint64_t value);
+
 /* A digest of the whole filesystem state (tree, attributes, data, xattrs, open handles):
  * equal on two stores exactly when their states are equal. */
 int store_digest(struct store *s, uint8_t out[STORE_DIGEST_SIZE]);
