@@ -35,13 +35,13 @@ MUTANTS := 1 2 3 4 5 6 7
 FUZZ_CC    ?= clang
 FUZZ_TIME  ?= 60
 FUZZ_FLAGS := -std=c11 -g -O1 -I. -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined
-FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame
+FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame fuzz_wire_vr fuzz_wire_msg
 FUZZ_BINS  := $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 CORPUS     := $(BUILD)/fuzz/corpus
 
 .PHONY: all deps test demo sim-mutants bench-state fuzz format check-format check-layers clean
 
-all: $(BUILD)/vr-sim
+all: $(BUILD)/vr-sim $(BUILD)/vrfsd $(BUILD)/vrfs
 
 deps:
 	@scripts/install-deps
@@ -57,6 +57,35 @@ $(BUILD)/mutants/vr-sim-%: $(LIB_SRC) $(SIM_SRC) $(LIB_HDRS) | $(BUILD)/mutants
 
 $(ASAN)/test_%: tests/unit/test_%.c $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)
+
+# The replica daemon: the core, the bus and event loop, the store adapter.
+VRFSD_SRC := replication/vrfsd.c replication/vrfsd_store.c replication/vrfs_cluster.c
+UV_LIBS    = $$(pkg-config --cflags --libs libuv)
+# What every client program links: the cluster list, blocking frame I/O, client sessions, the codecs.
+CLIENT_SRC := replication/vrfs_cluster.c replication/vrfs_net.c $(VR_CORE) $(WIRE_SRC)
+CLIENT_LIBS = $$(pkg-config --cflags --libs msgpack libsodium)
+
+$(BUILD)/vrfs: fs/vrfs.c $(CLIENT_SRC) $(LIB_HDRS) | $(BUILD)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ fs/vrfs.c $(CLIENT_SRC) $(CLIENT_LIBS)
+
+$(BUILD)/vrfsd: $(VRFSD_SRC) $(LIB_SRC) $(LIB_HDRS) | $(BUILD)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $(VRFSD_SRC) $(LIB_SRC) $(PKG_LIBS) $(UV_LIBS)
+
+$(ASAN)/vrfsd: $(VRFSD_SRC) $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $(VRFSD_SRC) $(LIB_SRC) $(PKG_LIBS) $(UV_LIBS)
+
+# Test tools for real replicas (tests/daemon/).
+$(ASAN)/vrfs-load: tests/daemon/vrfs_load.c $(CLIENT_SRC) $(LIB_HDRS) | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ tests/daemon/vrfs_load.c $(CLIENT_SRC) $(CLIENT_LIBS)
+
+$(ASAN)/vrfs-badframes: tests/daemon/vrfs_badframes.c $(CLIENT_SRC) $(LIB_HDRS) | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ tests/daemon/vrfs_badframes.c $(CLIENT_SRC) $(CLIENT_LIBS)
+
+$(ASAN)/vrfs-check: tests/daemon/vrfs_check.c $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ tests/daemon/vrfs_check.c $(STATE_SRC) $(WIRE_SRC) $(PKG_LIBS)
+
+$(ASAN)/vrfs: fs/vrfs.c $(CLIENT_SRC) $(LIB_HDRS) | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ fs/vrfs.c $(CLIENT_SRC) $(CLIENT_LIBS)
 
 STORE_CRASH_SRC := tests/state/store_crash.c tests/state/oplog.c
 FS_DIFF_SRC     := tests/state/fs_diff.c
@@ -91,6 +120,7 @@ $(BUILD) $(ASAN) $(BUILD)/mutants $(BUILD)/fuzz:
 test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vr-sim $(ASAN)/vr-sim $(addprefix $(ASAN)/,$(UNIT_TESTS)) \
 		$(ASAN)/store-crash $(ASAN)/fs-diff \
+		$(ASAN)/vrfsd $(ASAN)/vrfs $(ASAN)/vrfs-load $(ASAN)/vrfs-check $(ASAN)/vrfs-badframes $(BUILD)/vrfsd $(BUILD)/vrfs \
 		$(addprefix $(BUILD)/mutants/vr-sim-,$(MUTANTS)) $(FUZZ_BINS) $(CORPUS)/.stamp
 	@UNIT_TESTS="$(UNIT_TESTS)" MUTANTS="$(MUTANTS)" FUZZERS="$(FUZZERS)" tests/run
 

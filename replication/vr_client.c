@@ -118,6 +118,14 @@ void vr_client_on_reply(struct vr_client *c, const struct vr_message *m)
 	c->io.done(c->io.ctx, c->request, VR_REPLY_OK, m->body, m->body_len, m->op);
 }
 
+void vr_client_on_redirect(struct vr_client *c, uint64_t view)
+{
+	if (!c->busy || view <= c->view)
+		return;
+	c->view = view;
+	vr_client_send(c, false);
+}
+
 void vr_client_on_tick(struct vr_client *c)
 {
 	c->tick++;

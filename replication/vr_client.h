@@ -50,6 +50,9 @@ void vr_client_deinit(struct vr_client *c);
  * session is not registered yet, -EMSGSIZE when op is larger than body_size_max. */
 int vr_client_submit(struct vr_client *c, const uint8_t *op, uint32_t len);
 void vr_client_on_reply(struct vr_client *c, const struct vr_message *m);
+/* A replica said the cluster is in view (it is not that view's primary, or not NORMAL):
+ * a newer view than believed sends the outstanding request to its primary now. */
+void vr_client_on_redirect(struct vr_client *c, uint64_t view);
 void vr_client_on_tick(struct vr_client *c);
 bool vr_client_ready(const struct vr_client *c);
 

@@ -1,12 +1,15 @@
 /*
  * corpus_gen.c — writes the seed corpora of the fuzzers: valid encodings of every op
- * type, a few results and a few frames, so libFuzzer starts from inputs that get past
- * the first checks.
+ * type, a few results, a few frames, every VR command and every daemon message, so
+ * libFuzzer starts from inputs that get past the first checks.
  *
  *   corpus_gen [DIR]     (DIR defaults to build/fuzz/corpus)
  *
- * Writes DIR/fuzz_wire_fs_op/, DIR/fuzz_wire_fs_result/ and DIR/fuzz_wire_frame/, one
- * file per seed, creating the directories. Running it again rewrites the same files.
+ * Writes DIR/fuzz_wire_fs_op/, DIR/fuzz_wire_fs_result/, DIR/fuzz_wire_frame/,
+ * DIR/fuzz_wire_vr/ and DIR/fuzz_wire_msg/, one file per seed, creating the
+ * directories. A seed of fuzz_wire_vr and fuzz_wire_msg is a selector byte (the frame
+ * type - 1; the decoder's index in fuzz_wire_msg.c) followed by the body. Running it
+ * again rewrites the same files.
  * Exits 0, or 1 with a message on stderr.
  */
 #include <errno.h>
@@ -17,9 +20,11 @@
 
 #include "wire/wire_frame.h"
 #include "wire/wire_fs.h"
+#include "wire/wire_vr.h"
 
 #define CORPUS_CLUSTER  0x7672667363303031ULL /* FUZZ_CLUSTER in fuzz_wire_frame.c */
 #define CORPUS_PATH_MAX 4096
+#define CORPUS_ENTRIES  4 /* at most FUZZ_ENTRIES in fuzz_wire_vr.c */
 
 static const char *corpus_dir = "build/fuzz/corpus";
 
@@ -202,9 +207,241 @@ static void corpus_frames(const uint8_t *key)
 	corpus_frame("type_max", UINT16_MAX, CORPUS_CLUSTER, body, sizeof(body), key);
 }
 
+/* ---- VR messages and daemon messages --------------------------------------------------- */
+
+/* The selectors of fuzz_wire_msg.c (enum fuzz_msg there). */
+enum corpus_msg {
+	CORPUS_REDIRECT,
+	CORPUS_STATUS_REQUEST,
+	CORPUS_STATUS,
+	CORPUS_SNAPSHOT_REQUEST,
+	CORPUS_SNAPSHOT_CHUNK,
+};
+
+/* A seed of a fuzzer whose first input byte selects what the rest is: selector, then the body in b. */
+static void corpus_selected(const char *fuzzer, const char *name, uint8_t selector, const struct wire_buf *b)
+{
+	uint8_t *seed = malloc(b->len + 1);
+
+	if (!seed)
+		corpus_die(name, "out of memory");
+	seed[0] = selector;
+	if (b->len)
+		memcpy(seed + 1, b->data, b->len);
+	corpus_write(fuzzer, name, seed, b->len + 1);
+	free(seed);
+}
+
+static void corpus_vr_message(const char *name, const struct vr_message *m)
+{
+	struct wire_buf b;
+	int rc;
+
+	wire_buf_init(&b);
+	rc = wire_vr_encode(m, &b);
+	if (rc != 0)
+		corpus_die(name, strerror(-rc));
+	corpus_selected("fuzz_wire_vr", name, (uint8_t)(m->command - 1), &b);
+	wire_buf_free(&b);
+}
+
+/* A log entry as the primary builds it; every third registers a session. */
+static struct vr_entry corpus_entry(uint32_t i, const struct wire_buf *op)
+{
+	struct vr_entry e = { .op = 40 + i,
+		              .view = 2,
+		              .client_id = 0x00c0ffee00000001ULL + i,
+		              .session = 12,
+		              .request = 7 + i,
+		              .timestamp = 1700000000123456789ULL + i,
+		              .checksum = 0x9e3779b97f4a7c15ULL * (i + 1),
+		              .parent = 0x9e3779b97f4a7c15ULL * i,
+		              .kind = VR_KIND_OP,
+		              .body_len = (uint32_t)op->len,
+		              .body = op->data };
+
+	if (i % 3 == 0) {
+		e.kind = VR_KIND_REGISTER;
+		e.session = 0;
+		e.body_len = 0;
+		e.body = NULL;
+	}
+	return e;
+}
+
+/* Every integer at its widest, a bin16 body, two entries (both kinds). */
+static void corpus_vr_max(const char *name, uint8_t command, const struct vr_entry *entries)
+{
+	static uint8_t wide[300];
+	struct vr_message m = {
+		.command = command,
+		.replica = WIRE_VR_REPLICA_MAX,
+		.status = UINT8_MAX,
+		.epoch = UINT64_MAX,
+		.view = UINT64_MAX,
+		.op = UINT64_MAX,
+		.commit = UINT64_MAX,
+		.last_normal_view = UINT64_MAX,
+		.nonce = UINT64_MAX,
+		.client_id = UINT64_MAX,
+		.session = UINT64_MAX,
+		.request = UINT64_MAX,
+		.kind = VR_KIND_REGISTER,
+		.body_len = sizeof(wide),
+		.body = wide,
+		.entries = entries,
+		.entry_count = 2,
+	};
+
+	memset(wide, 'x', sizeof(wide));
+	corpus_vr_message(name, &m);
+}
+
+static void corpus_vr(void)
+{
+	static const char *const names[VR_COMMAND_MAX + 1] = {
+		[VR_REQUEST] = "request",
+		[VR_REPLY] = "reply",
+		[VR_PREPARE] = "prepare",
+		[VR_PREPARE_OK] = "prepare_ok",
+		[VR_COMMIT] = "commit",
+		[VR_START_VIEW_CHANGE] = "start_view_change",
+		[VR_DO_VIEW_CHANGE] = "do_view_change",
+		[VR_START_VIEW] = "start_view",
+		[VR_RECOVERY] = "recovery",
+		[VR_RECOVERY_RESPONSE] = "recovery_response",
+		[VR_GET_STATE] = "get_state",
+		[VR_NEW_STATE] = "new_state",
+	};
+	static const uint8_t data[] = "hello, world\n";
+	struct wire_fs_op op = { .type = WIRE_FS_WRITE, .uid = 1000, .gid = 1000, .ino = 9, .offset = 4096 };
+	struct wire_fs_result res = { .written = 13, .attr = { .ino = 9, .mode = 0100644, .nlink = 1, .size = 4109 } };
+	struct vr_entry entries[CORPUS_ENTRIES];
+	struct wire_buf op_body, result_body;
+	char name[64];
+
+	op.data = data, op.data_len = sizeof(data) - 1;
+	wire_buf_init(&op_body);
+	wire_buf_init(&result_body);
+	if (wire_fs_op_encode(&op, &op_body) != 0 || wire_fs_result_encode(&res, &result_body) != 0)
+		corpus_die("vr", "encoding a body failed");
+	for (uint32_t i = 0; i < CORPUS_ENTRIES; i++)
+		entries[i] = corpus_entry(i, &op_body);
+
+	for (uint8_t c = 1; c <= VR_COMMAND_MAX; c++) {
+		struct vr_message m = { .command = c, .replica = 1, .epoch = 1, .view = 2, .op = 43, .commit = 42 };
+
+		switch (c) {
+		case VR_REQUEST:
+			m.replica = 0, m.client_id = 0x00c0ffee00000001ULL, m.session = 12, m.request = 8;
+			m.kind = VR_KIND_OP, m.body = op_body.data, m.body_len = (uint32_t)op_body.len;
+			break;
+		case VR_REPLY:
+			m.client_id = 0x00c0ffee00000001ULL, m.request = 8, m.status = VR_REPLY_OK;
+			m.body = result_body.data, m.body_len = (uint32_t)result_body.len;
+			break;
+		case VR_PREPARE:
+			m.entries = &entries[1], m.entry_count = 1;
+			break;
+		case VR_DO_VIEW_CHANGE:
+			m.view = 3, m.last_normal_view = 2;
+			m.entries = entries, m.entry_count = CORPUS_ENTRIES;
+			break;
+		case VR_START_VIEW:
+		case VR_NEW_STATE:
+			m.view = 3, m.entries = entries, m.entry_count = CORPUS_ENTRIES;
+			break;
+		case VR_RECOVERY:
+			m.nonce = 0xdeadbeefcafef00dULL;
+			break;
+		case VR_RECOVERY_RESPONSE:
+			m.nonce = 0xdeadbeefcafef00dULL, m.entries = entries, m.entry_count = 2;
+			break;
+		default:
+			break;
+		}
+		corpus_vr_message(names[c], &m);
+
+		snprintf(name, sizeof(name), "%s_max", names[c]);
+		corpus_vr_max(name, c, entries);
+		m = (struct vr_message){ .command = c };
+		snprintf(name, sizeof(name), "%s_zero", names[c]);
+		corpus_vr_message(name, &m);
+	}
+	wire_buf_free(&op_body);
+	wire_buf_free(&result_body);
+}
+
+/* rc is the encoder's answer for b: on success b's body becomes a seed, and b is emptied for the next. */
+static void corpus_msg_done(const char *name, enum corpus_msg selector, int rc, struct wire_buf *b)
+{
+	if (rc != 0)
+		corpus_die(name, strerror(-rc));
+	corpus_selected("fuzz_wire_msg", name, (uint8_t)selector, b);
+	b->len = 0;
+}
+
+static void corpus_msgs(void)
+{
+	static const uint8_t chunk[] = "SQLite format 3\0 a piece of a checkpoint";
+	struct wire_redirect redirect = { .replica = 1, .status = VR_STATUS_NORMAL, .primary = 2, .view = 7 };
+	struct wire_status_request status_request = { .nonce = 0x0123456789abcdefULL };
+	struct wire_status status = { .nonce = 0x0123456789abcdefULL,
+		                      .replica = 1,
+		                      .replica_count = 3,
+		                      .status = VR_STATUS_NORMAL,
+		                      .primary = 1,
+		                      .view = 7,
+		                      .op = 12345,
+		                      .commit = 12340,
+		                      .checkpoint = 12000,
+		                      .log_ops = 345,
+		                      .log_bytes = 1449000,
+		                      .frames_bad = 2,
+		                      .uptime_ms = 86400000 };
+	struct wire_snapshot_request snapshot_request = {
+		.replica = 2, .min_op = 12000, .snapshot_op = 12000, .offset = 1 << 20
+	};
+	struct wire_snapshot_chunk snapshot_chunk = { .replica = 0,
+		                                      .snapshot_op = 12000,
+		                                      .head = 0x9e3779b97f4a7c15ULL,
+		                                      .view = 7,
+		                                      .total = 3 << 20,
+		                                      .offset = 1 << 20,
+		                                      .data_len = sizeof(chunk) - 1,
+		                                      .data = chunk };
+	struct wire_buf b;
+
+	for (int i = 0; i < WIRE_SNAPSHOT_DIGEST; i++)
+		snapshot_chunk.digest[i] = (uint8_t)(0xa0 + i);
+	wire_buf_init(&b);
+	corpus_msg_done("redirect", CORPUS_REDIRECT, wire_redirect_encode(&redirect, &b), &b);
+	corpus_msg_done("status_request", CORPUS_STATUS_REQUEST, wire_status_request_encode(&status_request, &b), &b);
+	corpus_msg_done("status", CORPUS_STATUS, wire_status_encode(&status, &b), &b);
+	corpus_msg_done("snapshot_request", CORPUS_SNAPSHOT_REQUEST,
+	                wire_snapshot_request_encode(&snapshot_request, &b), &b);
+	corpus_msg_done("snapshot_chunk", CORPUS_SNAPSHOT_CHUNK, wire_snapshot_chunk_encode(&snapshot_chunk, &b), &b);
+
+	redirect = (struct wire_redirect){
+		.replica = WIRE_VR_REPLICA_MAX, .status = UINT8_MAX, .primary = WIRE_VR_REPLICA_MAX, .view = UINT64_MAX
+	};
+	corpus_msg_done("redirect_max", CORPUS_REDIRECT, wire_redirect_encode(&redirect, &b), &b);
+	status.replica = WIRE_VR_REPLICA_MAX, status.replica_count = WIRE_VR_REPLICA_MAX + 1;
+	status.primary = WIRE_VR_REPLICA_MAX, status.view = UINT64_MAX, status.uptime_ms = UINT64_MAX;
+	corpus_msg_done("status_max", CORPUS_STATUS, wire_status_encode(&status, &b), &b);
+	snapshot_chunk.total = snapshot_chunk.data_len, snapshot_chunk.offset = 0;
+	corpus_msg_done("snapshot_chunk_whole", CORPUS_SNAPSHOT_CHUNK, wire_snapshot_chunk_encode(&snapshot_chunk, &b),
+	                &b);
+	snapshot_chunk.total = 0, snapshot_chunk.data_len = 0, snapshot_chunk.data = NULL;
+	corpus_msg_done("snapshot_chunk_empty", CORPUS_SNAPSHOT_CHUNK, wire_snapshot_chunk_encode(&snapshot_chunk, &b),
+	                &b);
+	wire_buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
-	static const char *const fuzzers[] = { "fuzz_wire_fs_op", "fuzz_wire_fs_result", "fuzz_wire_frame" };
+	static const char *const fuzzers[] = { "fuzz_wire_fs_op", "fuzz_wire_fs_result", "fuzz_wire_frame",
+		                               "fuzz_wire_vr", "fuzz_wire_msg" };
 	char path[CORPUS_PATH_MAX];
 	uint8_t key[WIRE_FRAME_KEY_SIZE];
 
@@ -224,5 +461,7 @@ int main(int argc, char **argv)
 	corpus_ops(key);
 	corpus_results(key);
 	corpus_frames(key);
+	corpus_vr();
+	corpus_msgs();
 	return 0;
 }

@@ -121,11 +121,154 @@ static void test_log_survives_reopen(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* store_begin .. store_end: log writes and applies in one transaction; a failure inside
+ * abandons all of it and store_end reports it. */
+static void test_group_commit(void **state)
+{
+	char dir[] = "/tmp/vrfs-test-group.XXXXXX";
+	char path[64];
+	struct store *s;
+	const char *why = NULL;
+	struct collected c = { 0 };
+	struct wire_fs_result res;
+	struct wire_fs_op mk = {
+		.type = WIRE_FS_MKDIR, .parent = WIRE_INO_ROOT, .name = "d", .name_len = 1, .mode = 0755
+	};
+	struct store_apply_ctx ctx = { .op = 1, .now = 5, .client_id = 9 };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	assert_int_equal(store_open(&s, path, 1, &why), 0);
+
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_begin(s), STORE_BROKEN); /* not nested */
+	struct store_log_entry e[2] = { entry(1, "a"), entry(2, "b") };
+	assert_int_equal(store_log_write(s, 0, e, 2, (const uint8_t *)"m", 1), 0);
+	assert_int_equal(store_apply(s, &ctx, &mk, NULL, &res), 0);
+	assert_int_equal(res.err, 0);
+	assert_int_equal(store_label_put(s, "label.x", 42), 0);
+	assert_int_equal(store_end(s), 0);
+	store_close(s);
+
+	/* All three kinds of write are there after a reopen. */
+	uint64_t v = 0;
+	struct wire_attr attr;
+	assert_int_equal(store_open(&s, path, 1, &why), 0);
+	assert_int_equal(store_commit(s), 1);
+	assert_int_equal(store_lookup(s, WIRE_INO_ROOT, "d", 1, &attr), 0);
+	assert_int_equal(store_log_read(s, 1, collect, &c), 0);
+	assert_int_equal(c.count, 2);
+	assert_int_equal(store_label_get(s, "label.x", &v), 0);
+	assert_int_equal(v, 42);
+
+	/* A failing write inside a group: the group is gone, later calls fail, store_end says so. */
+	assert_int_equal(store_begin(s), 0);
+	struct store_log_entry more = entry(3, "c");
+	assert_int_equal(store_log_write(s, 2, &more, 1, NULL, 0), 0);
+	struct store_log_entry gap = entry(9, "gap");
+	assert_int_equal(store_log_write(s, 3, &gap, 1, NULL, 0), STORE_BROKEN);
+	assert_int_equal(store_log_write(s, 3, NULL, 0, NULL, 0), STORE_BROKEN);
+	assert_int_equal(store_end(s), STORE_BROKEN);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_log_read(s, 1, collect, &c), 0);
+	assert_int_equal(c.count, 2); /* op 3 was rolled back with the group */
+	/* And the store works again afterwards. */
+	assert_int_equal(store_log_write(s, 2, &more, 1, NULL, 0), 0);
+	store_close(s);
+
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+struct rows {
+	struct store_session_row row[4];
+	uint8_t result[4][8];
+	int count;
+};
+
+static int collect_row(void *arg, const struct store_session_row *r)
+{
+	struct rows *rs = arg;
+
+	assert_true(rs->count < 4);
+	rs->row[rs->count] = *r;
+	if (r->result_len)
+		memcpy(rs->result[rs->count], r->result, r->result_len < 8 ? r->result_len : 8);
+	rs->count++;
+	return 0;
+}
+
+/* The client table reads back what applies wrote, by slot: a registration's own result,
+ * an op's encoded result. */
+static void test_sessions_read_back(void **state)
+{
+	struct store *s;
+	const char *why = NULL;
+	struct wire_fs_result res;
+	struct rows rs = { 0 };
+
+	(void)state;
+	assert_int_equal(store_open(&s, ":memory:", 1, &why), 0);
+	struct store_apply_ctx reg = { .op = 1, .client_id = 70 };
+	struct store_session_row r1 = { .slot = 1,
+		                        .client_id = 70,
+		                        .session = 1,
+		                        .request = 0,
+		                        .op = 1,
+		                        .result = (const uint8_t *)"hi",
+		                        .result_len = 2 };
+	assert_int_equal(store_apply(s, &reg, NULL, &r1, &res), 0);
+	struct wire_fs_op mk = {
+		.type = WIRE_FS_MKDIR, .parent = WIRE_INO_ROOT, .name = "d", .name_len = 1, .mode = 0755
+	};
+	struct store_apply_ctx ctx = { .op = 2, .client_id = 70 };
+	struct store_session_row r2 = { .slot = 1, .client_id = 70, .session = 1, .request = 1, .op = 2 };
+	assert_int_equal(store_apply(s, &ctx, &mk, &r2, &res), 0);
+	struct store_apply_ctx reg2 = { .op = 3, .client_id = 80 };
+	struct store_session_row r3 = { .slot = 0, .client_id = 80, .session = 3, .op = 3 };
+	assert_int_equal(store_apply(s, &reg2, NULL, &r3, &res), 0);
+
+	assert_int_equal(store_sessions_read(s, collect_row, &rs), 0);
+	assert_int_equal(rs.count, 2);
+	assert_int_equal(rs.row[0].slot, 0);
+	assert_int_equal(rs.row[0].client_id, 80);
+	assert_int_equal(rs.row[1].slot, 1);
+	assert_int_equal(rs.row[1].request, 1);
+	assert_int_equal(rs.row[1].op, 2);
+	/* The cached reply of op 2 is its encoded result; a registration row keeps its own. */
+	assert_true(rs.row[1].result_len > 0);
+	assert_int_equal(rs.row[0].result_len, 0);
+	store_close(s);
+}
+
+static void test_labels(void **state)
+{
+	struct store *s;
+	const char *why = NULL;
+	uint64_t v = 0;
+
+	(void)state;
+	assert_int_equal(store_open(&s, ":memory:", 1, &why), 0);
+	assert_int_equal(store_label_get(s, "label.none", &v), -ENOENT);
+	assert_int_equal(store_label_put(s, "commit", 5), -EINVAL); /* the store's own keys are not labels */
+	assert_int_equal(store_label_get(s, "magic", &v), -EINVAL);
+	assert_int_equal(store_label_put(s, "label.big", UINT64_MAX), 0);
+	assert_int_equal(store_label_get(s, "label.big", &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(store_commit(s), 0);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_then_install),
 		cmocka_unit_test(test_log_survives_reopen),
+		cmocka_unit_test(test_group_commit),
+		cmocka_unit_test(test_sessions_read_back),
+		cmocka_unit_test(test_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

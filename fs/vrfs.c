@@ -1,0 +1,289 @@
+/*
+ * vrfs.c — the vrfs command: operator tools on the client library.
+ *
+ *   vrfs status --cluster LIST [--key-file FILE] [--json] [--timeout MS]
+ *   vrfs keygen FILE
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "replication/vrfs_cluster.h"
+#include "replication/vrfs_net.h"
+#include "wire/wire_vr.h"
+
+#define VRFS_VERSION "0.1"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vrfs COMMAND [OPTIONS]\n"
+	           "\n"
+	           "commands:\n"
+	           "  status --cluster HOST:PORT,... [--key-file FILE] [--json] [--timeout MS]\n"
+	           "        each replica's state; exit 0 when a quorum (f+1) answers, 1 when not\n"
+	           "  keygen FILE\n"
+	           "        writes a new cluster key (mode 0600) for --key-file\n"
+	           "\n"
+	           "See vrfs(1).\n");
+}
+
+static const char *status_name(uint8_t status)
+{
+	switch (status) {
+	case VR_STATUS_NORMAL:
+		return "normal";
+	case VR_STATUS_VIEW_CHANGE:
+		return "view-change";
+	case VR_STATUS_RECOVERING:
+		return "recovering";
+	case VR_STATUS_CATCHING_UP:
+		return "catching-up";
+	case WIRE_STATUS_NEW:
+		return "new";
+	}
+	return "?";
+}
+
+struct answer {
+	bool reachable;
+	char error[128];
+	struct wire_status st;
+};
+
+static void query(const struct vrfs_cluster *c, uint8_t i, int timeout_ms, struct answer *a)
+{
+	struct vrfs_reader r = { 0 };
+	struct wire_buf b;
+	struct wire_status_request q = { .nonce = ((uint64_t)randombytes_random() << 32) | randombytes_random() };
+	uint16_t type;
+	const uint8_t *body;
+	size_t len;
+	const char *why = NULL;
+	int fd = vrfs_net_connect(c, i, timeout_ms);
+
+	memset(a, 0, sizeof(*a));
+	if (fd < 0) {
+		snprintf(a->error, sizeof(a->error), "%s", strerror(-fd));
+		return;
+	}
+	wire_buf_init(&b);
+	int rc = wire_status_request_encode(&q, &b);
+	if (!rc)
+		rc = vrfs_net_send(fd, c, WIRE_MSG_STATUS_REQUEST, b.data, b.len, timeout_ms);
+	wire_buf_free(&b);
+	while (!rc) {
+		rc = vrfs_net_read_frame(fd, &r, c, timeout_ms, &type, &body, &len, &why);
+		if (rc == 0) {
+			snprintf(a->error, sizeof(a->error), "no answer within %d ms", timeout_ms);
+			break;
+		}
+		if (rc == -EXDEV) {
+			snprintf(a->error, sizeof(a->error), "another cluster (check --cluster and --key-file)");
+			break;
+		}
+		if (rc < 0) {
+			snprintf(a->error, sizeof(a->error), "%s", why ? why : strerror(-rc));
+			break;
+		}
+		rc = 0;
+		if (type == WIRE_MSG_STATUS && !wire_status_decode(body, len, &a->st, &why) && a->st.nonce == q.nonce) {
+			a->reachable = true;
+			break;
+		}
+	}
+	if (rc < 0 && !a->error[0])
+		snprintf(a->error, sizeof(a->error), "%s", strerror(-rc));
+	vrfs_reader_free(&r);
+	close(fd);
+}
+
+static void human_bytes(uint64_t n, char *out, size_t size)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, size, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	const char *list = NULL, *key_file = NULL;
+	bool json = false;
+	long timeout_ms = 1000;
+	static const struct option opts[] = {
+		{ "cluster", required_argument, NULL, 'c' }, { "key-file", required_argument, NULL, 'k' },
+		{ "json", no_argument, NULL, 'j' },          { "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+	};
+	char why[VRFS_WHY_MAX];
+	struct vrfs_cluster c;
+	int ch;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			list = optarg;
+			break;
+		case 'k':
+			key_file = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 't': {
+			char *end;
+			timeout_ms = strtol(optarg, &end, 10);
+			if (*end || timeout_ms < 1 || timeout_ms > 600000) {
+				fprintf(stderr, "vrfs status: --timeout %s: give milliseconds, 1..600000\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "vrfs status: %s needs a value\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "vrfs status: unknown option %s (see vrfs --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vrfs status: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (!list) {
+		fprintf(stderr, "vrfs status: --cluster HOST:PORT,... is required\n");
+		return 2;
+	}
+	if (vrfs_cluster_parse(&c, list, why, sizeof(why)) ||
+	    (key_file && vrfs_cluster_key_file(&c, key_file, why, sizeof(why)))) {
+		fprintf(stderr, "vrfs status: %s\n", why);
+		return 2;
+	}
+
+	struct answer a[VR_REPLICAS_MAX];
+	uint8_t answered = 0, quorum = (uint8_t)(c.count / 2 + 1);
+	for (uint8_t i = 0; i < c.count; i++) {
+		query(&c, i, (int)timeout_ms, &a[i]);
+		answered += a[i].reachable;
+	}
+	bool ok = answered >= quorum;
+
+	if (json) {
+		printf("{\"cluster_id\":\"%016" PRIx64 "\",\"replicas\":[", c.id);
+		for (uint8_t i = 0; i < c.count; i++) {
+			const struct wire_status *s = &a[i].st;
+			printf("%s{\"id\":%u,\"address\":\"%s\",\"reachable\":%s", i ? "," : "", i, vrfs_cluster_name(&c, i),
+			       a[i].reachable ? "true" : "false");
+			if (a[i].reachable)
+				printf(",\"status\":\"%s\",\"view\":%" PRIu64 ",\"primary\":%u,\"op\":%" PRIu64
+				       ",\"commit\":%" PRIu64 ",\"checkpoint\":%" PRIu64 ",\"log_ops\":%" PRIu64
+				       ",\"log_bytes\":%" PRIu64 ",\"frames_bad\":%" PRIu64 ",\"uptime_ms\":%" PRIu64 "}",
+				       status_name(s->status), s->view, s->primary, s->op, s->commit, s->checkpoint, s->log_ops,
+				       s->log_bytes, s->frames_bad, s->uptime_ms);
+			else
+				printf(",\"error\":\"%s\"}", a[i].error);
+		}
+		printf("],\"answered\":%u,\"quorum\":%u,\"quorum_reachable\":%s}\n", answered, quorum,
+		       ok ? "true" : "false");
+		return ok ? 0 : 1;
+	}
+
+	printf("cluster %016" PRIx64 ": %u replicas, quorum %u\n\n", c.id, c.count, quorum);
+	printf("%-4s %-22s %-10s %-12s %6s %8s %10s %10s %10s %8s %10s\n", "id", "address", "reachable", "status",
+	       "view", "primary", "op", "commit", "checkpoint", "log ops", "log size");
+	for (uint8_t i = 0; i < c.count; i++) {
+		const struct wire_status *s = &a[i].st;
+		char bytes[32];
+		if (!a[i].reachable) {
+			printf("r%-3u %-22s %-10s (%s)\n", i, vrfs_cluster_name(&c, i), "no", a[i].error);
+			continue;
+		}
+		if (s->status == WIRE_STATUS_NEW) {
+			printf("r%-3u %-22s %-10s %-12s (waiting for the other replicas to start a new cluster)\n", i,
+			       vrfs_cluster_name(&c, i), "yes", "new");
+			continue;
+		}
+		human_bytes(s->log_bytes, bytes, sizeof(bytes));
+		printf("r%-3u %-22s %-10s %-12s %6" PRIu64 " %7sr%u %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64
+		       " %10s\n",
+		       i, vrfs_cluster_name(&c, i), "yes", status_name(s->status), s->view, "", s->primary, s->op, s->commit,
+		       s->checkpoint, s->log_ops, bytes);
+	}
+	printf("\nquorum reachable: %s (%u of %u replicas answer, %u needed)\n", ok ? "yes" : "NO", answered, c.count,
+	       quorum);
+	return ok ? 0 : 1;
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+	uint8_t key[WIRE_FRAME_KEY_SIZE];
+	char hex[2 * WIRE_FRAME_KEY_SIZE + 2];
+
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "vrfs keygen: usage: vrfs keygen FILE\n");
+		return 2;
+	}
+	int fd = open(argv[1], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "vrfs keygen: %s: %s%s\n", argv[1], strerror(errno),
+		        errno == EEXIST ? " (not overwritten: a key in use would lock its cluster out)" : "");
+		return 1;
+	}
+	randombytes_buf(key, sizeof(key));
+	sodium_bin2hex(hex, sizeof(hex), key, sizeof(key));
+	hex[2 * WIRE_FRAME_KEY_SIZE] = '\n';
+	sodium_memzero(key, sizeof(key));
+	ssize_t n = write(fd, hex, 2 * WIRE_FRAME_KEY_SIZE + 1);
+	sodium_memzero(hex, sizeof(hex));
+	if (n != 2 * WIRE_FRAME_KEY_SIZE + 1 || fsync(fd) || close(fd)) {
+		fprintf(stderr, "vrfs keygen: %s: cannot write the key\n", argv[1]);
+		unlink(argv[1]);
+		return 1;
+	}
+	printf("wrote a cluster key to %s (mode 0600): give every replica and mount --key-file %s\n", argv[1], argv[1]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "vrfs: libsodium failed to start\n");
+		return 1;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("vrfs %s\n", VRFS_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "status"))
+		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "keygen"))
+		return cmd_keygen(argc - 1, argv + 1);
+	fprintf(stderr, "vrfs: unknown command \"%s\" (see vrfs --help)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,49 @@
+/*
+ * vrfs_cluster.h — what every vrfs program knows of a cluster: its members (the
+ * --cluster list, in replica order), its id, and its key (--key-file).
+ *
+ * The cluster id is BLAKE2b-64 of the member list as given and, with a key, of the key:
+ * every replica and client computes the same id without asking anyone, and two clusters
+ * differ unless they have the same members and the same key (or both none). Frames
+ * carry the id, so a replica or client of another cluster is told apart at once.
+ */
+#ifndef REPLICATION_VRFS_CLUSTER_H
+#define REPLICATION_VRFS_CLUSTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "replication/vr.h"
+#include "wire/wire_frame.h"
+
+#define VRFS_HOST_MAX 253
+#define VRFS_WHY_MAX  512
+
+struct vrfs_member {
+	char host[VRFS_HOST_MAX + 1];
+	uint16_t port;
+	struct sockaddr_storage addr; /* resolved */
+	socklen_t addr_len;
+};
+
+struct vrfs_cluster {
+	uint8_t count;
+	struct vrfs_member member[VR_REPLICAS_MAX];
+	uint64_t id;
+	bool has_key;
+	uint8_t key[WIRE_FRAME_KEY_SIZE];
+};
+
+/* Parses "HOST:PORT,HOST:PORT,..." (an odd count of 3..VR_REPLICAS_MAX, or 1 for tests;
+ * IPv6 as [ADDR]:PORT) and resolves each host. 0, or -EINVAL with why. */
+int vrfs_cluster_parse(struct vrfs_cluster *c, const char *list, char *why, size_t why_size);
+
+/* Reads a key file: 64 hex digits and an optional newline, readable by its owner only.
+ * Sets the key and recomputes the id. 0, or -errno with why. */
+int vrfs_cluster_key_file(struct vrfs_cluster *c, const char *path, char *why, size_t why_size);
+
+/* "host:port" of member i. */
+const char *vrfs_cluster_name(const struct vrfs_cluster *c, uint8_t i);
+
+#endif

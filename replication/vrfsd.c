@@ -1,0 +1,1004 @@
+/*
+ * vrfsd.c — one replica: the VR core (replication/vr_*), a libuv event loop, TCP to
+ * every other replica and from clients, and the store (through vrfsd_store.h).
+ *
+ *   vrfsd --id N --cluster HOST:PORT,... --data DIR [--key-file FILE] [-v]
+ *
+ * The loop. Every input (a frame, a tick) goes to the core at once. What the core
+ * persists and applies joins one open store transaction; the check phase of each loop
+ * iteration (after all I/O callbacks ran) commits it with one fsync and then tells the
+ * core "durable up to seq": group commit. Acknowledgements (PREPARE-OK, DVC, STARTVIEW)
+ * leave only after that, because the core sends them only for durable state.
+ *
+ * Connections. Each replica dials every other one and sends its messages on the
+ * connection it dialled (reconnecting with backoff); it reads every connection, dialled
+ * or accepted. Clients connect to the same port; a REPLY goes back on the newest
+ * connection that carried a request of that client. A frame whose header or tag fails
+ * closes its connection (the stream cannot be trusted to find the next frame); a body
+ * that fails to decode is dropped and counted; both are logged once per connection.
+ *
+ * Start. A data directory with a VR image restarts from it. A new directory waits until
+ * every other replica answers a STATUS_REQUEST: if all are new too (or formatted and
+ * untouched: view 0, op 0), the cluster is new and this replica formats; if any has
+ * done anything, this replica lost its disk and runs the RECOVERY protocol (§6.1).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "replication/vrfs_cluster.h"
+#include "replication/vrfsd_store.h"
+#include "wire/wire_frame.h"
+#include "wire/wire_vr.h"
+
+#define VRFSD_VERSION     "0.1"
+#define TICK_MS           10
+#define CONN_READ_MIN     (64 * 1024)
+#define CONN_WRITE_MAX    (64u << 20) /* queued bytes per connection beyond which messages are dropped */
+#define CONN_CLIENTS_MAX  64          /* client ids remembered per connection */
+#define CONNS_MAX         1024
+#define BACKOFF_MIN_MS    50
+#define BACKOFF_MAX_MS    1000
+#define PROBE_RESEND_TICK 20
+
+enum phase { PHASE_PROBE, PHASE_RUN };
+
+struct vrfsd;
+
+struct conn {
+	uv_tcp_t tcp;
+	struct vrfsd *d;
+	int peer; /* replica dialled, or -1 for an accepted connection */
+	bool connected;
+	bool closing;
+	bool bad_logged;
+	uint8_t *buf;
+	size_t pos, len, cap;
+	uint64_t clients[CONN_CLIENTS_MAX];
+	uint32_t client_next;
+	struct conn *next, *prev;
+	char name[INET6_ADDRSTRLEN + 16];
+};
+
+struct peer {
+	struct conn *conn;
+	uv_connect_t connect;
+	uv_timer_t retry;
+	uint32_t backoff_ms;
+	bool was_up;
+	bool down_logged;
+};
+
+struct vrfsd {
+	uv_loop_t *loop;
+	uv_tcp_t listener;
+	uv_timer_t tick;
+	uv_check_t check;
+	uv_idle_t idle;
+	uv_signal_t sigterm, sigint;
+
+	struct vrfs_cluster cluster;
+	uint8_t self;
+	const char *dir;
+	int verbose;
+	enum phase phase;
+
+	struct vrfsd_store *store;
+	struct vr_config config;
+	struct vr_replica vr;
+	uint64_t persist_seq, persisted_seq;
+
+	struct peer peer[VR_REPLICAS_MAX];
+	struct conn *conns;
+	uint32_t conn_count;
+
+	struct wire_buf wbuf;
+	struct vr_entry *entries; /* decoding scratch */
+	uint64_t frames_bad;
+	uint64_t start_ms;
+	uint64_t ticks;
+
+	/* Logged transitions. */
+	uint8_t shown_status;
+	uint64_t shown_view;
+	bool shown;
+
+	/* Start of a new data directory. */
+	uint64_t probe_nonce;
+	bool probe_answered[VR_REPLICAS_MAX];
+	bool probe_fresh[VR_REPLICAS_MAX];
+	bool probe_waiting_logged;
+};
+
+/* ------------------------------------------------------------------ logging */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+__attribute__((format(printf, 3, 4))) static void vlog(const struct vrfsd *d, const char *level, const char *fmt, ...)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+	va_list ap;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	flockfile(stderr);
+	fprintf(stderr, "%s.%03ldZ vrfsd r%u %s: ", when, ts.tv_nsec / 1000000, d->self, level);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+__attribute__((noreturn)) static void fatal(const struct vrfsd *d, const char *what)
+{
+	vlog(d, "error", "%s: stopping (a restart recovers from what is durable)", what);
+	exit(3);
+}
+
+/* Logs view and status changes: one line per event that matters. */
+static void vrfsd_after(struct vrfsd *d)
+{
+	struct vr_replica *r = &d->vr;
+
+	if (d->shown && r->status == d->shown_status && r->view == d->shown_view)
+		return;
+	uint8_t primary = vr_primary_index(r->view, r->config.replica_count);
+	switch (r->status) {
+	case VR_STATUS_NORMAL:
+		vlog(d, "info", "view %" PRIu64 ": normal, %s (primary r%u), op %" PRIu64 ", commit %" PRIu64, r->view,
+		     primary == d->self ? "primary" : "backup", primary, r->log.op, r->commit);
+		break;
+	case VR_STATUS_VIEW_CHANGE:
+		vlog(d, "info", "view change to view %" PRIu64 " (primary r%u)", r->view, primary);
+		break;
+	case VR_STATUS_RECOVERING:
+		vlog(d, "info", "recovering: asking the other replicas for the log (disk lost)");
+		break;
+	case VR_STATUS_CATCHING_UP:
+		vlog(d, "info", "state transfer: catching up to view %" PRIu64 " from op %" PRIu64, r->view, r->log.op);
+		break;
+	}
+	d->shown = true;
+	d->shown_status = r->status;
+	d->shown_view = r->view;
+}
+
+/* ------------------------------------------------------------------ connections */
+
+static void conn_on_close(uv_handle_t *h);
+static void peer_schedule(struct vrfsd *d, uint8_t i);
+
+static struct conn *conn_new(struct vrfsd *d, int peer)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->d = d;
+	c->peer = peer;
+	c->tcp.data = c;
+	c->next = d->conns;
+	if (d->conns)
+		d->conns->prev = c;
+	d->conns = c;
+	d->conn_count++;
+	return c;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	uv_close((uv_handle_t *)&c->tcp, conn_on_close);
+}
+
+static void conn_on_close(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+	struct vrfsd *d = c->d;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		d->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	d->conn_count--;
+	if (c->peer >= 0) {
+		struct peer *p = &d->peer[c->peer];
+		p->conn = NULL;
+		if (p->was_up && !p->down_logged) {
+			vlog(d, "warn", "connection to replica r%d (%s) lost; reconnecting", c->peer,
+			     vrfs_cluster_name(&d->cluster, (uint8_t)c->peer));
+			p->down_logged = true;
+		}
+		p->was_up = false;
+		peer_schedule(d, (uint8_t)c->peer);
+	}
+	free(c->buf);
+	free(c);
+}
+
+/* A frame that cannot be trusted: counted, logged once per connection. */
+static void conn_bad(struct conn *c, const char *why, bool close)
+{
+	struct vrfsd *d = c->d;
+
+	d->frames_bad++;
+	if (!c->bad_logged) {
+		vlog(d, "warn", "bad frame from %s: %s (%s; further ones on this connection are counted, not logged)",
+		     c->name, why, close ? "closing the connection" : "dropped");
+		c->bad_logged = true;
+	}
+	if (close)
+		conn_close(c);
+}
+
+struct wreq {
+	uv_write_t req;
+	uv_buf_t buf;
+	uint8_t data[];
+};
+
+static void conn_on_write(uv_write_t *req, int status)
+{
+	(void)status; /* a failed write shows up as a read error or EOF, which closes the connection */
+	free(req);
+}
+
+static void conn_send(struct conn *c, uint16_t type, const uint8_t *body, size_t len)
+{
+	struct vrfsd *d;
+	size_t total = WIRE_FRAME_HEADER_SIZE + len, n = 0;
+
+	if (!c || c->closing || !c->connected)
+		return;
+	d = c->d;
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_MAX)
+		return; /* a peer that does not read loses messages, as the network may */
+	struct wreq *w = malloc(sizeof(*w) + total);
+	if (!w)
+		return;
+	if (wire_frame_encode(type, d->cluster.id, body, (uint32_t)len, d->cluster.has_key ? d->cluster.key : NULL,
+	                      w->data, total, &n)) {
+		free(w);
+		return;
+	}
+	w->buf = uv_buf_init((char *)w->data, (unsigned)n);
+	if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &w->buf, 1, conn_on_write))
+		free(w);
+}
+
+static void conn_track_client(struct conn *c, uint64_t client_id)
+{
+	for (uint32_t i = 0; i < CONN_CLIENTS_MAX; i++)
+		if (c->clients[i] == client_id)
+			return;
+	c->clients[c->client_next] = client_id;
+	c->client_next = (c->client_next + 1) % CONN_CLIENTS_MAX;
+}
+
+static struct conn *conn_of_client(struct vrfsd *d, uint64_t client_id)
+{
+	for (struct conn *c = d->conns; c; c = c->next) /* newest first */
+		if (!c->closing && c->peer < 0)
+			for (uint32_t i = 0; i < CONN_CLIENTS_MAX; i++)
+				if (c->clients[i] == client_id)
+					return c;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ the core's io */
+
+static void send_vr(struct vrfsd *d, struct conn *c, const struct vr_message *m)
+{
+	d->wbuf.len = 0;
+	if (wire_vr_encode(m, &d->wbuf)) {
+		vlog(d, "warn", "cannot encode %s (%" PRIu32 " entries): not sent", vr_command_name(m->command),
+		     m->entry_count);
+		return;
+	}
+	conn_send(c, m->command, d->wbuf.data, d->wbuf.len);
+}
+
+static void io_send(void *ctx, uint8_t replica, const struct vr_message *m)
+{
+	struct vrfsd *d = ctx;
+
+	if (replica < d->cluster.count && replica != d->self)
+		send_vr(d, d->peer[replica].conn, m);
+}
+
+static void io_reply(void *ctx, uint64_t client_id, const struct vr_message *m)
+{
+	struct vrfsd *d = ctx;
+
+	send_vr(d, conn_of_client(d, client_id), m);
+}
+
+static void idle_noop(uv_idle_t *h)
+{
+	(void)h; /* keeps the loop from blocking while a group waits for the check phase */
+}
+
+static void io_persist(void *ctx, const struct vr_write *w)
+{
+	struct vrfsd *d = ctx;
+
+	if (vrfsd_store_persist(d->store, w))
+		fatal(d, "store: cannot write the log");
+	d->persist_seq = w->seq;
+	uv_idle_start(&d->idle, idle_noop);
+}
+
+static uint32_t io_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
+{
+	struct vrfsd *d = ctx;
+	uint32_t len = 0;
+
+	if (vrfsd_store_apply(d->store, a, result, &len))
+		fatal(d, "store: cannot apply a committed op");
+	uv_idle_start(&d->idle, idle_noop);
+	return len;
+}
+
+static uint64_t io_realtime(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void io_log(void *ctx, const char *what)
+{
+	struct vrfsd *d = ctx;
+
+	if (d->verbose)
+		vlog(d, "debug", "%s", what);
+}
+
+
+/* Group commit: after the I/O callbacks of one iteration, one transaction, one fsync. */
+static void on_check(uv_check_t *h)
+{
+	struct vrfsd *d = h->data;
+
+	uv_idle_stop(&d->idle);
+	while (vrfsd_store_pending(d->store)) {
+		if (vrfsd_store_flush(d->store))
+			fatal(d, "store: cannot commit");
+		if (d->phase == PHASE_RUN && d->persist_seq > d->persisted_seq) {
+			d->persisted_seq = d->persist_seq;
+			vr_on_persisted(&d->vr, d->persisted_seq);
+			vrfsd_after(d);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ status and start */
+
+static void send_status(struct vrfsd *d, struct conn *c, uint64_t nonce)
+{
+	struct wire_status st = {
+		.nonce = nonce,
+		.replica = d->self,
+		.replica_count = d->cluster.count,
+		.uptime_ms = now_ms() - d->start_ms,
+		.frames_bad = d->frames_bad,
+	};
+
+	if (d->phase == PHASE_PROBE) {
+		st.status = WIRE_STATUS_NEW;
+	} else {
+		const struct vr_replica *r = &d->vr;
+		st.status = r->status;
+		st.view = r->view;
+		st.primary = vr_primary_index(r->view, r->config.replica_count);
+		st.op = r->log.op;
+		st.commit = r->commit;
+		st.log_ops = r->log.op;
+		for (uint64_t x = 1; x <= r->log.op; x++)
+			st.log_bytes += r->log.entries[x - 1].body_len;
+	}
+	d->wbuf.len = 0;
+	if (!wire_status_encode(&st, &d->wbuf))
+		conn_send(c, WIRE_MSG_STATUS, d->wbuf.data, d->wbuf.len);
+}
+
+static void vrfsd_run(struct vrfsd *d, bool fresh_cluster)
+{
+	struct vr_io io = {
+		.ctx = d,
+		.send = io_send,
+		.reply = io_reply,
+		.persist = io_persist,
+		.apply = io_apply,
+		.realtime = io_realtime,
+		.log = io_log,
+	};
+	char why[VRFSD_WHY_SIZE];
+	int rc;
+
+	if (vrfsd_store_has_image(d->store)) {
+		struct vr_durable image;
+		if (vrfsd_store_image(d->store, d->config.client_table_size, &image, why, sizeof(why))) {
+			vlog(d, "error", "%s/%s: %s", d->dir, VRFSD_STORE_FILE, why);
+			exit(1);
+		}
+		rc = vr_init(&d->vr, &d->config, &io, &image);
+		vlog(d, "info", "restarted from %s: view %" PRIu64 ", op %" PRIu64 ", applied %" PRIu64, d->dir,
+		     image.meta.view, image.op, image.commit);
+		vrfsd_store_image_free(&image);
+	} else if (fresh_cluster) {
+		if (vrfsd_store_format(d->store))
+			fatal(d, "store: cannot format");
+		vlog(d, "info", "new cluster: every replica is new; formatted %s", d->dir);
+		rc = vr_init(&d->vr, &d->config, &io, NULL);
+	} else {
+		vlog(d, "info", "the cluster has state and this data directory has none: recovering (disk lost)");
+		rc = vr_init_recovering(&d->vr, &d->config, &io);
+	}
+	if (rc) {
+		vlog(d, "error", "%s/%s: the durable state is damaged (%s); move the directory away to recover this "
+		                 "replica from the others",
+		     d->dir, VRFSD_STORE_FILE, strerror(-rc));
+		exit(1);
+	}
+	d->phase = PHASE_RUN;
+	vrfsd_after(d);
+}
+
+static bool probe_peer_fresh(const struct wire_status *st)
+{
+	return st->status == WIRE_STATUS_NEW ||
+	       (st->status == VR_STATUS_NORMAL && st->view == 0 && st->op == 0 && st->commit == 0);
+}
+
+static void probe_on_status(struct vrfsd *d, const struct wire_status *st)
+{
+	if (st->replica >= d->cluster.count || st->replica == d->self || st->nonce != d->probe_nonce)
+		return;
+	if (st->replica_count != d->cluster.count)
+		return;
+	d->probe_answered[st->replica] = true;
+	d->probe_fresh[st->replica] = probe_peer_fresh(st);
+	if (!d->probe_fresh[st->replica]) {
+		vrfsd_run(d, false);
+		return;
+	}
+	for (uint8_t i = 0; i < d->cluster.count; i++)
+		if (i != d->self && !d->probe_answered[i])
+			return;
+	vrfsd_run(d, true);
+}
+
+static void probe_send(struct vrfsd *d)
+{
+	struct wire_status_request q = { .nonce = d->probe_nonce };
+	char waiting[256] = "";
+
+	d->wbuf.len = 0;
+	if (wire_status_request_encode(&q, &d->wbuf))
+		return;
+	for (uint8_t i = 0; i < d->cluster.count; i++) {
+		if (i == d->self || d->probe_answered[i])
+			continue;
+		conn_send(d->peer[i].conn, WIRE_MSG_STATUS_REQUEST, d->wbuf.data, d->wbuf.len);
+		size_t n = strlen(waiting);
+		snprintf(waiting + n, sizeof(waiting) - n, "%sr%u", n ? ", " : "", i);
+	}
+	if (!d->probe_waiting_logged && d->ticks > 200) {
+		vlog(d, "info",
+		     "new data directory: waiting for %s to answer (a new cluster starts when every replica is up; "
+		     "a replica that lost its disk recovers once one that has state answers)",
+		     waiting);
+		d->probe_waiting_logged = true;
+	}
+}
+
+/* ------------------------------------------------------------------ frames */
+
+static void on_request(struct vrfsd *d, struct conn *c, const struct vr_message *m)
+{
+	if (m->kind != VR_KIND_OP && m->kind != VR_KIND_REGISTER) {
+		conn_bad(c, "request: bad kind", false);
+		return;
+	}
+	if (m->kind == VR_KIND_OP) {
+		struct wire_fs_op op;
+		const char *why = NULL;
+		if (wire_fs_op_decode(m->body, m->body_len, &op, &why)) {
+			conn_bad(c, why, false);
+			return;
+		}
+	}
+	conn_track_client(c, m->client_id);
+	if (d->phase != PHASE_RUN || !vr_is_primary(&d->vr) || d->vr.status != VR_STATUS_NORMAL) {
+		struct wire_redirect r = { .replica = d->self, .status = WIRE_STATUS_NEW };
+		if (d->phase == PHASE_RUN) {
+			r.status = d->vr.status;
+			r.view = d->vr.view;
+			r.primary = vr_primary_index(d->vr.view, d->cluster.count);
+		}
+		d->wbuf.len = 0;
+		if (!wire_redirect_encode(&r, &d->wbuf))
+			conn_send(c, WIRE_MSG_REDIRECT, d->wbuf.data, d->wbuf.len);
+		return;
+	}
+	if (vr_on_message(&d->vr, m))
+		conn_bad(c, "request refused by the core", false);
+	vrfsd_after(d);
+}
+
+static void on_frame(struct vrfsd *d, struct conn *c, uint16_t type, const uint8_t *body, size_t len)
+{
+	const char *why = NULL;
+
+	if (type >= 1 && type <= VR_COMMAND_MAX) {
+		struct vr_message m;
+		if (wire_vr_decode(type, body, len, &m, d->entries, WIRE_VR_ENTRIES_MAX, &why)) {
+			conn_bad(c, why, false);
+			return;
+		}
+		if (m.command == VR_REQUEST) {
+			on_request(d, c, &m);
+			return;
+		}
+		if (m.command == VR_REPLY || m.replica >= d->cluster.count || m.replica == d->self) {
+			conn_bad(c, "vr: not a message for a replica, or a bad sender", false);
+			return;
+		}
+		if (d->phase != PHASE_RUN)
+			return;
+		if (vr_on_message(&d->vr, &m))
+			d->frames_bad++; /* the core logged why (debug) */
+		vrfsd_after(d);
+		return;
+	}
+	switch (type) {
+	case WIRE_MSG_STATUS_REQUEST: {
+		struct wire_status_request q;
+		if (wire_status_request_decode(body, len, &q, &why))
+			conn_bad(c, why, false);
+		else
+			send_status(d, c, q.nonce);
+		return;
+	}
+	case WIRE_MSG_STATUS: {
+		struct wire_status st;
+		if (wire_status_decode(body, len, &st, &why))
+			conn_bad(c, why, false);
+		else if (d->phase == PHASE_PROBE)
+			probe_on_status(d, &st);
+		return;
+	}
+	default:
+		conn_bad(c, "frame type not for a replica", false);
+		return;
+	}
+}
+
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+	struct conn *c = h->data;
+
+	(void)suggested;
+	if (c->cap - c->len < CONN_READ_MIN) {
+		size_t cap = c->cap ? c->cap * 2 : 2 * CONN_READ_MIN;
+		while (cap - c->len < CONN_READ_MIN)
+			cap *= 2;
+		uint8_t *p = realloc(c->buf, cap);
+		if (!p) {
+			*out = uv_buf_init(NULL, 0);
+			return;
+		}
+		c->buf = p;
+		c->cap = cap;
+	}
+	*out = uv_buf_init((char *)c->buf + c->len, (unsigned)(c->cap - c->len));
+}
+
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+	struct vrfsd *d = c->d;
+
+	(void)buf;
+	if (nread < 0) {
+		if (c->len > c->pos)
+			conn_bad(c, "frame: the connection ended inside a frame (truncated)", false);
+		conn_close(c);
+		return;
+	}
+	c->len += (size_t)nread;
+	while (!c->closing && c->len - c->pos >= WIRE_FRAME_HEADER_SIZE) {
+		const uint8_t *p = c->buf + c->pos;
+		struct wire_frame_header h;
+		const char *why = NULL;
+		if (wire_frame_decode_header(p, WIRE_FRAME_HEADER_SIZE, &h, &why)) {
+			conn_bad(c, why, true);
+			return;
+		}
+		size_t need = WIRE_FRAME_HEADER_SIZE + (size_t)h.body_len;
+		if (c->len - c->pos < need)
+			break;
+		int rc = wire_frame_verify(&h, p, p + WIRE_FRAME_HEADER_SIZE, d->cluster.has_key ? d->cluster.key : NULL,
+		                           d->cluster.id, &why);
+		if (rc == -EXDEV) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "from another cluster (id %016" PRIx64 ", ours %016" PRIx64 ")",
+			         h.cluster_id, d->cluster.id);
+			conn_bad(c, msg, true);
+			return;
+		}
+		if (rc) {
+			conn_bad(c, why, true);
+			return;
+		}
+		c->pos += need;
+		on_frame(d, c, h.type, p + WIRE_FRAME_HEADER_SIZE, h.body_len);
+	}
+	if (c->pos) {
+		memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+		c->len -= c->pos;
+		c->pos = 0;
+	}
+	/* Keep at most one frame's worth: a huge buffer left by one big frame shrinks back. */
+	if (c->cap > 4 * CONN_READ_MIN && c->len < CONN_READ_MIN) {
+		uint8_t *p = realloc(c->buf, 2 * CONN_READ_MIN);
+		if (p) {
+			c->buf = p;
+			c->cap = 2 * CONN_READ_MIN;
+		}
+	}
+}
+
+static void on_accept(uv_stream_t *server, int status)
+{
+	struct vrfsd *d = server->data;
+	struct conn *c;
+
+	if (status < 0)
+		return;
+	if (d->conn_count >= CONNS_MAX || !(c = conn_new(d, -1))) {
+		uv_tcp_t tmp;
+		uv_tcp_init(d->loop, &tmp);
+		if (!uv_accept(server, (uv_stream_t *)&tmp))
+			uv_close((uv_handle_t *)&tmp, NULL);
+		return;
+	}
+	uv_tcp_init(d->loop, &c->tcp);
+	if (uv_accept(server, (uv_stream_t *)&c->tcp)) {
+		conn_close(c);
+		return;
+	}
+	struct sockaddr_storage sa;
+	int sa_len = sizeof(sa);
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &sa_len)) {
+		if (sa.ss_family == AF_INET6)
+			uv_ip6_name((struct sockaddr_in6 *)&sa, host, sizeof(host));
+		else
+			uv_ip4_name((struct sockaddr_in *)&sa, host, sizeof(host));
+		snprintf(c->name, sizeof(c->name), "%s:%u", host,
+		         ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+		                                        : ((struct sockaddr_in *)&sa)->sin_port));
+	}
+	c->connected = true;
+	uv_tcp_nodelay(&c->tcp, 1);
+	uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read);
+}
+
+/* ------------------------------------------------------------------ peers */
+
+static void peer_on_connect(uv_connect_t *req, int status)
+{
+	struct conn *c = req->handle->data;
+	struct vrfsd *d = c->d;
+	struct peer *p = &d->peer[c->peer];
+
+	if (status < 0 || c->closing) {
+		conn_close(c);
+		return;
+	}
+	c->connected = true;
+	p->backoff_ms = BACKOFF_MIN_MS;
+	if (p->down_logged)
+		vlog(d, "info", "connected to replica r%d (%s)", c->peer, c->name);
+	p->was_up = true;
+	p->down_logged = false;
+	uv_tcp_nodelay(&c->tcp, 1);
+	uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read);
+	if (d->phase == PHASE_PROBE)
+		probe_send(d);
+}
+
+static void peer_connect(struct vrfsd *d, uint8_t i)
+{
+	struct peer *p = &d->peer[i];
+	struct conn *c;
+
+	if (p->conn || !(c = conn_new(d, i)))
+		return;
+	p->conn = c;
+	snprintf(c->name, sizeof(c->name), "%s", vrfs_cluster_name(&d->cluster, i));
+	uv_tcp_init(d->loop, &c->tcp);
+	if (uv_tcp_connect(&p->connect, &c->tcp, (const struct sockaddr *)&d->cluster.member[i].addr,
+	                   peer_on_connect))
+		conn_close(c);
+}
+
+static void peer_on_retry(uv_timer_t *t)
+{
+	struct vrfsd *d = t->data;
+
+	for (uint8_t i = 0; i < d->cluster.count; i++)
+		if (&d->peer[i].retry == t)
+			peer_connect(d, i);
+}
+
+static void peer_schedule(struct vrfsd *d, uint8_t i)
+{
+	struct peer *p = &d->peer[i];
+
+	if (!p->backoff_ms)
+		p->backoff_ms = BACKOFF_MIN_MS;
+	uv_timer_start(&p->retry, peer_on_retry, p->backoff_ms, 0);
+	p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
+}
+
+/* ------------------------------------------------------------------ timers and signals */
+
+static void on_tick(uv_timer_t *t)
+{
+	struct vrfsd *d = t->data;
+
+	d->ticks++;
+	if (d->phase == PHASE_PROBE) {
+		if (d->ticks % PROBE_RESEND_TICK == 0)
+			probe_send(d);
+		return;
+	}
+	vr_on_tick(&d->vr);
+	vrfsd_after(d);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct vrfsd *d = s->data;
+
+	if (vrfsd_store_pending(d->store) && vrfsd_store_flush(d->store))
+		fatal(d, "store: cannot commit at shutdown");
+	vlog(d, "info", "%s: stopping; state is durable", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	vrfsd_store_close(d->store);
+	d->store = NULL;
+	for (struct conn *c = d->conns; c; c = c->next)
+		if (!c->closing)
+			uv_close((uv_handle_t *)&c->tcp, NULL);
+	exit(0);
+}
+
+/* ------------------------------------------------------------------ main */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vrfsd --id N --cluster HOST:PORT,HOST:PORT,HOST:PORT --data DIR [--key-file FILE] [-v]\n"
+	           "\n"
+	           "Runs replica N (0-based, in --cluster order) of a vrfs cluster. The primary of view v is\n"
+	           "replica v mod (number of replicas). DIR is created on the first start; later starts\n"
+	           "recover from it. See vrfsd(8).\n"
+	           "\n"
+	           "  --id N            this replica's number in --cluster\n"
+	           "  --cluster LIST    every replica, in order (an odd number: 3, 5, ...); the same on all\n"
+	           "  --data DIR        this replica's data directory\n"
+	           "  --key-file FILE   cluster key (64 hex digits, mode 0600): frames carry a MAC under it\n"
+	           "  --sessions N      client sessions the cluster keeps (default 1024; the same on all)\n"
+	           "  -v, --verbose     also log every dropped message\n"
+	           "  -h, --help        this text\n"
+	           "  --version         the version\n");
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || !*s || v > max || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct vrfsd vd;
+	struct vrfsd *d = &vd;
+	const char *cluster = NULL, *key_file = NULL;
+	unsigned long id = ULONG_MAX, sessions = 1024;
+	char why[VRFSD_WHY_SIZE];
+	static const struct option opts[] = {
+		{ "id", required_argument, NULL, 'i' },       { "cluster", required_argument, NULL, 'c' },
+		{ "data", required_argument, NULL, 'd' },     { "key-file", required_argument, NULL, 'k' },
+		{ "sessions", required_argument, NULL, 's' }, { "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },           { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'i':
+			if (parse_uint(optarg, VR_REPLICAS_MAX - 1, &id)) {
+				fprintf(stderr, "vrfsd: --id %s: give a replica number, 0..%d\n", optarg, VR_REPLICAS_MAX - 1);
+				return 2;
+			}
+			break;
+		case 'c':
+			cluster = optarg;
+			break;
+		case 'd':
+			d->dir = optarg;
+			break;
+		case 'k':
+			key_file = optarg;
+			break;
+		case 's':
+			if (parse_uint(optarg, 1u << 20, &sessions) || sessions == 0) {
+				fprintf(stderr, "vrfsd: --sessions %s: give a number, 1..%u\n", optarg, 1u << 20);
+				return 2;
+			}
+			break;
+		case 'v':
+			d->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("vrfsd %s\n", VRFSD_VERSION);
+			return 0;
+		case ':':
+			fprintf(stderr, "vrfsd: %s needs a value (see vrfsd --help)\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "vrfsd: unknown option %s (see vrfsd --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vrfsd: unexpected argument \"%s\" (see vrfsd --help)\n", argv[optind]);
+		return 2;
+	}
+	if (id == ULONG_MAX || !cluster || !d->dir) {
+		fprintf(stderr, "vrfsd: --id, --cluster and --data are required (see vrfsd --help)\n");
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "vrfsd: libsodium failed to start\n");
+		return 1;
+	}
+	if (vrfs_cluster_parse(&d->cluster, cluster, why, sizeof(why)) ||
+	    (key_file && vrfs_cluster_key_file(&d->cluster, key_file, why, sizeof(why)))) {
+		fprintf(stderr, "vrfsd: %s\n", why);
+		return 2;
+	}
+	if (id >= d->cluster.count) {
+		fprintf(stderr, "vrfsd: --id %lu but --cluster lists %u replicas (0..%u)\n", id, d->cluster.count,
+		        d->cluster.count - 1);
+		return 2;
+	}
+	d->self = (uint8_t)id;
+
+	struct vrfsd_identity ident = { .cluster_id = d->cluster.id, .replica = d->self, .replica_count = d->cluster.count };
+	int rc = vrfsd_store_open(&d->store, d->dir, &ident, why, sizeof(why));
+	if (rc < 0) {
+		fprintf(stderr, "vrfsd: %s\n", why);
+		return 1;
+	}
+
+	d->loop = uv_default_loop();
+	uv_tcp_init(d->loop, &d->listener);
+	d->listener.data = d;
+	const struct vrfs_member *me = &d->cluster.member[d->self];
+	int err = uv_tcp_bind(&d->listener, (const struct sockaddr *)&me->addr, 0);
+	if (!err)
+		err = uv_listen((uv_stream_t *)&d->listener, 128, on_accept);
+	if (err) {
+		fprintf(stderr, "vrfsd: cannot listen on %s: %s%s\n", vrfs_cluster_name(&d->cluster, d->self),
+		        uv_strerror(err),
+		        err == UV_EADDRINUSE ? " (another process uses the port: is this replica already running?)"
+		        : err == UV_EADDRNOTAVAIL ? " (the address is not on this machine: check --id)"
+		                                  : "");
+		vrfsd_store_close(d->store);
+		return 1;
+	}
+
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
+	d->config = (struct vr_config){
+		.replica_count = d->cluster.count,
+		.self = d->self,
+		.log_capacity = 1u << 18,
+		.body_size_max = WIRE_VR_BODY_MAX,
+		.client_table_size = (uint32_t)sessions,
+		.pipeline_max = 128,
+		.heartbeat_ticks = 10,
+		.prepare_resend_ticks = 20,
+		.liveness_ticks = 150,
+		.view_change_ticks = 200,
+		.resend_ticks = 20,
+		.seed = seed,
+	};
+	d->probe_nonce = seed | 1;
+	d->start_ms = now_ms();
+	wire_buf_init(&d->wbuf);
+	d->entries = calloc(WIRE_VR_ENTRIES_MAX, sizeof(*d->entries));
+	if (!d->entries) {
+		fprintf(stderr, "vrfsd: out of memory\n");
+		return 1;
+	}
+
+	uv_timer_init(d->loop, &d->tick);
+	d->tick.data = d;
+	uv_check_init(d->loop, &d->check);
+	d->check.data = d;
+	uv_check_start(&d->check, on_check);
+	uv_idle_init(d->loop, &d->idle);
+	d->idle.data = d;
+	uv_signal_init(d->loop, &d->sigterm);
+	d->sigterm.data = d;
+	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_signal_init(d->loop, &d->sigint);
+	d->sigint.data = d;
+	uv_signal_start(&d->sigint, on_signal, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+	for (uint8_t i = 0; i < d->cluster.count; i++) {
+		uv_timer_init(d->loop, &d->peer[i].retry);
+		d->peer[i].retry.data = d;
+		d->peer[i].was_up = false;
+		d->peer[i].down_logged = true; /* the first connection is logged */
+		if (i != d->self)
+			peer_connect(d, i);
+	}
+
+	vlog(d, "info", "replica r%u of %u listening on %s, data %s, cluster %016" PRIx64 "%s", d->self,
+	     d->cluster.count, vrfs_cluster_name(&d->cluster, d->self), d->dir, d->cluster.id,
+	     d->cluster.has_key ? ", frames authenticated" : "");
+	if (rc == 0 && !vrfsd_store_has_image(d->store))
+		rc = 1; /* created earlier, never got an image: still new */
+	if (rc == 1 && d->cluster.count == 1)
+		vrfsd_run(d, true);
+	else if (rc == 0)
+		vrfsd_run(d, false);
+	uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
+	uv_run(d->loop, UV_RUN_DEFAULT);
+	return 0;
+}

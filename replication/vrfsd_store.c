@@ -1,0 +1,508 @@
+/*
+ * vrfsd_store.c — the VR core's durable image and state machine on the SQLite store.
+ *
+ * Log entries and the VR metadata are opaque bytes to the store (state/store.h); their
+ * format is fixed here, little-endian:
+ *   entry: op, view, client_id, session, request, timestamp, checksum, parent (8 bytes
+ *          each), kind (1), body_len (4), body;
+ *   meta:  version (1) = 1, view, last_normal_view, dvc_view, dvc_op, dvc_head,
+ *          voter_view (8 bytes each), status (1).
+ * Bytes read back are checked here (lengths) and by vr_init (checksums, the chain).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "replication/vrfsd_store.h"
+#include "state/store.h"
+#include "wire/wire_fs.h"
+
+#define ENTRY_HEAD 69 /* 8 * 8 + 1 + 4 */
+#define META_SIZE  (1 + 6 * 8 + 1)
+#define META_VERSION 1
+
+struct vrfsd_store {
+	struct store *store;
+	bool open_group;
+	uint8_t *scratch; /* one encoded entry */
+	size_t scratch_cap;
+};
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void meta_encode(const struct vr_meta *m, uint8_t out[META_SIZE])
+{
+	out[0] = META_VERSION;
+	put64(out + 1, m->view);
+	put64(out + 9, m->last_normal_view);
+	put64(out + 17, m->dvc_view);
+	put64(out + 25, m->dvc_op);
+	put64(out + 33, m->dvc_head);
+	put64(out + 41, m->voter_view);
+	out[49] = m->status;
+}
+
+static int meta_decode(const uint8_t *in, uint32_t len, struct vr_meta *m)
+{
+	if (len != META_SIZE || in[0] != META_VERSION)
+		return -EINVAL;
+	m->view = get64(in + 1);
+	m->last_normal_view = get64(in + 9);
+	m->dvc_view = get64(in + 17);
+	m->dvc_op = get64(in + 25);
+	m->dvc_head = get64(in + 33);
+	m->voter_view = get64(in + 41);
+	m->status = in[49];
+	return 0;
+}
+
+static int entry_encode(struct vrfsd_store *s, const struct vr_entry *e, struct store_log_entry *out)
+{
+	size_t need = ENTRY_HEAD + (size_t)e->body_len;
+
+	if (need > s->scratch_cap) {
+		uint8_t *p = realloc(s->scratch, need);
+		if (!p)
+			return -ENOMEM;
+		s->scratch = p;
+		s->scratch_cap = need;
+	}
+	uint8_t *b = s->scratch;
+	put64(b, e->op);
+	put64(b + 8, e->view);
+	put64(b + 16, e->client_id);
+	put64(b + 24, e->session);
+	put64(b + 32, e->request);
+	put64(b + 40, e->timestamp);
+	put64(b + 48, e->checksum);
+	put64(b + 56, e->parent);
+	b[64] = e->kind;
+	put32(b + 65, e->body_len);
+	if (e->body_len)
+		memcpy(b + ENTRY_HEAD, e->body, e->body_len);
+	out->op = e->op;
+	out->data = b;
+	out->len = (uint32_t)need;
+	return 0;
+}
+
+/* e->body points into in. */
+static int entry_decode(const uint8_t *in, uint32_t len, struct vr_entry *e)
+{
+	if (len < ENTRY_HEAD || get32(in + 65) != len - ENTRY_HEAD)
+		return -EINVAL;
+	e->op = get64(in);
+	e->view = get64(in + 8);
+	e->client_id = get64(in + 16);
+	e->session = get64(in + 24);
+	e->request = get64(in + 32);
+	e->timestamp = get64(in + 40);
+	e->checksum = get64(in + 48);
+	e->parent = get64(in + 56);
+	e->kind = in[64];
+	e->body_len = len - ENTRY_HEAD;
+	e->body = in + ENTRY_HEAD;
+	return 0;
+}
+
+static const char *const label_cluster = "label.cluster_id";
+static const char *const label_replica = "label.replica";
+static const char *const label_count = "label.replica_count";
+
+int vrfsd_store_open(struct vrfsd_store **out, const char *dir, const struct vrfsd_identity *id, char *why,
+                     size_t why_size)
+{
+	char path[4096];
+	struct stat st;
+	const char *swhy = NULL;
+	int created = 0;
+	int rc;
+
+	*out = NULL;
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		snprintf(why, why_size, "cannot create data directory %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		snprintf(why, why_size, "data directory %s is not a directory", dir);
+		return -ENOTDIR;
+	}
+	if (access(dir, R_OK | W_OK | X_OK)) {
+		snprintf(why, why_size, "data directory %s is not readable and writable: %s", dir, strerror(errno));
+		return -EACCES;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, VRFSD_STORE_FILE) >= sizeof(path)) {
+		snprintf(why, why_size, "data directory path too long");
+		return -ENAMETOOLONG;
+	}
+	if (stat(path, &st)) {
+		if (errno != ENOENT) {
+			snprintf(why, why_size, "cannot read %s: %s", path, strerror(errno));
+			return -errno;
+		}
+		created = 1;
+	}
+
+	struct vrfsd_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	mode_t old = umask(077);
+	rc = store_open(&s->store, path, 0, &swhy);
+	umask(old);
+	if (rc) {
+		snprintf(why, why_size, "%s: %s", path, swhy ? swhy : strerror(-rc));
+		free(s);
+		return rc;
+	}
+	if (created) {
+		if (store_label_put(s->store, label_cluster, id->cluster_id) ||
+		    store_label_put(s->store, label_replica, id->replica) ||
+		    store_label_put(s->store, label_count, id->replica_count)) {
+			snprintf(why, why_size, "%s: cannot write the replica's identity", path);
+			vrfsd_store_close(s);
+			return -EIO;
+		}
+		*out = s;
+		return 1;
+	}
+
+	uint64_t cluster = 0, replica = 0, count = 0;
+	int missing = store_label_get(s->store, label_cluster, &cluster);
+	if (missing == -ENOENT && !vrfsd_store_has_image(s) && store_commit(s->store) == 0) {
+		/* Created by a start that stopped before it wrote the identity: finish that. */
+		if (store_label_put(s->store, label_cluster, id->cluster_id) ||
+		    store_label_put(s->store, label_replica, id->replica) ||
+		    store_label_put(s->store, label_count, id->replica_count)) {
+			snprintf(why, why_size, "%s: cannot write the replica's identity", path);
+			vrfsd_store_close(s);
+			return -EIO;
+		}
+		*out = s;
+		return 1;
+	}
+	if (missing || store_label_get(s->store, label_replica, &replica) ||
+	    store_label_get(s->store, label_count, &count)) {
+		snprintf(why, why_size, "%s is a vrfs store but not a replica's (no identity): use another --data", path);
+		vrfsd_store_close(s);
+		return -EINVAL;
+	}
+	if (cluster != id->cluster_id) {
+		snprintf(why, why_size,
+		         "%s belongs to another cluster (id %016llx, this --cluster is %016llx): check --cluster and "
+		         "--key-file, or use another --data",
+		         path, (unsigned long long)cluster, (unsigned long long)id->cluster_id);
+		vrfsd_store_close(s);
+		return -EXDEV;
+	}
+	if (replica != id->replica || count != id->replica_count) {
+		snprintf(why, why_size, "%s belongs to replica %llu of %llu, not replica %u of %u: check --id, or use another --data",
+		         path, (unsigned long long)replica, (unsigned long long)count, id->replica, id->replica_count);
+		vrfsd_store_close(s);
+		return -EXDEV;
+	}
+	*out = s;
+	return 0;
+}
+
+void vrfsd_store_close(struct vrfsd_store *s)
+{
+	if (!s)
+		return;
+	store_close(s->store);
+	free(s->scratch);
+	free(s);
+}
+
+bool vrfsd_store_has_image(struct vrfsd_store *s)
+{
+	uint8_t meta[META_SIZE];
+	uint32_t len = 0;
+
+	return store_log_meta(s->store, meta, sizeof(meta), &len) == 0;
+}
+
+int vrfsd_store_format(struct vrfsd_store *s)
+{
+	struct vr_meta m = { .status = VR_STATUS_NORMAL };
+	uint8_t meta[META_SIZE];
+
+	meta_encode(&m, meta);
+	return store_log_write(s->store, 0, NULL, 0, meta, sizeof(meta)) ? -EIO : 0;
+}
+
+struct image_load {
+	struct vr_entry *log;
+	uint64_t count, cap;
+	int err;
+};
+
+static int image_entry(void *arg, const struct store_log_entry *le)
+{
+	struct image_load *l = arg;
+	struct vr_entry e;
+
+	if (entry_decode(le->data, le->len, &e) || e.op != le->op || e.op != l->count + 1) {
+		l->err = -EINVAL;
+		return 1;
+	}
+	if (l->count == l->cap) {
+		uint64_t cap = l->cap ? l->cap * 2 : 1024;
+		struct vr_entry *p = realloc(l->log, cap * sizeof(*p));
+		if (!p) {
+			l->err = -ENOMEM;
+			return 1;
+		}
+		l->log = p;
+		l->cap = cap;
+	}
+	uint8_t *body = malloc(e.body_len ? e.body_len : 1);
+	if (!body) {
+		l->err = -ENOMEM;
+		return 1;
+	}
+	memcpy(body, e.body, e.body_len);
+	e.body = body;
+	l->log[l->count++] = e;
+	return 0;
+}
+
+struct image_clients {
+	struct vr_client_slot *clients;
+	uint32_t count;
+	int err;
+};
+
+static int image_client(void *arg, const struct store_session_row *row)
+{
+	struct image_clients *c = arg;
+
+	if (row->slot >= c->count || row->result_len > VR_RESULT_SIZE_MAX) {
+		c->err = -EINVAL;
+		return 1;
+	}
+	struct vr_client_slot *slot = &c->clients[row->slot];
+	slot->client_id = row->client_id;
+	slot->session = row->session;
+	slot->request = row->request;
+	slot->op = row->op;
+	slot->status = row->status;
+	slot->result_len = row->result_len;
+	if (row->result_len)
+		memcpy(slot->result, row->result, row->result_len);
+	return 0;
+}
+
+int vrfsd_store_image(struct vrfsd_store *s, uint32_t client_table_size, struct vr_durable *d, char *why,
+                      size_t why_size)
+{
+	uint8_t meta[META_SIZE + 1];
+	uint32_t len = 0;
+	struct image_load l = { 0 };
+	struct image_clients c = { 0 };
+
+	memset(d, 0, sizeof(*d));
+	if (store_log_meta(s->store, meta, sizeof(meta), &len) || meta_decode(meta, len, &d->meta)) {
+		snprintf(why, why_size, "the replica's metadata is missing or damaged");
+		return -EINVAL;
+	}
+	if (store_log_read(s->store, 1, image_entry, &l) || l.err) {
+		snprintf(why, why_size, "the replica's log is damaged (op %llu)", (unsigned long long)l.count + 1);
+		d->log = l.log;
+		d->op = l.count;
+		vrfsd_store_image_free(d);
+		return -EINVAL;
+	}
+	d->log = l.log;
+	d->op = l.count;
+	d->commit = store_commit(s->store);
+	c.clients = calloc(client_table_size, sizeof(*c.clients));
+	c.count = client_table_size;
+	d->clients = c.clients;
+	d->client_count = client_table_size;
+	if (!c.clients || store_sessions_read(s->store, image_client, &c) || c.err) {
+		snprintf(why, why_size, "the replica's client table is damaged or larger than %u sessions",
+		         client_table_size);
+		vrfsd_store_image_free(d);
+		return -EINVAL;
+	}
+	if (d->commit > d->op) {
+		snprintf(why, why_size, "the store applied op %llu but the log ends at %llu", (unsigned long long)d->commit,
+		         (unsigned long long)d->op);
+		vrfsd_store_image_free(d);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void vrfsd_store_image_free(struct vr_durable *d)
+{
+	for (uint64_t x = 0; d->log && x < d->op; x++)
+		free((void *)d->log[x].body);
+	free((void *)d->log);
+	free((void *)d->clients);
+	memset(d, 0, sizeof(*d));
+}
+
+static int group_open(struct vrfsd_store *s)
+{
+	if (s->open_group)
+		return 0;
+	if (store_begin(s->store))
+		return -EIO;
+	s->open_group = true;
+	return 0;
+}
+
+int vrfsd_store_persist(struct vrfsd_store *s, const struct vr_write *w)
+{
+	struct store_log_entry *le = NULL;
+	uint8_t meta[META_SIZE];
+	uint64_t keep;
+	int rc = 0;
+
+	if (group_open(s))
+		return -EIO;
+	switch (w->kind) {
+	case VR_WRITE_META:
+		meta_encode(&w->meta, meta);
+		return store_log_write(s->store, UINT64_MAX >> 1, NULL, 0, meta, sizeof(meta)) ? -EIO : 0;
+	case VR_WRITE_LOG:
+		keep = w->entry_count ? w->entries[0].op - 1 : UINT64_MAX >> 1;
+		break;
+	case VR_WRITE_INSTALL:
+		keep = w->op;
+		meta_encode(&w->meta, meta);
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* One entry at a time through the scratch buffer: the first call truncates above keep,
+	 * the rest append; the metadata goes with the last (all in the open group). */
+	if (w->entry_count == 0)
+		return store_log_write(s->store, keep, NULL, 0, w->kind == VR_WRITE_INSTALL ? meta : NULL, sizeof(meta))
+		               ? -EIO
+		               : 0;
+	le = calloc(1, sizeof(*le));
+	if (!le)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < w->entry_count && !rc; i++) {
+		bool last = i + 1 == w->entry_count;
+		if (entry_encode(s, &w->entries[i], le))
+			rc = -ENOMEM;
+		else if (store_log_write(s->store, keep + i, le, 1, last && w->kind == VR_WRITE_INSTALL ? meta : NULL,
+		                         sizeof(meta)))
+			rc = -EIO;
+	}
+	free(le);
+	return rc;
+}
+
+int vrfsd_store_apply(struct vrfsd_store *s, const struct vr_apply *a, uint8_t *result, uint32_t *result_len)
+{
+	const struct vr_entry *e = a->entry;
+	struct wire_fs_op op;
+	struct wire_fs_result res;
+	const char *why = NULL;
+	struct store_apply_ctx ctx = {
+		.op = e->op, .now = (int64_t)e->timestamp, .client_id = e->client_id, .evicted_client = a->evicted_client
+	};
+	struct store_session_row row = {
+		.slot = a->slot,
+		.client_id = e->client_id,
+		.session = e->kind == VR_KIND_REGISTER ? e->op : e->session,
+		.request = e->request,
+		.op = e->op,
+		.status = VR_REPLY_OK,
+	};
+	bool upcall = a->upcall;
+
+	*result_len = 0;
+	if (group_open(s))
+		return -EIO;
+	if (upcall && wire_fs_op_decode(e->body, e->body_len, &op, &why)) {
+		/* The primary checks ops before it logs them (vrfsd); a body that does not
+		 * decode here is still executed alike on every replica: as an EINVAL result. */
+		upcall = false;
+		memset(&res, 0, sizeof(res));
+		res.err = -EINVAL;
+		struct wire_buf b;
+		wire_buf_init(&b);
+		if (wire_fs_result_encode(&res, &b) || b.len > VR_RESULT_SIZE_MAX) {
+			wire_buf_free(&b);
+			return -EIO;
+		}
+		memcpy(result, b.data, b.len);
+		*result_len = (uint32_t)b.len;
+		row.result = result;
+		row.result_len = *result_len;
+		wire_buf_free(&b);
+		if (store_apply(s->store, &ctx, NULL, a->slot != VR_NONE ? &row : NULL, &res))
+			return -EIO;
+		return 0;
+	}
+	if (store_apply(s->store, &ctx, upcall ? &op : NULL, a->slot != VR_NONE ? &row : NULL, &res))
+		return -EIO;
+	if (upcall) {
+		struct wire_buf b;
+		wire_buf_init(&b);
+		if (wire_fs_result_encode(&res, &b) || b.len > VR_RESULT_SIZE_MAX) {
+			wire_buf_free(&b);
+			return -EIO;
+		}
+		memcpy(result, b.data, b.len);
+		*result_len = (uint32_t)b.len;
+		wire_buf_free(&b);
+	}
+	return 0;
+}
+
+bool vrfsd_store_pending(const struct vrfsd_store *s)
+{
+	return s->open_group;
+}
+
+int vrfsd_store_flush(struct vrfsd_store *s)
+{
+	if (!s->open_group)
+		return 0;
+	s->open_group = false;
+	return store_end(s->store) ? -EIO : 0;
+}
+
+uint64_t vrfsd_store_commit(const struct vrfsd_store *s)
+{
+	return store_commit(s->store);
+}
+
+int vrfsd_store_digest(struct vrfsd_store *s, uint8_t out[VRFSD_DIGEST_SIZE])
+{
+	_Static_assert(VRFSD_DIGEST_SIZE == STORE_DIGEST_SIZE, "digest sizes");
+	return store_digest(s->store, out) ? -EIO : 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * vrfsd_store.h — the small interface through which vrfsd wires the VR core to the
+ * replica's SQLite store (DESIGN.md, "Layout"): the only file of replication/ that
+ * sees state/. It keeps the durable image (log, metadata, client table, applied
+ * state) in DIR/store.db and makes writes durable in groups: every persist and apply
+ * between two vrfsd_store_flush calls is one transaction, one fsync.
+ */
+#ifndef REPLICATION_VRFSD_STORE_H
+#define REPLICATION_VRFSD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "replication/vr.h"
+
+#define VRFSD_STORE_FILE   "store.db"
+#define VRFSD_DIGEST_SIZE  32
+#define VRFSD_WHY_SIZE     512
+
+struct vrfsd_store;
+
+/* Who a data directory belongs to. Checked at every start. */
+struct vrfsd_identity {
+	uint64_t cluster_id;
+	uint8_t replica;
+	uint8_t replica_count;
+};
+
+/*
+ * Opens DIR/store.db, creating DIR (0700) and the database (0600) when missing.
+ * Returns 0 for an existing store of this identity, 1 for a store created now (it holds
+ * no VR image until vrfsd_store_format or the recovery protocol writes one), or -errno
+ * with one line in why naming the problem and the fix (another cluster's or replica's
+ * directory, not a vrfs store, unreadable).
+ */
+int vrfsd_store_open(struct vrfsd_store **out, const char *dir, const struct vrfsd_identity *id, char *why,
+                     size_t why_size);
+void vrfsd_store_close(struct vrfsd_store *s);
+
+/* True when the store holds a durable VR image (metadata written at least once). */
+bool vrfsd_store_has_image(struct vrfsd_store *s);
+
+/* Writes the image of a replica of a new cluster: view 0, NORMAL, empty log. Durable on return. */
+int vrfsd_store_format(struct vrfsd_store *s);
+
+/* Loads the durable image into d (allocated; free with vrfsd_store_image_free). */
+int vrfsd_store_image(struct vrfsd_store *s, uint32_t client_table_size, struct vr_durable *d, char *why,
+                      size_t why_size);
+void vrfsd_store_image_free(struct vr_durable *d);
+
+/* The core's persist and apply. They join the open group (starting one when none is);
+ * a storage failure returns -EIO and the replica must stop. */
+int vrfsd_store_persist(struct vrfsd_store *s, const struct vr_write *w);
+int vrfsd_store_apply(struct vrfsd_store *s, const struct vr_apply *a, uint8_t *result, uint32_t *result_len);
+
+/* True when a group is open (something waits for vrfsd_store_flush). */
+bool vrfsd_store_pending(const struct vrfsd_store *s);
+/* Commits the open group (one fsync). 0, or -EIO: stop the replica. */
+int vrfsd_store_flush(struct vrfsd_store *s);
+
+/* The op-number of the last applied op (durable or in the open group). */
+uint64_t vrfsd_store_commit(const struct vrfsd_store *s);
+int vrfsd_store_digest(struct vrfsd_store *s, uint8_t out[VRFSD_DIGEST_SIZE]);
+
+#endif
