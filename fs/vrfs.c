@@ -190,14 +190,15 @@ static int cmd_status(int argc, char **argv)
 		printf("{\"cluster_id\":\"%016" PRIx64 "\",\"replicas\":[", c.id);
 		for (uint8_t i = 0; i < c.count; i++) {
 			const struct wire_status *s = &a[i].st;
-			printf("%s{\"id\":%u,\"address\":\"%s\",\"reachable\":%s", i ? "," : "", i, vrfs_cluster_name(&c, i),
-			       a[i].reachable ? "true" : "false");
+			printf("%s{\"id\":%u,\"address\":\"%s\",\"reachable\":%s", i ? "," : "", i,
+			       vrfs_cluster_name(&c, i), a[i].reachable ? "true" : "false");
 			if (a[i].reachable)
 				printf(",\"status\":\"%s\",\"view\":%" PRIu64 ",\"primary\":%u,\"op\":%" PRIu64
 				       ",\"commit\":%" PRIu64 ",\"checkpoint\":%" PRIu64 ",\"log_ops\":%" PRIu64
-				       ",\"log_bytes\":%" PRIu64 ",\"frames_bad\":%" PRIu64 ",\"uptime_ms\":%" PRIu64 "}",
-				       status_name(s->status), s->view, s->primary, s->op, s->commit, s->checkpoint, s->log_ops,
-				       s->log_bytes, s->frames_bad, s->uptime_ms);
+				       ",\"log_bytes\":%" PRIu64 ",\"frames_bad\":%" PRIu64 ",\"uptime_ms\":%" PRIu64
+				       "}",
+				       status_name(s->status), s->view, s->primary, s->op, s->commit, s->checkpoint,
+				       s->log_ops, s->log_bytes, s->frames_bad, s->uptime_ms);
 			else
 				printf(",\"error\":\"%s\"}", a[i].error);
 		}
@@ -224,8 +225,8 @@ static int cmd_status(int argc, char **argv)
 		human_bytes(s->log_bytes, bytes, sizeof(bytes));
 		printf("r%-3u %-22s %-10s %-12s %6" PRIu64 " %7sr%u %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64
 		       " %10s\n",
-		       i, vrfs_cluster_name(&c, i), "yes", status_name(s->status), s->view, "", s->primary, s->op, s->commit,
-		       s->checkpoint, s->log_ops, bytes);
+		       i, vrfs_cluster_name(&c, i), "yes", status_name(s->status), s->view, "", s->primary, s->op,
+		       s->commit, s->checkpoint, s->log_ops, bytes);
 	}
 	printf("\nquorum reachable: %s (%u of %u replicas answer, %u needed)\n", ok ? "yes" : "NO", answered, c.count,
 	       quorum);

@@ -137,7 +137,8 @@ int vrfs_cluster_parse(struct vrfs_cluster *c, const char *list, char *why, size
 		p = comma + 1;
 	}
 	if (c->count % 2 == 0) {
-		snprintf(why, why_size, "--cluster lists %u replicas: give an odd number (2f+1), e.g. 3 or 5", c->count);
+		snprintf(why, why_size, "--cluster lists %u replicas: give an odd number (2f+1), e.g. 3 or 5",
+		         c->count);
 		return -EINVAL;
 	}
 	vrfs_cluster_id(c);
@@ -182,8 +183,8 @@ int vrfs_cluster_key_file(struct vrfs_cluster *c, const char *path, char *why, s
 	if (n == (ssize_t)sizeof(buf) - 1 && buf[n - 1] == '\n')
 		n--;
 	if (n != 2 * WIRE_FRAME_KEY_SIZE) {
-		snprintf(why, why_size, "--key-file %s: expected %d hex digits (make one with `vrfs keygen FILE`)", path,
-		         2 * WIRE_FRAME_KEY_SIZE);
+		snprintf(why, why_size, "--key-file %s: expected %d hex digits (make one with `vrfs keygen FILE`)",
+		         path, 2 * WIRE_FRAME_KEY_SIZE);
 		return -EINVAL;
 	}
 	for (int i = 0; i < WIRE_FRAME_KEY_SIZE; i++) {

@@ -69,8 +69,7 @@ int vrfs_net_connect(const struct vrfs_cluster *c, uint8_t i, int timeout_ms)
 	return fd;
 }
 
-int vrfs_net_send(int fd, const struct vrfs_cluster *c, uint16_t type, const uint8_t *body, size_t len,
-                  int timeout_ms)
+int vrfs_net_send(int fd, const struct vrfs_cluster *c, uint16_t type, const uint8_t *body, size_t len, int timeout_ms)
 {
 	size_t total = WIRE_FRAME_HEADER_SIZE + len, n = 0, off = 0;
 	uint8_t *out = malloc(total);

@@ -16,8 +16,7 @@
 int vrfs_net_connect(const struct vrfs_cluster *c, uint8_t i, int timeout_ms);
 
 /* Frames body as type and writes it all (waiting up to timeout_ms for room). 0 or -errno. */
-int vrfs_net_send(int fd, const struct vrfs_cluster *c, uint16_t type, const uint8_t *body, size_t len,
-                  int timeout_ms);
+int vrfs_net_send(int fd, const struct vrfs_cluster *c, uint16_t type, const uint8_t *body, size_t len, int timeout_ms);
 
 /* Bytes read from one connection, not yet taken as frames. */
 struct vrfs_reader {

@@ -382,7 +382,6 @@ static void io_log(void *ctx, const char *what)
 		vlog(d, "debug", "%s", what);
 }
 
-
 /* Group commit: after the I/O callbacks of one iteration, one transaction, one fsync. */
 static void on_check(uv_check_t *h)
 {
@@ -464,8 +463,9 @@ static void vrfsd_run(struct vrfsd *d, bool fresh_cluster)
 		rc = vr_init_recovering(&d->vr, &d->config, &io);
 	}
 	if (rc) {
-		vlog(d, "error", "%s/%s: the durable state is damaged (%s); move the directory away to recover this "
-		                 "replica from the others",
+		vlog(d, "error",
+		     "%s/%s: the durable state is damaged (%s); move the directory away to recover this "
+		     "replica from the others",
 		     d->dir, VRFSD_STORE_FILE, strerror(-rc));
 		exit(1);
 	}
@@ -647,8 +647,8 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		size_t need = WIRE_FRAME_HEADER_SIZE + (size_t)h.body_len;
 		if (c->len - c->pos < need)
 			break;
-		int rc = wire_frame_verify(&h, p, p + WIRE_FRAME_HEADER_SIZE, d->cluster.has_key ? d->cluster.key : NULL,
-		                           d->cluster.id, &why);
+		int rc = wire_frame_verify(&h, p, p + WIRE_FRAME_HEADER_SIZE,
+		                           d->cluster.has_key ? d->cluster.key : NULL, d->cluster.id, &why);
 		if (rc == -EXDEV) {
 			char msg[160];
 			snprintf(msg, sizeof(msg), "from another cluster (id %016" PRIx64 ", ours %016" PRIx64 ")",
@@ -748,8 +748,7 @@ static void peer_connect(struct vrfsd *d, uint8_t i)
 	p->conn = c;
 	snprintf(c->name, sizeof(c->name), "%s", vrfs_cluster_name(&d->cluster, i));
 	uv_tcp_init(d->loop, &c->tcp);
-	if (uv_tcp_connect(&p->connect, &c->tcp, (const struct sockaddr *)&d->cluster.member[i].addr,
-	                   peer_on_connect))
+	if (uv_tcp_connect(&p->connect, &c->tcp, (const struct sockaddr *)&d->cluster.member[i].addr, peer_on_connect))
 		conn_close(c);
 }
 
@@ -843,10 +842,14 @@ int main(int argc, char **argv)
 	unsigned long id = ULONG_MAX, sessions = 1024;
 	char why[VRFSD_WHY_SIZE];
 	static const struct option opts[] = {
-		{ "id", required_argument, NULL, 'i' },       { "cluster", required_argument, NULL, 'c' },
-		{ "data", required_argument, NULL, 'd' },     { "key-file", required_argument, NULL, 'k' },
-		{ "sessions", required_argument, NULL, 's' }, { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },           { "version", no_argument, NULL, 'V' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "cluster", required_argument, NULL, 'c' },
+		{ "data", required_argument, NULL, 'd' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "sessions", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -856,7 +859,8 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case 'i':
 			if (parse_uint(optarg, VR_REPLICAS_MAX - 1, &id)) {
-				fprintf(stderr, "vrfsd: --id %s: give a replica number, 0..%d\n", optarg, VR_REPLICAS_MAX - 1);
+				fprintf(stderr, "vrfsd: --id %s: give a replica number, 0..%d\n", optarg,
+				        VR_REPLICAS_MAX - 1);
 				return 2;
 			}
 			break;
@@ -916,7 +920,9 @@ int main(int argc, char **argv)
 	}
 	d->self = (uint8_t)id;
 
-	struct vrfsd_identity ident = { .cluster_id = d->cluster.id, .replica = d->self, .replica_count = d->cluster.count };
+	struct vrfsd_identity ident = { .cluster_id = d->cluster.id,
+		                        .replica = d->self,
+		                        .replica_count = d->cluster.count };
 	int rc = vrfsd_store_open(&d->store, d->dir, &ident, why, sizeof(why));
 	if (rc < 0) {
 		fprintf(stderr, "vrfsd: %s\n", why);
@@ -933,7 +939,7 @@ int main(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "vrfsd: cannot listen on %s: %s%s\n", vrfs_cluster_name(&d->cluster, d->self),
 		        uv_strerror(err),
-		        err == UV_EADDRINUSE ? " (another process uses the port: is this replica already running?)"
+		        err == UV_EADDRINUSE      ? " (another process uses the port: is this replica already running?)"
 		        : err == UV_EADDRNOTAVAIL ? " (the address is not on this machine: check --id)"
 		                                  : "");
 		vrfsd_store_close(d->store);

@@ -20,8 +20,8 @@
 #include "state/store.h"
 #include "wire/wire_fs.h"
 
-#define ENTRY_HEAD 69 /* 8 * 8 + 1 + 4 */
-#define META_SIZE  (1 + 6 * 8 + 1)
+#define ENTRY_HEAD   69 /* 8 * 8 + 1 + 4 */
+#define META_SIZE    (1 + 6 * 8 + 1)
 #define META_VERSION 1
 
 struct vrfsd_store {
@@ -209,7 +209,8 @@ int vrfsd_store_open(struct vrfsd_store **out, const char *dir, const struct vrf
 	}
 	if (missing || store_label_get(s->store, label_replica, &replica) ||
 	    store_label_get(s->store, label_count, &count)) {
-		snprintf(why, why_size, "%s is a vrfs store but not a replica's (no identity): use another --data", path);
+		snprintf(why, why_size, "%s is a vrfs store but not a replica's (no identity): use another --data",
+		         path);
 		vrfsd_store_close(s);
 		return -EINVAL;
 	}
@@ -222,7 +223,8 @@ int vrfsd_store_open(struct vrfsd_store **out, const char *dir, const struct vrf
 		return -EXDEV;
 	}
 	if (replica != id->replica || count != id->replica_count) {
-		snprintf(why, why_size, "%s belongs to replica %llu of %llu, not replica %u of %u: check --id, or use another --data",
+		snprintf(why, why_size,
+		         "%s belongs to replica %llu of %llu, not replica %u of %u: check --id, or use another --data",
 		         path, (unsigned long long)replica, (unsigned long long)count, id->replica, id->replica_count);
 		vrfsd_store_close(s);
 		return -EXDEV;
@@ -353,8 +355,8 @@ int vrfsd_store_image(struct vrfsd_store *s, uint32_t client_table_size, struct 
 		return -EINVAL;
 	}
 	if (d->commit > d->op) {
-		snprintf(why, why_size, "the store applied op %llu but the log ends at %llu", (unsigned long long)d->commit,
-		         (unsigned long long)d->op);
+		snprintf(why, why_size, "the store applied op %llu but the log ends at %llu",
+		         (unsigned long long)d->commit, (unsigned long long)d->op);
 		vrfsd_store_image_free(d);
 		return -EINVAL;
 	}
@@ -430,9 +432,10 @@ int vrfsd_store_apply(struct vrfsd_store *s, const struct vr_apply *a, uint8_t *
 	struct wire_fs_op op;
 	struct wire_fs_result res;
 	const char *why = NULL;
-	struct store_apply_ctx ctx = {
-		.op = e->op, .now = (int64_t)e->timestamp, .client_id = e->client_id, .evicted_client = a->evicted_client
-	};
+	struct store_apply_ctx ctx = { .op = e->op,
+		                       .now = (int64_t)e->timestamp,
+		                       .client_id = e->client_id,
+		                       .evicted_client = a->evicted_client };
 	struct store_session_row row = {
 		.slot = a->slot,
 		.client_id = e->client_id,

@@ -14,9 +14,9 @@
 
 #include "replication/vr.h"
 
-#define VRFSD_STORE_FILE   "store.db"
-#define VRFSD_DIGEST_SIZE  32
-#define VRFSD_WHY_SIZE     512
+#define VRFSD_STORE_FILE  "store.db"
+#define VRFSD_DIGEST_SIZE 32
+#define VRFSD_WHY_SIZE    512
 
 struct vrfsd_store;
 

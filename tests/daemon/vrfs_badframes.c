@@ -142,8 +142,9 @@ int main(int argc, char **argv)
 	counted++;
 	wire_buf_free(&b);
 
-	struct vr_message req = { .command = VR_REQUEST, .client_id = 77, .request = 1, .kind = VR_KIND_OP,
-		                  .body = body, .body_len = 16 };
+	struct vr_message req = {
+		.command = VR_REQUEST, .client_id = 77, .request = 1, .kind = VR_KIND_OP, .body = body, .body_len = 16
+	};
 	wire_buf_init(&b);
 	if (wire_vr_encode(&req, &b))
 		return 2;

@@ -76,9 +76,9 @@ static int load_log(const char *path)
 				exit(2);
 		}
 		/* Entries are merged after sorting: "sent" then maybe "ack" for the same name. */
-		names[name_count++] = (struct name){
-			.name = strdup(n), .ino = k >= 3 ? ino : 0, .acked = !strcmp(word, "ack") && k == 4
-		};
+		names[name_count++] = (struct name){ .name = strdup(n),
+			                             .ino = k >= 3 ? ino : 0,
+			                             .acked = !strcmp(word, "ack") && k == 4 };
 	}
 	fclose(f);
 	return 0;

@@ -201,8 +201,9 @@ static void on_frame(struct load *l, uint16_t type, const uint8_t *body, size_t 
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vrfs-load --cluster LIST [--key-file F] [--sessions N] [--ops N] [--prefix P] --log FILE "
-	                "[--stall-s S] [--pause-after N --pause-file F]\n");
+	fprintf(stderr,
+	        "usage: vrfs-load --cluster LIST [--key-file F] [--sessions N] [--ops N] [--prefix P] --log FILE "
+	        "[--stall-s S] [--pause-after N --pause-file F]\n");
 	exit(2);
 }
 
@@ -214,10 +215,10 @@ int main(int argc, char **argv)
 	long stall_s = 60;
 	char why[VRFS_WHY_MAX];
 	static const struct option opts[] = {
-		{ "cluster", required_argument, NULL, 'c' },     { "key-file", required_argument, NULL, 'k' },
-		{ "sessions", required_argument, NULL, 's' },    { "ops", required_argument, NULL, 'n' },
-		{ "prefix", required_argument, NULL, 'p' },      { "log", required_argument, NULL, 'l' },
-		{ "stall-s", required_argument, NULL, 't' },     { "pause-after", required_argument, NULL, 'a' },
+		{ "cluster", required_argument, NULL, 'c' },    { "key-file", required_argument, NULL, 'k' },
+		{ "sessions", required_argument, NULL, 's' },   { "ops", required_argument, NULL, 'n' },
+		{ "prefix", required_argument, NULL, 'p' },     { "log", required_argument, NULL, 'l' },
+		{ "stall-s", required_argument, NULL, 't' },    { "pause-after", required_argument, NULL, 'a' },
 		{ "pause-file", required_argument, NULL, 'f' }, { NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -277,7 +278,9 @@ int main(int argc, char **argv)
 		l->link[i].fd = -1;
 	for (uint32_t i = 0; i < l->sessions; i++) {
 		struct session *s = &l->s[i];
-		struct vr_client_io io = { .ctx = s, .send = io_send, .done = io_done, .new_client_id = io_new_client_id };
+		struct vr_client_io io = {
+			.ctx = s, .send = io_send, .done = io_done, .new_client_id = io_new_client_id
+		};
 		s->l = l;
 		s->index = i;
 		if (vr_client_init(&s->c, l->cluster.count, WIRE_VR_BODY_MAX, RESEND_TICKS, &io)) {
@@ -299,7 +302,8 @@ int main(int argc, char **argv)
 		if (done == l->sessions)
 			break;
 		if (now_ms() - l->last_progress > stall_s * 1000) {
-			fprintf(stderr, "vrfs-load: no progress for %ld s (%" PRIu64 " acknowledged)\n", stall_s, l->acks);
+			fprintf(stderr, "vrfs-load: no progress for %ld s (%" PRIu64 " acknowledged)\n", stall_s,
+			        l->acks);
 			return 3;
 		}
 
