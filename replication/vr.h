@@ -28,7 +28,9 @@
  *   vr_start_view_install (STARTVIEW)  /  vr_dvc_complete (new primary, f+1 DVCs)
  *
  * Invariants, asserted after every input (vr_check):
- *   I1  commit <= durable_op <= op <= log_capacity.
+ *   I1  commit <= durable_op <= op; the log holds entries first..op, at most log_capacity of
+ *       them, and entry first is committed (first <= commit) unless nothing was truncated
+ *       (first == 1). A replica with op > 0 always holds at least entry op.
  *   I2  last_normal_view <= view; view and commit never decrease.
  *   I3  in NORMAL, last_normal_view == view.
  *   I4  the log is hash-chained: entry[x].parent == entry[x-1].checksum.
@@ -59,9 +61,10 @@ struct vr_meta {
 };
 
 enum vr_write_kind {
-	VR_WRITE_LOG = 1,     /* append entries (contiguous op-numbers) */
-	VR_WRITE_META = 2,    /* replace struct vr_meta */
-	VR_WRITE_INSTALL = 3, /* one atomic write: remove every entry above op, append entries, replace meta */
+	VR_WRITE_LOG = 1,      /* append entries (contiguous op-numbers) */
+	VR_WRITE_META = 2,     /* replace struct vr_meta */
+	VR_WRITE_INSTALL = 3,  /* one atomic write: remove every entry above op, append entries, replace meta */
+	VR_WRITE_TRUNCATE = 4, /* a checkpoint: remove every entry below op (committed, applied) */
 };
 
 /*
@@ -75,7 +78,8 @@ struct vr_write {
 	uint64_t seq;
 	const struct vr_entry *entries; /* LOG, INSTALL: borrowed */
 	uint32_t entry_count;
-	uint64_t op;         /* INSTALL: entries above op are removed before entries are appended */
+	uint64_t op;         /* INSTALL: entries above op are removed before entries are appended;
+	                      * TRUNCATE: entries below op are removed (op stays: the log's new first) */
 	struct vr_meta meta; /* META, INSTALL */
 };
 
@@ -110,6 +114,14 @@ struct vr_io {
 	/* Returns the result length (<= VR_RESULT_SIZE_MAX) written to result. */
 	uint32_t (*apply)(void *ctx, const struct vr_apply *a, uint8_t *result);
 	uint64_t (*realtime)(void *ctx);
+	/*
+	 * Optional. The replica needs ops that no replica keeps in its log any more: bring it
+	 * the state of a replica whose commit s is >= min_op (a checkpoint: the applied state
+	 * with its client table and log entry s), make that its disk with the metadata that
+	 * vr_snapshot_meta gives, and restart it from that disk (vr_deinit, vr_init). Asked
+	 * again while the need lasts; the caller ignores repeats.
+	 */
+	void (*need_snapshot)(void *ctx, uint64_t min_op, uint64_t view);
 	/* Optional: one constant string per dropped message or notable event. */
 	void (*log)(void *ctx, const char *what);
 };
@@ -117,7 +129,9 @@ struct vr_io {
 struct vr_config {
 	uint8_t replica_count; /* 2f+1 */
 	uint8_t self;
-	uint32_t log_capacity;      /* ops held in memory */
+	uint32_t log_capacity;      /* entries held in memory: the log window first..op */
+	uint32_t checkpoint_ops;    /* 0: never truncate; else keep this many committed ops, truncating at twice */
+	uint64_t checkpoint_bytes;  /* 0: no byte limit; else truncate when committed bodies held exceed this */
 	uint32_t body_size_max;     /* largest op body */
 	uint32_t client_table_size; /* sessions */
 	uint32_t pipeline_max;      /* uncommitted ops the primary keeps in flight */
@@ -132,7 +146,8 @@ struct vr_config {
 /* The durable image a replica restarts from (disk intact). All borrowed. */
 struct vr_durable {
 	struct vr_meta meta;
-	const struct vr_entry *log; /* entries 1..op, contiguous */
+	const struct vr_entry *log; /* entries first..op, contiguous (none when op == 0) */
+	uint64_t first;             /* 1, or the checkpoint op the log was truncated to */
 	uint64_t op;
 	uint64_t commit; /* op of the last applied transaction */
 	const struct vr_client_slot *clients;
@@ -147,10 +162,11 @@ struct vr_dvc {
 };
 
 struct vr_log {
-	struct vr_entry *entries; /* entries[x-1] holds op x */
+	struct vr_entry *entries; /* entries[x-first] holds op x, first <= x <= op */
 	uint8_t **bodies;         /* bodies[x-1]: op x's body buffer, body_cap[x-1] bytes */
 	uint32_t *body_cap;
 	uint32_t capacity;
+	uint64_t first; /* 1 until a checkpoint; then the checkpoint op, whose entry is kept */
 	uint64_t op;
 };
 
@@ -194,6 +210,7 @@ struct vr_replica {
 	uint8_t dvc_best; /* sender whose log is the candidate */
 	struct vr_log candidate;
 	uint64_t view_change_deadline;
+	uint64_t dvc_stalled_view; /* the view whose chosen log this replica could not join (noted once) */
 
 	/* State transfer. */
 	uint64_t catch_up_view; /* CATCHING_UP: view whose state is wanted */
@@ -207,6 +224,13 @@ struct vr_replica {
 	uint64_t recovery_primary_view; /* view of the primary response held in candidate, or 0 */
 	bool recovery_primary_present;
 	uint64_t recovery_commit;
+
+	/* Checkpoints. */
+	uint8_t **spare_bodies; /* scratch for moving the window */
+	uint32_t *spare_cap;
+	uint64_t checkpoints;   /* truncations done since start */
+	uint64_t bytes_checked; /* commit when the log's bodies were last summed */
+	uint64_t snapshots;     /* snapshots asked for since start */
 
 	uint64_t tick;
 	uint64_t prng;
@@ -235,6 +259,32 @@ bool vr_is_primary(const struct vr_replica *r);
 const struct vr_entry *vr_log_entry(const struct vr_replica *r, uint64_t op);
 const char *vr_status_name(uint8_t status);
 const char *vr_command_name(uint8_t command);
+
+/*
+ * A checkpoint of another replica replaces this replica's state (need_snapshot): what its
+ * durable metadata becomes, given view: the larger of the view the checkpoint was asked
+ * for and the giver's view (its state may be committed in a later view than the one asked
+ * for, and a replica's view must never lag the state it holds). Returns true when
+ * the own log entries above the checkpoint may stay (where they chain onto its entry),
+ * false when the log must become the checkpoint entry alone. *stale is set, and nothing
+ * changes, for view < meta->view: the caller drops the checkpoint.
+ *  - RECOVERING stays RECOVERING: recovery runs again, from the checkpoint.
+ *  - NORMAL in view stays so: its log already held view's starting log, and after the
+ *    checkpoint it still holds at least that much (the checkpoint lies beyond its op, or
+ *    its own entries stay).
+ *  - Otherwise VIEW_CHANGE in view with v' = 0 and no decided DVC: the checkpoint alone
+ *    may be shorter than the log view started with, so it must rank below every log of a
+ *    view that was normal (§5.3); view's primary, which is normal, answers the view change
+ *    with STARTVIEW, which now joins. A DVC this replica sent for view before is moot:
+ *    view's primary is normal and takes no more DVCs for it.
+ */
+bool vr_snapshot_meta(struct vr_meta *meta, uint64_t view, bool *stale);
+
+/* Entries first..op of a log, for messages that carry it: the count. */
+static inline uint32_t vr_log_count(const struct vr_log *l)
+{
+	return l->op >= l->first ? (uint32_t)(l->op - l->first + 1) : 0;
+}
 
 /* Checksum of an entry's fields chained to parent. */
 uint64_t vr_entry_checksum(const struct vr_entry *e);

@@ -10,7 +10,9 @@
  *   4  the client table is not consulted (a retried request executes again);
  *   5  STARTVIEW is sent after f DOVIEWCHANGEs instead of f+1;
  *   6  a RECOVERING replica takes part in view changes (UWSysLab/tapir issue #15);
- *   7  the view is not persisted before the replica speaks in it.
+ *   7  the view is not persisted before the replica speaks in it;
+ *   8  after a checkpoint from another replica, the replica claims NORMAL in the view asked
+ *      for, as if the checkpoint alone were that view's log (vr_snapshot_meta).
  */
 #ifndef VR_INTERNAL_H
 #define VR_INTERNAL_H
@@ -21,7 +23,7 @@
 #ifndef VR_MUTANT
 #define VR_MUTANT 0
 #endif
-#define VR_MUTANT_COUNT 7
+#define VR_MUTANT_COUNT 8
 
 /* vr_replica.c */
 void vr_log_drop(struct vr_replica *r, const char *why);
@@ -39,6 +41,8 @@ void vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32
 void vr_backup_install(struct vr_replica *r, uint64_t view, const struct vr_entry *entries, uint32_t count, uint64_t op,
                        uint64_t commit);
 void vr_log_copy(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max);
+int64_t vr_log_bridge(const struct vr_replica *r, const struct vr_entry *entries, uint32_t count);
+void vr_want_snapshot(struct vr_replica *r, uint64_t min_op, uint64_t view);
 void vr_execute_to(struct vr_replica *r, uint64_t k);
 struct vr_client_slot *vr_client_find(struct vr_replica *r, uint64_t client_id, uint32_t *index);
 void vr_reply_slot(struct vr_replica *r, const struct vr_client_slot *slot);

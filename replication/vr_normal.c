@@ -114,7 +114,7 @@ void vr_on_request(struct vr_replica *r, const struct vr_message *m)
 		return;
 	if (r->log.op - r->commit >= r->config.pipeline_max)
 		return vr_log_drop(r, "request: pipeline full");
-	if (r->log.op >= r->config.log_capacity)
+	if (r->log.op + 1 - r->log.first >= r->config.log_capacity)
 		return vr_log_drop(r, "request: log full");
 
 	/* §4.1 steps 3-4: fix the nondeterministic values, append. */
@@ -197,7 +197,7 @@ void vr_on_prepare(struct vr_replica *r, const struct vr_message *m)
 	} else if (r->log.op > 0 && e->parent != vr_log_entry(r, r->log.op)->checksum) {
 		vr_log_drop(r, "prepare: does not chain onto the log");
 		r->state_wanted = true;
-	} else if (e->op > r->config.log_capacity) {
+	} else if (e->op - r->log.first >= r->config.log_capacity) {
 		vr_log_drop(r, "prepare: log full");
 	} else {
 		vr_log_append(r, e);
@@ -288,7 +288,7 @@ void vr_backup_flush(struct vr_replica *r)
 	ASSERT(!vr_is_primary(r));
 	ASSERT(r->status == VR_STATUS_NORMAL);
 	/* N1 (§9.1): PREPAREOK ⟨v, n⟩ only once 1..n and the view are durable; only to primary(v). */
-	if (r->durable_op > r->ok_sent && r->durable_op > r->commit_max && vr_meta_durable(r) && vr_is_voter(r)) {
+	if (r->durable_op > r->ok_sent && vr_meta_durable(r) && vr_is_voter(r)) {
 		struct vr_message m = { .command = VR_PREPARE_OK, .view = r->view, .op = r->durable_op };
 		vr_send(r, vr_primary_index(r->view, r->config.replica_count), &m);
 		r->ok_sent = r->durable_op;

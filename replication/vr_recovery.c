@@ -53,7 +53,7 @@ void vr_on_recovery(struct vr_replica *r, const struct vr_message *m)
 		reply.op = r->log.op;
 		reply.commit = r->commit;
 		reply.entries = r->log.entries;
-		reply.entry_count = (uint32_t)r->log.op;
+		reply.entry_count = vr_log_count(&r->log);
 	}
 	vr_send(r, m->replica, &reply);
 }
@@ -65,8 +65,14 @@ static void vr_recovery_complete(struct vr_replica *r, uint64_t view)
 	ASSERT(r->recovery_primary_present);
 	ASSERT(r->recovery_primary_view == view);
 	ASSERT(l->op >= r->commit);
+	int64_t from = vr_log_bridge(r, l->entries, vr_log_count(l));
+	if (from < 0) {
+		/* The primary's log starts after a checkpoint: its state first (then recovery again). */
+		vr_want_snapshot(r, l->first - 1, view);
+		return;
+	}
 	r->voter_view = view + 2; /* R3: durable with the install */
-	vr_backup_install(r, view, l->entries + r->commit, (uint32_t)(l->op - r->commit), l->op, r->recovery_commit);
+	vr_backup_install(r, view, l->entries + from, vr_log_count(l) - (uint32_t)from, l->op, r->recovery_commit);
 	vr_note(r, "recovery: complete");
 	/* §6.2: ask for the first view it may vote in, so that it does not stay silent for good. */
 	vr_view_change_start(r, r->voter_view);
@@ -80,7 +86,7 @@ void vr_on_recovery_response(struct vr_replica *r, const struct vr_message *m)
 	if (m->nonce != r->nonce)
 		return vr_log_drop(r, "recovery_response: other nonce"); /* R2 */
 	bool from_primary = m->replica == vr_primary_index(m->view, r->config.replica_count);
-	if (from_primary && m->entry_count != m->op)
+	if (from_primary && m->op > 0 && m->entry_count == 0)
 		return vr_log_drop(r, "recovery_response: primary without its log");
 	r->recovery_from[m->replica] = true;
 	if (m->view > r->recovery_view[m->replica])
@@ -154,8 +160,10 @@ void vr_on_get_state(struct vr_replica *r, const struct vr_message *m)
 		return vr_log_drop(r, "get_state: view not started yet");
 	struct vr_message reply = { .command = VR_NEW_STATE, .view = r->view, .op = r->log.op, .commit = r->commit };
 	if (m->op < r->log.op) {
-		reply.entries = &r->log.entries[m->op];
-		reply.entry_count = (uint32_t)(r->log.op - m->op);
+		/* From n'+1, or from the own first entry when that is later (after a checkpoint). */
+		uint64_t from = m->op + 1 > r->log.first ? m->op + 1 : r->log.first;
+		reply.entries = vr_log_entry(r, from);
+		reply.entry_count = (uint32_t)(r->log.op - from + 1);
 	}
 	vr_send(r, m->replica, &reply);
 }
@@ -165,14 +173,17 @@ static void vr_new_state_install(struct vr_replica *r, const struct vr_message *
 {
 	if (m->op < r->commit)
 		return vr_log_drop(r, "new_state: log shorter than commit");
-	if (m->entry_count && m->entries[0].op != r->commit + 1)
-		return vr_log_drop(r, "new_state: does not start after commit");
 	if (m->entry_count == 0 && m->op != r->commit)
 		return vr_log_drop(r, "new_state: entries missing");
-	if (m->entry_count && r->commit > 0 && m->entries[0].parent != vr_log_entry(r, r->commit)->checksum)
+	if (m->entry_count && m->entries[0].op > r->commit + 1) {
+		/* The primary truncated past our commit: its checkpoint first. */
+		vr_want_snapshot(r, m->entries[0].op - 1, m->view);
+		return;
+	}
+	int64_t from = vr_log_bridge(r, m->entries, m->entry_count);
+	if (from < 0)
 		return vr_log_drop(r, "new_state: does not chain onto the committed log");
-
-	vr_backup_install(r, m->view, m->entries, m->entry_count, m->op, m->commit);
+	vr_backup_install(r, m->view, m->entries + from, m->entry_count - (uint32_t)from, m->op, m->commit);
 }
 
 /* §7 case A step 2: same view, append what is missing. Never remove: this view's log only grows. */
@@ -180,10 +191,16 @@ static void vr_new_state_extend(struct vr_replica *r, const struct vr_message *m
 {
 	uint32_t i = 0;
 
-	if (m->entry_count == 0 || m->entries[0].op > r->log.op + 1)
-		return vr_log_drop(r, "new_state: gap");
+	if (m->entry_count == 0)
+		return vr_log_drop(r, "new_state: no entries");
+	if (m->entries[0].op > r->log.op + 1) {
+		/* The primary truncated past our op: its checkpoint first. */
+		vr_want_snapshot(r, m->entries[0].op - 1, r->view);
+		return;
+	}
 	while (i < m->entry_count && m->entries[i].op <= r->log.op) {
-		if (m->entries[i].checksum != vr_log_entry(r, m->entries[i].op)->checksum)
+		const struct vr_entry *own = vr_log_entry(r, m->entries[i].op);
+		if (own && m->entries[i].checksum != own->checksum)
 			return vr_log_drop(r, "new_state: differs from the log in the same view");
 		i++;
 	}
@@ -191,7 +208,7 @@ static void vr_new_state_extend(struct vr_replica *r, const struct vr_message *m
 		return;
 	if (r->log.op > 0 && m->entries[i].parent != vr_log_entry(r, r->log.op)->checksum)
 		return vr_log_drop(r, "new_state: does not chain onto the log");
-	if (r->log.op + (m->entry_count - i) > r->config.log_capacity)
+	if (r->log.op + (m->entry_count - i) - r->log.first >= r->config.log_capacity)
 		return vr_log_drop(r, "new_state: log full");
 	uint64_t first = r->log.op + 1;
 	for (; i < m->entry_count; i++)

@@ -121,9 +121,9 @@ bool vr_is_voter(const struct vr_replica *r)
 
 const struct vr_entry *vr_log_entry(const struct vr_replica *r, uint64_t op)
 {
-	if (op == 0 || op > r->log.op)
+	if (op < r->log.first || op > r->log.op)
 		return NULL;
-	return &r->log.entries[op - 1];
+	return &r->log.entries[op - r->log.first];
 }
 
 void vr_send(struct vr_replica *r, uint8_t to, struct vr_message *m)
@@ -174,7 +174,8 @@ bool vr_meta_durable(const struct vr_replica *r)
  * holds what it needs, not capacity * body_size_max. */
 static void vr_log_set(struct vr_log *log, uint32_t body_size_max, const struct vr_entry *e)
 {
-	size_t x = e->op - 1;
+	ASSERT(e->op >= log->first && e->op - log->first < log->capacity);
+	size_t x = e->op - log->first;
 	struct vr_entry *slot = &log->entries[x];
 
 	ASSERT(e->body_len <= body_size_max);
@@ -194,11 +195,11 @@ static void vr_log_set(struct vr_log *log, uint32_t body_size_max, const struct 
 void vr_log_append(struct vr_replica *r, const struct vr_entry *e)
 {
 	ASSERT(e->op == r->log.op + 1);
-	ASSERT(e->op <= r->config.log_capacity);
-	ASSERT(e->op == 1 || e->parent == r->log.entries[e->op - 2].checksum);
+	ASSERT(e->op - r->log.first < r->config.log_capacity);
+	ASSERT(e->op == r->log.first || e->parent == vr_log_entry(r, e->op - 1)->checksum);
 	ASSERT(e->checksum == vr_entry_checksum(e));
 	vr_log_set(&r->log, r->config.body_size_max, e);
-	r->entry_seq[e->op - 1] = UINT64_MAX; /* not yet written */
+	r->entry_seq[e->op - r->log.first] = UINT64_MAX; /* not yet written */
 	r->log.op = e->op;
 }
 
@@ -210,11 +211,12 @@ void vr_log_persist_from(struct vr_replica *r, uint64_t from)
 	ASSERT(from >= 1);
 	if (from > r->log.op)
 		return;
-	w.entries = &r->log.entries[from - 1];
+	ASSERT(from >= r->log.first);
+	w.entries = &r->log.entries[from - r->log.first];
 	w.entry_count = (uint32_t)(r->log.op - from + 1);
 	uint64_t seq = vr_persist(r, &w);
 	for (uint64_t x = from; x <= r->log.op; x++)
-		r->entry_seq[x - 1] = seq;
+		r->entry_seq[x - r->log.first] = seq;
 }
 
 /* Fills the view, status and DVC fields of a META or INSTALL write. */
@@ -247,11 +249,11 @@ void vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32
 	uint64_t op_before = r->log.op;
 	struct vr_write w = { .kind = VR_WRITE_INSTALL };
 
-	ASSERT(start >= 1);
+	ASSERT(start >= r->log.first);
 	ASSERT(start <= r->log.op + 1);
 	ASSERT(!count || entries[count - 1].op == op);
-	ASSERT(op <= r->config.log_capacity);
-	while (x <= op && x <= r->log.op && r->log.entries[x - 1].checksum == entries[x - start].checksum)
+	ASSERT(op < r->log.first || op - r->log.first < r->config.log_capacity);
+	while (x <= op && x <= r->log.op && vr_log_entry(r, x)->checksum == entries[x - start].checksum)
 		x++;
 	if (x - 1 < r->log.op) { /* remove the rest of the own log: it differs, or it is longer */
 		ASSERT(x - 1 >= r->commit);
@@ -264,7 +266,7 @@ void vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32
 	for (; x <= op; x++)
 		vr_log_append(r, &entries[x - start]);
 	if (first <= r->log.op) {
-		w.entries = &r->log.entries[first - 1];
+		w.entries = &r->log.entries[first - r->log.first];
 		w.entry_count = (uint32_t)(r->log.op - first + 1);
 	}
 	if (w.op == op_before && !w.entry_count)
@@ -273,7 +275,7 @@ void vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32
 	uint64_t seq = vr_persist(r, &w);
 	r->meta_seq = seq;
 	for (uint64_t y = first; y <= r->log.op; y++)
-		r->entry_seq[y - 1] = seq;
+		r->entry_seq[y - r->log.first] = seq;
 }
 
 /*
@@ -297,12 +299,73 @@ void vr_backup_install(struct vr_replica *r, uint64_t view, const struct vr_entr
 	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
 }
 
+/*
+ * Where a log that a message carries (entries[0..count), contiguous, hash-chained) joins
+ * the own log: the index of its first entry that is new here or differs, or -1 when the
+ * own log cannot be joined to it (it ends before the message's log starts, or holds other
+ * entries where they must agree): the replica then needs a checkpoint (need_snapshot).
+ * Equal checksums at one op mean equal logs up to there (I4), so one comparison suffices.
+ */
+int64_t vr_log_bridge(const struct vr_replica *r, const struct vr_entry *entries, uint32_t count)
+{
+	if (count == 0)
+		return 0;
+	uint64_t b = entries[0].op, n = entries[count - 1].op;
+	uint64_t x0 = b > r->log.first ? b : r->log.first;
+	if (x0 > n)
+		return count; /* all of it is below the own checkpoint: committed, applied here */
+	if (x0 <= r->log.op) {
+		if (vr_log_entry(r, x0)->checksum == entries[x0 - b].checksum)
+			return (int64_t)(x0 - b + 1);
+		if (x0 > b)
+			return -1; /* the own first entry is committed: another log there is not ours */
+	}
+	if (b == 1)
+		return 0;
+	const struct vr_entry *prev = vr_log_entry(r, b - 1);
+	return prev && prev->checksum == entries[0].parent ? 0 : -1;
+}
+
+bool vr_snapshot_meta(struct vr_meta *meta, uint64_t view, bool *stale)
+{
+	*stale = false;
+	if (meta->status == VR_STATUS_RECOVERING)
+		return true;
+	if (view < meta->view) {
+		*stale = true;
+		return true;
+	}
+	if (meta->status == VR_STATUS_NORMAL && meta->view == view)
+		return true;
+	meta->view = view;
+#if VR_MUTANT == 8
+	meta->last_normal_view = view; /* planted: the checkpoint alone passes for the view's whole log */
+	meta->status = VR_STATUS_NORMAL;
+	meta->dvc_view = meta->dvc_op = meta->dvc_head = 0;
+	return false;
+#endif
+	meta->last_normal_view = 0;
+	meta->status = VR_STATUS_VIEW_CHANGE;
+	meta->dvc_view = meta->dvc_op = meta->dvc_head = 0;
+	return false;
+}
+
+/* The replica cannot go on from its own log: ask for a checkpoint of a replica ahead. */
+void vr_want_snapshot(struct vr_replica *r, uint64_t min_op, uint64_t view)
+{
+	r->snapshots++;
+	vr_note(r, "state transfer: the ops needed are only in a checkpoint now: asking for one");
+	if (r->io.need_snapshot)
+		r->io.need_snapshot(r->io.ctx, min_op, view);
+}
+
 /* Copies a chain of entries into a standalone log (the view-change candidate). */
 void vr_log_copy(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max)
 {
-	dst->op = 0;
+	dst->first = count ? entries[0].op : 1;
+	dst->op = dst->first - 1;
 	for (uint32_t i = 0; i < count; i++) {
-		ASSERT(entries[i].op == i + 1);
+		ASSERT(entries[i].op == dst->first + i);
 		vr_log_set(dst, body_size_max, &entries[i]);
 		dst->op = entries[i].op;
 	}
@@ -417,13 +480,76 @@ static void vr_execute(struct vr_replica *r)
 		vr_reply_slot(r, slot);
 }
 
+/*
+ * A checkpoint: once more than twice checkpoint_ops committed entries (or checkpoint_bytes
+ * of their bodies) are held, drop all but the newest checkpoint_ops of them (fewer when
+ * their bodies exceed half the byte limit). The applied state covers what is dropped: the
+ * storage makes the applies up to commit durable no later than this TRUNCATE write. The
+ * entry at the new first is kept so the log still anchors the hash chain.
+ */
+static void vr_checkpoint(struct vr_replica *r)
+{
+	uint64_t keep = r->config.checkpoint_ops, limit = r->config.checkpoint_bytes;
+
+	if (!keep || r->commit < r->log.first)
+		return;
+	uint64_t held = r->commit + 1 - r->log.first;
+	bool over_ops = held > 2 * keep;
+	bool check_bytes = limit && r->commit >= r->bytes_checked + 64; /* bodies are summed every 64 ops */
+	if (!over_ops && !check_bytes)
+		return;
+	if (check_bytes)
+		r->bytes_checked = r->commit;
+	/* The new first: keep at most keep entries up to commit, whose bodies stay within limit / 2. */
+	uint64_t first = r->commit, bytes = vr_log_entry(r, first)->body_len;
+	while (first > r->log.first && r->commit - first + 1 < keep) {
+		uint64_t b = vr_log_entry(r, first - 1)->body_len;
+		if (limit && bytes + b > limit / 2)
+			break;
+		bytes += b;
+		first--;
+	}
+	if (!over_ops) {
+		uint64_t total = bytes;
+		for (uint64_t x = first - 1; x >= r->log.first && total <= limit; x--)
+			total += vr_log_entry(r, x)->body_len;
+		if (total <= limit)
+			return;
+	}
+	if (first <= r->log.first)
+		return;
+
+	uint64_t shift = first - r->log.first;
+	uint64_t count = r->log.op - first + 1;
+	struct vr_log *l = &r->log;
+	/* Shift the window down; the dropped slots' body buffers move to the end, for reuse. */
+	uint8_t **spare = r->spare_bodies;
+	uint32_t *spare_cap = r->spare_cap;
+	memcpy(spare, l->bodies, shift * sizeof(*spare));
+	memcpy(spare_cap, l->body_cap, shift * sizeof(*spare_cap));
+	memmove(l->entries, l->entries + shift, count * sizeof(*l->entries));
+	memmove(l->bodies, l->bodies + shift, count * sizeof(*l->bodies));
+	memmove(l->body_cap, l->body_cap + shift, count * sizeof(*l->body_cap));
+	memmove(r->entry_seq, r->entry_seq + shift, count * sizeof(*r->entry_seq));
+	memcpy(l->bodies + count, spare, shift * sizeof(*spare));
+	memcpy(l->body_cap + count, spare_cap, shift * sizeof(*spare_cap));
+	l->first = first;
+
+	struct vr_write w = { .kind = VR_WRITE_TRUNCATE, .op = first };
+	vr_persist(r, &w);
+	r->checkpoints++;
+}
+
 /* Executes committed ops up to k, never beyond what is durable here. */
 void vr_execute_to(struct vr_replica *r, uint64_t k)
 {
 	if (k > r->durable_op)
 		k = r->durable_op;
+	if (r->commit >= k)
+		return;
 	while (r->commit < k)
 		vr_execute(r);
+	vr_checkpoint(r);
 }
 
 static int vr_config_check(const struct vr_config *c)
@@ -447,6 +573,7 @@ static int vr_log_alloc(struct vr_log *log, uint32_t capacity)
 	log->bodies = calloc(capacity, sizeof(*log->bodies));
 	log->body_cap = calloc(capacity, sizeof(*log->body_cap));
 	log->capacity = capacity;
+	log->first = 1;
 	log->op = 0;
 	return log->entries && log->bodies && log->body_cap ? 0 : -ENOMEM;
 }
@@ -474,11 +601,13 @@ static int vr_alloc(struct vr_replica *r, const struct vr_config *c, const struc
 	r->quorum = (uint8_t)(r->f + 1);
 	r->prng = c->seed ^ ((uint64_t)c->self << 56);
 	r->entry_seq = calloc(c->log_capacity, sizeof(*r->entry_seq));
+	r->spare_bodies = calloc(c->log_capacity, sizeof(*r->spare_bodies));
+	r->spare_cap = calloc(c->log_capacity, sizeof(*r->spare_cap));
 	r->clients = calloc(c->client_table_size, sizeof(*r->clients));
 	rc = vr_log_alloc(&r->log, c->log_capacity);
 	if (!rc)
 		rc = vr_log_alloc(&r->candidate, c->log_capacity);
-	if (rc || !r->entry_seq || !r->clients) {
+	if (rc || !r->entry_seq || !r->clients || !r->spare_bodies || !r->spare_cap) {
 		vr_deinit(r);
 		return -ENOMEM;
 	}
@@ -490,6 +619,8 @@ void vr_deinit(struct vr_replica *r)
 	vr_log_free(&r->log);
 	vr_log_free(&r->candidate);
 	free(r->entry_seq);
+	free(r->spare_bodies);
+	free(r->spare_cap);
 	free(r->clients);
 	memset(r, 0, sizeof(*r));
 }
@@ -502,7 +633,11 @@ static void vr_become_backup(struct vr_replica *r)
 static int vr_restore(struct vr_replica *r, const struct vr_durable *d)
 {
 	/* Bytes from disk: checked, never asserted on. */
-	if (d->op > r->config.log_capacity || d->commit > d->op)
+	if (d->first == 0 || d->commit > d->op || (d->op ? d->first > d->op : d->first != 1))
+		return -EINVAL;
+	if (d->first > 1 && d->first > d->commit)
+		return -EINVAL; /* the checkpoint entry is committed */
+	if (d->op >= d->first && d->op - d->first >= r->config.log_capacity)
 		return -EINVAL;
 	if (d->client_count != r->config.client_table_size)
 		return -EINVAL;
@@ -510,11 +645,13 @@ static int vr_restore(struct vr_replica *r, const struct vr_durable *d)
 		return -EINVAL;
 	if (d->meta.status == VR_STATUS_NORMAL && d->meta.last_normal_view != d->meta.view)
 		return -EINVAL; /* I3 */
-	for (uint64_t x = 1; x <= d->op; x++) {
-		const struct vr_entry *e = &d->log[x - 1];
+	r->log.first = d->first;
+	r->log.op = d->first - 1;
+	for (uint64_t x = d->first; x <= d->op; x++) {
+		const struct vr_entry *e = &d->log[x - d->first];
 		if (e->op != x || e->body_len > r->config.body_size_max || e->checksum != vr_entry_checksum(e))
 			return -EINVAL;
-		if (x > 1 && e->parent != d->log[x - 2].checksum)
+		if (x > d->first && e->parent != d->log[x - d->first - 1].checksum)
 			return -EINVAL;
 		vr_log_set(&r->log, r->config.body_size_max, e);
 		r->log.op = x;
@@ -615,14 +752,16 @@ static void vr_check(struct vr_replica *r, uint64_t view_before, uint64_t commit
 {
 	ASSERT(r->commit <= r->durable_op);
 	ASSERT(r->durable_op <= r->log.op);
-	ASSERT(r->log.op <= r->config.log_capacity);
+	ASSERT(r->log.op == 0 ? r->log.first == 1 : r->log.first <= r->log.op);
+	ASSERT(r->log.first == 1 || r->log.first <= r->commit);
+	ASSERT(r->log.op < r->log.first || r->log.op - r->log.first < r->config.log_capacity);
 	ASSERT(r->last_normal_view <= r->view);
 	ASSERT(r->view >= view_before);
 	ASSERT(r->commit >= commit_before);
 	ASSERT(r->status != VR_STATUS_NORMAL || r->last_normal_view == r->view);
 	ASSERT(r->durable_seq <= r->persist_seq);
-	if (r->log.op >= 2)
-		ASSERT(r->log.entries[r->log.op - 1].parent == r->log.entries[r->log.op - 2].checksum);
+	if (r->log.op > r->log.first)
+		ASSERT(vr_log_entry(r, r->log.op)->parent == vr_log_entry(r, r->log.op - 1)->checksum);
 }
 
 /* Checks what can be checked of a message without state. Remote input: no ASSERT. */
@@ -673,19 +812,18 @@ static const char *vr_message_invalid(const struct vr_replica *r, const struct v
 	case VR_DO_VIEW_CHANGE:
 	case VR_START_VIEW:
 	case VR_RECOVERY_RESPONSE:
-		/* These carry the whole log (from op 1), or none from a backup's RECOVERY_RESPONSE. */
-		if (m->entry_count && (m->entries[0].op != 1 || m->entries[m->entry_count - 1].op != m->op))
-			return "log message: log is not 1..op";
-		if (m->command != VR_RECOVERY_RESPONSE && m->entry_count != m->op)
-			return "log message: log is not 1..op";
+		/* These carry the sender's log first..op (at least entry op when op > 0), or none
+		 * from a backup's RECOVERY_RESPONSE. */
+		if (m->entry_count && m->entries[m->entry_count - 1].op != m->op)
+			return "log message: log does not end at op";
+		if (m->command != VR_RECOVERY_RESPONSE && m->op > 0 && m->entry_count == 0)
+			return "log message: no entries";
 		if (m->commit > m->op && (m->command != VR_RECOVERY_RESPONSE || m->entry_count))
 			return "log message: commit above op";
 		if (m->command == VR_DO_VIEW_CHANGE && m->last_normal_view >= m->view)
 			return "do_view_change: v' not below v";
 		break;
 	case VR_NEW_STATE:
-		if (m->op > r->config.log_capacity)
-			return "new_state: op beyond the log capacity";
 		if (m->entry_count && m->entries[m->entry_count - 1].op != m->op)
 			return "new_state: log does not end at op";
 		if (m->commit > m->op)
@@ -790,7 +928,7 @@ void vr_on_persisted(struct vr_replica *r, uint64_t seq)
 	if (seq <= r->durable_seq)
 		return;
 	r->durable_seq = seq;
-	while (r->durable_op < r->log.op && r->entry_seq[r->durable_op] <= seq)
+	while (r->durable_op < r->log.op && r->entry_seq[r->durable_op + 1 - r->log.first] <= seq)
 		r->durable_op++;
 	vr_flush(r);
 	vr_check(r, view_before, commit_before);

@@ -71,18 +71,20 @@ static bool vr_dvc_better(const struct vr_dvc *a, const struct vr_dvc *b)
 	return a->op > b->op;
 }
 
-/* Records the DVC of replica i; entries is its log (the own log when i == self). */
-static void vr_dvc_record(struct vr_replica *r, uint8_t i, const struct vr_dvc *d, const struct vr_entry *entries)
+/* Records the DVC of replica i; entries[0..count) is its log first..op (the own log when i == self). */
+static void vr_dvc_record(struct vr_replica *r, uint8_t i, const struct vr_dvc *d, const struct vr_entry *entries,
+                          uint32_t count)
 {
 	ASSERT(!r->dvc[i].present);
 	ASSERT(vr_primary_index(r->view, r->config.replica_count) == r->config.self);
-	if (vr_dvc_count(r) > 0) {
+	if (vr_dvc_count(r) > 0 && count) {
 		const struct vr_dvc *best = &r->dvc[r->dvc_best];
+		const struct vr_log *bl = vr_dvc_log(r, r->dvc_best);
 		/* Two DVCs with one v' hold the same ops where both have them (hash chain). */
 		if (best->last_normal_view == d->last_normal_view) {
 			uint64_t x = best->op < d->op ? best->op : d->op;
-			if (x > 0)
-				ASSERT(vr_dvc_log(r, r->dvc_best)->entries[x - 1].checksum == entries[x - 1].checksum);
+			if (x >= entries[0].op && x >= bl->first && x <= bl->op)
+				ASSERT(bl->entries[x - bl->first].checksum == entries[x - entries[0].op].checksum);
 		}
 	}
 	r->dvc[i] = *d;
@@ -91,17 +93,32 @@ static void vr_dvc_record(struct vr_replica *r, uint8_t i, const struct vr_dvc *
 	if (vr_dvc_count(r) == 1 || vr_dvc_better(d, &r->dvc[r->dvc_best])) {
 		r->dvc_best = i;
 		if (i != r->config.self)
-			vr_log_copy(&r->candidate, entries, (uint32_t)d->op, r->config.body_size_max);
+			vr_log_copy(&r->candidate, entries, count, r->config.body_size_max);
 	}
 }
 
-/* §5.3 steps 5-7: f+1 DVCs are in; install the chosen log and become NORMAL. */
+/*
+ * §5.3 steps 5-7: f+1 DVCs are in; install the chosen log and become NORMAL. Not when the
+ * chosen log starts beyond what this replica holds (it lagged past a checkpoint of the
+ * others): then the view change waits for its timeout and the next view's primary.
+ */
 static void vr_dvc_complete(struct vr_replica *r)
 {
 	uint64_t k_new = 0;
+	int64_t from = 0;
 
 	ASSERT(r->status == VR_STATUS_VIEW_CHANGE);
 	ASSERT(r->dvc[r->config.self].present);
+	if (r->dvc_best != r->config.self) {
+		from = vr_log_bridge(r, r->candidate.entries, vr_log_count(&r->candidate));
+		if (from < 0) {
+			if (r->dvc_stalled_view != r->view)
+				vr_note(r, "view change: the chosen log starts past this replica's; waiting for the "
+				           "next view");
+			r->dvc_stalled_view = r->view;
+			return;
+		}
+	}
 	for (uint8_t i = 0; i < r->config.replica_count; i++)
 		if (r->dvc[i].present && r->dvc[i].commit > k_new)
 			k_new = r->dvc[i].commit;
@@ -110,7 +127,8 @@ static void vr_dvc_complete(struct vr_replica *r)
 	r->dvc_decided = false;
 	if (r->dvc_best != r->config.self) {
 		const struct vr_log *best = &r->candidate;
-		vr_log_install(r, best->entries, (uint32_t)best->op, best->op); /* with the view (§12.8) */
+		/* with the view (§12.8) */
+		vr_log_install(r, best->entries + from, vr_log_count(best) - (uint32_t)from, best->op);
 	} else {
 		vr_persist_meta(r);
 	}
@@ -137,7 +155,7 @@ void vr_send_start_view(struct vr_replica *r, uint8_t to)
 		.view = r->view,
 		.op = r->log.op,
 		.commit = r->commit > r->commit_max ? r->commit : r->commit_max,
-		.entry_count = (uint32_t)r->log.op,
+		.entry_count = vr_log_count(&r->log),
 		.entries = r->log.entries,
 	};
 
@@ -175,7 +193,7 @@ void vr_view_change_flush(struct vr_replica *r)
 		r->dvc_sent = true;
 		if (primary == r->config.self) {
 			if (!r->dvc[r->config.self].present)
-				vr_dvc_record(r, r->config.self, &d, r->log.entries);
+				vr_dvc_record(r, r->config.self, &d, r->log.entries, vr_log_count(&r->log));
 		} else {
 			struct vr_message m = {
 				.command = VR_DO_VIEW_CHANGE,
@@ -183,7 +201,7 @@ void vr_view_change_flush(struct vr_replica *r)
 				.last_normal_view = d.last_normal_view,
 				.op = d.op,
 				.commit = d.commit,
-				.entry_count = (uint32_t)d.op,
+				.entry_count = vr_log_count(&r->log),
 				.entries = r->log.entries,
 			};
 			vr_send(r, primary, &m);
@@ -249,7 +267,7 @@ void vr_on_do_view_change(struct vr_replica *r, const struct vr_message *m)
 	if (r->dvc[m->replica].present)
 		return; /* duplicate: identical by V2 */
 	struct vr_dvc d = { .last_normal_view = m->last_normal_view, .op = m->op, .commit = m->commit };
-	vr_dvc_record(r, m->replica, &d, m->entries);
+	vr_dvc_record(r, m->replica, &d, m->entries, m->entry_count);
 }
 
 /* §5.5: a replica receives STARTVIEW ⟨v, l, n, k⟩. */
@@ -261,12 +279,21 @@ void vr_on_start_view(struct vr_replica *r, const struct vr_message *m)
 		return vr_log_drop(r, "start_view: not newer");
 	if (m->replica != vr_primary_index(m->view, r->config.replica_count))
 		return vr_log_drop(r, "start_view: sender is not primary of the view");
+	/* A late copy of the view's first STARTVIEW, shorter than the state a checkpoint gave this
+	 * replica: the primary sends its current log when asked again (SVC). */
+	if (m->op < r->commit)
+		return vr_log_drop(r, "start_view: shorter than what is committed here");
 	/* S3: the committed prefix is in every later STARTVIEW log. */
-	ASSERT(m->op >= r->commit);
-	if (r->commit > 0)
-		ASSERT(m->entries[r->commit - 1].checksum == vr_log_entry(r, r->commit)->checksum);
+	if (r->commit > 0 && m->entry_count && m->entries[0].op <= r->commit)
+		ASSERT(m->entries[r->commit - m->entries[0].op].checksum == vr_log_entry(r, r->commit)->checksum);
 
-	vr_backup_install(r, m->view, m->entries, m->entry_count, m->op, m->commit);
+	int64_t from = vr_log_bridge(r, m->entries, m->entry_count);
+	if (from < 0) {
+		/* The view's log starts past this replica's: catch up (NEWSTATE, then a checkpoint). */
+		vr_catch_up(r, m->view);
+		return;
+	}
+	vr_backup_install(r, m->view, m->entries + from, m->entry_count - (uint32_t)from, m->op, m->commit);
 }
 
 void vr_view_change_tick(struct vr_replica *r)

@@ -33,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -43,15 +45,18 @@
 #include "wire/wire_frame.h"
 #include "wire/wire_vr.h"
 
-#define VRFSD_VERSION     "0.1"
-#define TICK_MS           10
-#define CONN_READ_MIN     (64 * 1024)
-#define CONN_WRITE_MAX    (64u << 20) /* queued bytes per connection beyond which messages are dropped */
-#define CONN_CLIENTS_MAX  64          /* client ids remembered per connection */
-#define CONNS_MAX         1024
-#define BACKOFF_MIN_MS    50
-#define BACKOFF_MAX_MS    1000
-#define PROBE_RESEND_TICK 20
+#define VRFSD_VERSION      "0.1"
+#define TICK_MS            10
+#define CONN_READ_MIN      (64 * 1024)
+#define CONN_WRITE_MAX     (64u << 20) /* queued bytes per connection beyond which messages are dropped */
+#define CONN_CLIENTS_MAX   64          /* client ids remembered per connection */
+#define CONNS_MAX          1024
+#define BACKOFF_MIN_MS     50
+#define BACKOFF_MAX_MS     1000
+#define PROBE_RESEND_TICK  20
+#define SNAPSHOT_WAIT_TICK 200 /* no chunk for this long: ask again (the same giver once, then another) */
+#define SNAPSHOT_IN        "snapshot-in.db"
+#define SNAPSHOT_OUT       "snapshot-out.db"
 
 enum phase { PHASE_PROBE, PHASE_RUN };
 
@@ -114,6 +119,27 @@ struct vrfsd {
 	uint8_t shown_status;
 	uint64_t shown_view;
 	bool shown;
+
+	/* A checkpoint being received (need_snapshot), pulled one chunk per request. */
+	struct {
+		bool active;
+		uint64_t min_op, view; /* what the core asked for */
+		uint8_t donor;
+		uint32_t attempts;
+		uint64_t op, total, offset, head, donor_view; /* the one being fetched (op 0: none yet) */
+		uint8_t digest[WIRE_SNAPSHOT_DIGEST];
+		crypto_generichash_state hash;
+		int fd;
+		uint64_t last_tick;
+	} in;
+	/* The checkpoint this replica gives out (DIR/snapshot-out.db), kept for resumed transfers. */
+	struct {
+		bool ready;
+		uint64_t op, total, head, view;
+		uint8_t digest[WIRE_SNAPSHOT_DIGEST];
+		int fd;
+	} out;
+	char path_in[4096], path_out[4096];
 
 	/* Start of a new data directory. */
 	uint64_t probe_nonce;
@@ -382,12 +408,9 @@ static void io_log(void *ctx, const char *what)
 		vlog(d, "debug", "%s", what);
 }
 
-/* Group commit: after the I/O callbacks of one iteration, one transaction, one fsync. */
-static void on_check(uv_check_t *h)
+/* Commits the open group (one fsync) and tells the core, until nothing is pending. */
+static void vrfsd_commit(struct vrfsd *d)
 {
-	struct vrfsd *d = h->data;
-
-	uv_idle_stop(&d->idle);
 	while (vrfsd_store_pending(d->store)) {
 		if (vrfsd_store_flush(d->store))
 			fatal(d, "store: cannot commit");
@@ -397,6 +420,15 @@ static void on_check(uv_check_t *h)
 			vrfsd_after(d);
 		}
 	}
+}
+
+/* Group commit: after the I/O callbacks of one iteration, one transaction, one fsync. */
+static void on_check(uv_check_t *h)
+{
+	struct vrfsd *d = h->data;
+
+	uv_idle_stop(&d->idle);
+	vrfsd_commit(d);
 }
 
 /* ------------------------------------------------------------------ status and start */
@@ -420,16 +452,19 @@ static void send_status(struct vrfsd *d, struct conn *c, uint64_t nonce)
 		st.primary = vr_primary_index(r->view, r->config.replica_count);
 		st.op = r->log.op;
 		st.commit = r->commit;
-		st.log_ops = r->log.op;
-		for (uint64_t x = 1; x <= r->log.op; x++)
-			st.log_bytes += r->log.entries[x - 1].body_len;
+		st.checkpoint = r->log.first > 1 ? r->log.first : 0;
+		st.log_ops = vr_log_count(&r->log);
+		for (uint64_t x = r->log.first; x <= r->log.op; x++)
+			st.log_bytes += vr_log_entry(r, x)->body_len;
 	}
 	d->wbuf.len = 0;
 	if (!wire_status_encode(&st, &d->wbuf))
 		conn_send(c, WIRE_MSG_STATUS, d->wbuf.data, d->wbuf.len);
 }
 
-static void vrfsd_run(struct vrfsd *d, bool fresh_cluster)
+static void io_need_snapshot(void *ctx, uint64_t min_op, uint64_t view);
+
+static struct vr_io vrfsd_io(struct vrfsd *d)
 {
 	struct vr_io io = {
 		.ctx = d,
@@ -438,8 +473,15 @@ static void vrfsd_run(struct vrfsd *d, bool fresh_cluster)
 		.persist = io_persist,
 		.apply = io_apply,
 		.realtime = io_realtime,
+		.need_snapshot = io_need_snapshot,
 		.log = io_log,
 	};
+	return io;
+}
+
+static void vrfsd_run(struct vrfsd *d, bool fresh_cluster)
+{
+	struct vr_io io = vrfsd_io(d);
 	char why[VRFSD_WHY_SIZE];
 	int rc;
 
@@ -521,6 +563,247 @@ static void probe_send(struct vrfsd *d)
 	}
 }
 
+/* ------------------------------------------------------------------ checkpoints */
+
+static void snapshot_in_reset(struct vrfsd *d)
+{
+	if (d->in.fd >= 0)
+		close(d->in.fd);
+	d->in.fd = -1;
+	d->in.op = d->in.total = d->in.offset = 0;
+	unlink(d->path_in);
+}
+
+/* Asks the giver for the next chunk (or, with op 0, for any checkpoint >= min_op). */
+static void snapshot_request(struct vrfsd *d)
+{
+	struct wire_snapshot_request q = {
+		.replica = d->self,
+		.min_op = d->in.min_op,
+		.snapshot_op = d->in.op,
+		.offset = d->in.offset,
+	};
+
+	d->in.last_tick = d->ticks;
+	d->wbuf.len = 0;
+	if (!wire_snapshot_request_encode(&q, &d->wbuf))
+		conn_send(d->peer[d->in.donor].conn, WIRE_MSG_SNAPSHOT_REQUEST, d->wbuf.data, d->wbuf.len);
+}
+
+static void io_need_snapshot(void *ctx, uint64_t min_op, uint64_t view)
+{
+	struct vrfsd *d = ctx;
+
+	if (d->in.active) {
+		if (min_op > d->in.min_op)
+			d->in.min_op = min_op;
+		if (view > d->in.view)
+			d->in.view = view;
+		return;
+	}
+	d->in.active = true;
+	d->in.min_op = min_op;
+	d->in.view = view;
+	d->in.attempts = 0;
+	uint8_t primary = vr_primary_index(view, d->cluster.count);
+	d->in.donor = primary != d->self ? primary : (uint8_t)((d->self + 1) % d->cluster.count);
+	snapshot_in_reset(d);
+	vlog(d, "info", "state transfer: the ops after %" PRIu64 " are only in checkpoints now; fetching one from r%u",
+	     d->vr.commit, d->in.donor);
+	snapshot_request(d);
+}
+
+/* No chunk for a while: resume from the same giver once, then start over with the next one. */
+static void snapshot_tick(struct vrfsd *d)
+{
+	if (!d->in.active || d->ticks - d->in.last_tick < SNAPSHOT_WAIT_TICK)
+		return;
+	d->in.attempts++;
+	if (d->in.attempts % 2 == 0) {
+		do
+			d->in.donor = (uint8_t)((d->in.donor + 1) % d->cluster.count);
+		while (d->in.donor == d->self);
+		snapshot_in_reset(d);
+		vlog(d, "info", "state transfer: no answer; fetching a checkpoint from r%u instead", d->in.donor);
+	}
+	snapshot_request(d);
+}
+
+static int file_digest(int fd, uint64_t total, uint8_t out[WIRE_SNAPSHOT_DIGEST])
+{
+	crypto_generichash_state st;
+	uint8_t buf[65536];
+	uint64_t at = 0;
+
+	crypto_generichash_init(&st, NULL, 0, WIRE_SNAPSHOT_DIGEST);
+	while (at < total) {
+		ssize_t n = pread(fd, buf, sizeof(buf), (off_t)at);
+		if (n <= 0)
+			return -EIO;
+		crypto_generichash_update(&st, buf, (size_t)n);
+		at += (uint64_t)n;
+	}
+	return crypto_generichash_final(&st, out, WIRE_SNAPSHOT_DIGEST) ? -EIO : 0;
+}
+
+/* A replica asks for a checkpoint: make one when there is none recent enough, send a chunk. */
+static void on_snapshot_request(struct vrfsd *d, struct conn *c, const struct wire_snapshot_request *q)
+{
+	char why[VRFSD_WHY_SIZE];
+
+	if (d->phase != PHASE_RUN || q->replica >= d->cluster.count || q->replica == d->self)
+		return;
+	if (d->vr.status != VR_STATUS_NORMAL)
+		return; /* give only state that is settled; the asker tries again */
+	bool resume = q->snapshot_op && d->out.ready && q->snapshot_op == d->out.op;
+	if (!resume) {
+		if (!d->out.ready || d->out.op < q->min_op) {
+			vrfsd_commit(d); /* the copy is of committed state only */
+			if (d->out.fd >= 0)
+				close(d->out.fd);
+			d->out.fd = -1;
+			d->out.ready = false;
+			uint64_t op = 0;
+			if (vrfsd_store_checkpoint(d->store, d->path_out, &op, why, sizeof(why))) {
+				vlog(d, "warn", "cannot make a checkpoint for r%u: %s", q->replica, why);
+				return;
+			}
+			const struct vr_entry *e = vr_log_entry(&d->vr, op);
+			struct stat st;
+			d->out.fd = open(d->path_out, O_RDONLY | O_CLOEXEC);
+			if (!e || d->out.fd < 0 || fstat(d->out.fd, &st) ||
+			    file_digest(d->out.fd, (uint64_t)st.st_size, d->out.digest)) {
+				vlog(d, "warn", "cannot read back the checkpoint at op %" PRIu64, op);
+				return;
+			}
+			d->out.op = op;
+			d->out.head = e->checksum;
+			d->out.view = d->vr.view;
+			d->out.total = (uint64_t)st.st_size;
+			d->out.ready = true;
+			vlog(d, "info", "checkpoint at op %" PRIu64 " (%" PRIu64 " bytes) made for r%u", op,
+			     d->out.total, q->replica);
+		}
+		if (d->out.op < q->min_op)
+			return; /* not far enough: the asker tries another replica */
+	}
+	uint64_t offset = resume ? q->offset : 0;
+	if (offset > d->out.total)
+		return;
+	static uint8_t data[WIRE_SNAPSHOT_CHUNK_MAX];
+	uint64_t len = d->out.total - offset;
+	if (len > WIRE_SNAPSHOT_CHUNK_MAX)
+		len = WIRE_SNAPSHOT_CHUNK_MAX;
+	if (len && pread(d->out.fd, data, len, (off_t)offset) != (ssize_t)len)
+		return;
+	struct wire_snapshot_chunk k = {
+		.replica = d->self,
+		.snapshot_op = d->out.op,
+		.head = d->out.head,
+		.view = d->out.view,
+		.total = d->out.total,
+		.offset = offset,
+		.data_len = (uint32_t)len,
+		.data = data,
+	};
+	memcpy(k.digest, d->out.digest, sizeof(k.digest));
+	d->wbuf.len = 0;
+	if (!wire_snapshot_chunk_encode(&k, &d->wbuf))
+		conn_send(c, WIRE_MSG_SNAPSHOT_CHUNK, d->wbuf.data, d->wbuf.len);
+}
+
+/* The whole checkpoint is here and checked: it becomes the store, and the core restarts from it. */
+static void snapshot_install(struct vrfsd *d)
+{
+	char why[VRFSD_WHY_SIZE];
+	struct vrfsd_identity ident = { .cluster_id = d->cluster.id,
+		                        .replica = d->self,
+		                        .replica_count = d->cluster.count };
+	uint64_t view = d->in.view > d->in.donor_view ? d->in.view : d->in.donor_view;
+	uint64_t op = d->in.op;
+
+	close(d->in.fd);
+	d->in.fd = -1;
+	vrfsd_commit(d);
+	int rc = vrfsd_store_install(d->store, d->dir, d->path_in, &ident, op, view, d->config.log_capacity, why,
+	                             sizeof(why));
+	d->in.active = false;
+	if (rc == 1) {
+		vlog(d, "info",
+		     "state transfer: the checkpoint at op %" PRIu64 " came too late (view moved on); dropped", op);
+		snapshot_in_reset(d);
+		return;
+	}
+	if (rc < 0) {
+		vlog(d, "error", "state transfer: %s", why);
+		exit(3);
+	}
+	vr_deinit(&d->vr);
+	d->persist_seq = d->persisted_seq = 0;
+	struct vr_durable image;
+	if (vrfsd_store_image(d->store, d->config.client_table_size, &image, why, sizeof(why))) {
+		vlog(d, "error", "state transfer: the installed checkpoint: %s", why);
+		exit(3);
+	}
+	struct vr_io io = vrfsd_io(d);
+	rc = vr_init(&d->vr, &d->config, &io, &image);
+	vrfsd_store_image_free(&image);
+	if (rc) {
+		vlog(d, "error", "state transfer: the installed checkpoint does not start (%s)", strerror(-rc));
+		exit(3);
+	}
+	vlog(d, "info", "state transfer: installed the checkpoint of r%u at op %" PRIu64 " (%" PRIu64 " bytes)",
+	     d->in.donor, op, d->in.total);
+	d->shown = false;
+	vrfsd_after(d);
+}
+
+static void on_snapshot_chunk(struct vrfsd *d, const struct wire_snapshot_chunk *k)
+{
+	if (!d->in.active || d->phase != PHASE_RUN || k->replica != d->in.donor)
+		return;
+	if (d->in.op == 0) { /* the first chunk names the checkpoint */
+		if (k->offset != 0 || k->snapshot_op < d->in.min_op)
+			return;
+		d->in.fd = open(d->path_in, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (d->in.fd < 0) {
+			vlog(d, "error", "state transfer: cannot write %s: %s", d->path_in, strerror(errno));
+			d->in.active = false;
+			return;
+		}
+		d->in.op = k->snapshot_op;
+		d->in.total = k->total;
+		d->in.head = k->head;
+		d->in.donor_view = k->view;
+		memcpy(d->in.digest, k->digest, sizeof(d->in.digest));
+		crypto_generichash_init(&d->in.hash, NULL, 0, WIRE_SNAPSHOT_DIGEST);
+	} else if (k->snapshot_op != d->in.op || k->offset != d->in.offset || k->total != d->in.total) {
+		return; /* another checkpoint, or a chunk already held */
+	}
+	if (k->data_len && pwrite(d->in.fd, k->data, k->data_len, (off_t)k->offset) != (ssize_t)k->data_len) {
+		vlog(d, "error", "state transfer: cannot write %s: %s", d->path_in, strerror(errno));
+		snapshot_in_reset(d);
+		return;
+	}
+	crypto_generichash_update(&d->in.hash, k->data, k->data_len);
+	d->in.offset += k->data_len;
+	d->in.attempts = 0;
+	if (d->in.offset < d->in.total) {
+		snapshot_request(d);
+		return;
+	}
+	uint8_t digest[WIRE_SNAPSHOT_DIGEST];
+	crypto_generichash_final(&d->in.hash, digest, sizeof(digest));
+	if (sodium_memcmp(digest, d->in.digest, sizeof(digest)) != 0 || fsync(d->in.fd)) {
+		vlog(d, "warn", "state transfer: the checkpoint from r%u does not match its digest; fetching it again",
+		     d->in.donor);
+		snapshot_in_reset(d);
+		snapshot_request(d);
+		return;
+	}
+	snapshot_install(d);
+}
+
 /* ------------------------------------------------------------------ frames */
 
 static void on_request(struct vrfsd *d, struct conn *c, const struct vr_message *m)
@@ -587,6 +870,22 @@ static void on_frame(struct vrfsd *d, struct conn *c, uint16_t type, const uint8
 			conn_bad(c, why, false);
 		else
 			send_status(d, c, q.nonce);
+		return;
+	}
+	case WIRE_MSG_SNAPSHOT_REQUEST: {
+		struct wire_snapshot_request q;
+		if (wire_snapshot_request_decode(body, len, &q, &why))
+			conn_bad(c, why, false);
+		else
+			on_snapshot_request(d, c, &q);
+		return;
+	}
+	case WIRE_MSG_SNAPSHOT_CHUNK: {
+		struct wire_snapshot_chunk k;
+		if (wire_snapshot_chunk_decode(body, len, &k, &why))
+			conn_bad(c, why, false);
+		else
+			on_snapshot_chunk(d, &k);
 		return;
 	}
 	case WIRE_MSG_STATUS: {
@@ -784,6 +1083,7 @@ static void on_tick(uv_timer_t *t)
 		return;
 	}
 	vr_on_tick(&d->vr);
+	snapshot_tick(d);
 	vrfsd_after(d);
 }
 
@@ -793,6 +1093,9 @@ static void on_signal(uv_signal_t *s, int signum)
 
 	if (vrfsd_store_pending(d->store) && vrfsd_store_flush(d->store))
 		fatal(d, "store: cannot commit at shutdown");
+	if (d->in.fd >= 0)
+		close(d->in.fd);
+	unlink(d->path_in); /* a partial checkpoint is fetched again after a restart */
 	vlog(d, "info", "%s: stopping; state is durable", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	vrfsd_store_close(d->store);
 	d->store = NULL;
@@ -817,6 +1120,8 @@ static void usage(FILE *f)
 	           "  --data DIR        this replica's data directory\n"
 	           "  --key-file FILE   cluster key (64 hex digits, mode 0600): frames carry a MAC under it\n"
 	           "  --sessions N      client sessions the cluster keeps (default 1024; the same on all)\n"
+	           "  --checkpoint-ops N  keep N committed ops in the log; truncate at 2N (default 1000)\n"
+	           "  --checkpoint-kib N  truncate once the committed ops held exceed N KiB (default 512)\n"
 	           "  -v, --verbose     also log every dropped message\n"
 	           "  -h, --help        this text\n"
 	           "  --version         the version\n");
@@ -839,7 +1144,7 @@ int main(int argc, char **argv)
 	static struct vrfsd vd;
 	struct vrfsd *d = &vd;
 	const char *cluster = NULL, *key_file = NULL;
-	unsigned long id = ULONG_MAX, sessions = 1024;
+	unsigned long id = ULONG_MAX, sessions = 1024, checkpoint_ops = 1000, checkpoint_kib = 512;
 	char why[VRFSD_WHY_SIZE];
 	static const struct option opts[] = {
 		{ "id", required_argument, NULL, 'i' },
@@ -847,6 +1152,8 @@ int main(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "sessions", required_argument, NULL, 's' },
+		{ "checkpoint-ops", required_argument, NULL, 'K' },
+		{ "checkpoint-kib", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -876,6 +1183,19 @@ int main(int argc, char **argv)
 		case 's':
 			if (parse_uint(optarg, 1u << 20, &sessions) || sessions == 0) {
 				fprintf(stderr, "vrfsd: --sessions %s: give a number, 1..%u\n", optarg, 1u << 20);
+				return 2;
+			}
+			break;
+		case 'K':
+			if (parse_uint(optarg, 1u << 20, &checkpoint_ops) || checkpoint_ops < 10) {
+				fprintf(stderr, "vrfsd: --checkpoint-ops %s: give a number, 10..%u\n", optarg,
+				        1u << 20);
+				return 2;
+			}
+			break;
+		case 'M':
+			if (parse_uint(optarg, 1u << 20, &checkpoint_kib) || checkpoint_kib < 16) {
+				fprintf(stderr, "vrfsd: --checkpoint-kib %s: give KiB, 16..%u\n", optarg, 1u << 20);
 				return 2;
 			}
 			break;
@@ -952,7 +1272,9 @@ int main(int argc, char **argv)
 	d->config = (struct vr_config){
 		.replica_count = d->cluster.count,
 		.self = d->self,
-		.log_capacity = 1u << 18,
+		.log_capacity = (uint32_t)(2 * checkpoint_ops + 128 + 64),
+		.checkpoint_ops = (uint32_t)checkpoint_ops,
+		.checkpoint_bytes = (uint64_t)checkpoint_kib * 1024,
 		.body_size_max = WIRE_VR_BODY_MAX,
 		.client_table_size = (uint32_t)sessions,
 		.pipeline_max = 128,
@@ -964,6 +1286,11 @@ int main(int argc, char **argv)
 		.seed = seed,
 	};
 	d->probe_nonce = seed | 1;
+	d->in.fd = d->out.fd = -1;
+	snprintf(d->path_in, sizeof(d->path_in), "%s/%s", d->dir, SNAPSHOT_IN);
+	snprintf(d->path_out, sizeof(d->path_out), "%s/%s", d->dir, SNAPSHOT_OUT);
+	unlink(d->path_in);
+	unlink(d->path_out);
 	d->start_ms = now_ms();
 	wire_buf_init(&d->wbuf);
 	d->entries = calloc(WIRE_VR_ENTRIES_MAX, sizeof(*d->entries));

@@ -10,6 +10,7 @@
  * Bytes read back are checked here (lengths) and by vr_init (checksums, the chain).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,7 +262,7 @@ int vrfsd_store_format(struct vrfsd_store *s)
 
 struct image_load {
 	struct vr_entry *log;
-	uint64_t count, cap;
+	uint64_t first, count, cap;
 	int err;
 };
 
@@ -270,7 +271,9 @@ static int image_entry(void *arg, const struct store_log_entry *le)
 	struct image_load *l = arg;
 	struct vr_entry e;
 
-	if (entry_decode(le->data, le->len, &e) || e.op != le->op || e.op != l->count + 1) {
+	if (l->count == 0)
+		l->first = le->op;
+	if (entry_decode(le->data, le->len, &e) || e.op != le->op || e.op != l->first + l->count) {
 		l->err = -EINVAL;
 		return 1;
 	}
@@ -334,15 +337,18 @@ int vrfsd_store_image(struct vrfsd_store *s, uint32_t client_table_size, struct 
 		snprintf(why, why_size, "the replica's metadata is missing or damaged");
 		return -EINVAL;
 	}
-	if (store_log_read(s->store, 1, image_entry, &l) || l.err) {
-		snprintf(why, why_size, "the replica's log is damaged (op %llu)", (unsigned long long)l.count + 1);
+	if (store_log_read(s->store, 0, image_entry, &l) || l.err) {
+		snprintf(why, why_size, "the replica's log is damaged (op %llu)",
+		         (unsigned long long)(l.first + l.count));
 		d->log = l.log;
+		d->first = 1;
 		d->op = l.count;
 		vrfsd_store_image_free(d);
 		return -EINVAL;
 	}
 	d->log = l.log;
-	d->op = l.count;
+	d->first = l.count ? l.first : 1;
+	d->op = l.count ? l.first + l.count - 1 : 0;
 	d->commit = store_commit(s->store);
 	c.clients = calloc(client_table_size, sizeof(*c.clients));
 	c.count = client_table_size;
@@ -365,7 +371,7 @@ int vrfsd_store_image(struct vrfsd_store *s, uint32_t client_table_size, struct 
 
 void vrfsd_store_image_free(struct vr_durable *d)
 {
-	for (uint64_t x = 0; d->log && x < d->op; x++)
+	for (uint64_t x = 0; d->log && d->op >= d->first && x <= d->op - d->first; x++)
 		free((void *)d->log[x].body);
 	free((void *)d->log);
 	free((void *)d->clients);
@@ -402,6 +408,8 @@ int vrfsd_store_persist(struct vrfsd_store *s, const struct vr_write *w)
 		keep = w->op;
 		meta_encode(&w->meta, meta);
 		break;
+	case VR_WRITE_TRUNCATE:
+		return store_log_truncate_below(s->store, w->op) ? -EIO : 0;
 	default:
 		return -EINVAL;
 	}
@@ -508,4 +516,175 @@ int vrfsd_store_digest(struct vrfsd_store *s, uint8_t out[VRFSD_DIGEST_SIZE])
 {
 	_Static_assert(VRFSD_DIGEST_SIZE == STORE_DIGEST_SIZE, "digest sizes");
 	return store_digest(s->store, out) ? -EIO : 0;
+}
+
+/* ------------------------------------------------------------------ checkpoints */
+
+int vrfsd_store_checkpoint(struct vrfsd_store *s, const char *path, uint64_t *op, char *why, size_t why_size)
+{
+	struct store *copy = NULL;
+	const char *swhy = NULL;
+	char side[4200];
+
+	if (s->open_group) {
+		snprintf(why, why_size, "checkpoint inside an open group");
+		return -EBUSY;
+	}
+	unlink(path);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+	mode_t old = umask(077);
+	int rc = store_clone(s->store, path, &copy, &swhy);
+	umask(old);
+	if (rc) {
+		snprintf(why, why_size, "cannot copy the store to %s: %s", path, swhy ? swhy : strerror(-rc));
+		return rc;
+	}
+	*op = store_commit(copy);
+	store_close(copy); /* folds the copy's WAL into the one file that travels */
+	return 0;
+}
+
+struct tail_load {
+	uint64_t at;
+	uint64_t at_checksum;
+	bool have_at;
+	struct store_log_entry *rows;
+	uint8_t **bufs;
+	uint32_t count, cap;
+	int err;
+};
+
+/* Collects the entry at `at` (its checksum) and, when want_rows, copies of every row above. */
+static int tail_row(void *arg, const struct store_log_entry *le)
+{
+	struct tail_load *t = arg;
+	struct vr_entry e;
+
+	if (le->op == t->at) {
+		if (entry_decode(le->data, le->len, &e)) {
+			t->err = -EINVAL;
+			return 1;
+		}
+		t->at_checksum = e.checksum;
+		t->have_at = true;
+		return t->rows ? 0 : 1;
+	}
+	if (le->op < t->at || !t->rows)
+		return 0;
+	if (t->count == t->cap) {
+		t->err = -ENOMEM; /* more than the log window: cannot be */
+		return 1;
+	}
+	uint8_t *b = malloc(le->len ? le->len : 1);
+	if (!b) {
+		t->err = -ENOMEM;
+		return 1;
+	}
+	memcpy(b, le->data, le->len);
+	t->bufs[t->count] = b;
+	t->rows[t->count] = (struct store_log_entry){ .op = le->op, .data = b, .len = le->len };
+	t->count++;
+	return 0;
+}
+
+static void tail_free(struct tail_load *t)
+{
+	for (uint32_t i = 0; i < t->count; i++)
+		free(t->bufs[i]);
+	free(t->bufs);
+	free(t->rows);
+}
+
+int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path, const struct vrfsd_identity *id,
+                        uint64_t op, uint64_t view, uint32_t window, char *why, size_t why_size)
+{
+	struct store *snap = NULL;
+	const char *swhy = NULL;
+	char target[4096];
+	uint8_t mbuf[META_SIZE + 1];
+	uint32_t mlen = 0;
+	struct vr_meta meta = { .status = VR_STATUS_RECOVERING };
+	bool stale = false;
+	int rc;
+
+	if (s->open_group) {
+		snprintf(why, why_size, "install inside an open group");
+		return -EBUSY;
+	}
+	if (store_log_meta(s->store, mbuf, sizeof(mbuf), &mlen) == 0 && meta_decode(mbuf, mlen, &meta)) {
+		snprintf(why, why_size, "the replica's metadata is damaged");
+		return -EINVAL;
+	}
+	bool keep = vr_snapshot_meta(&meta, view, &stale);
+	if (stale)
+		return 1;
+
+	if ((rc = store_open(&snap, path, 0, &swhy))) {
+		snprintf(why, why_size, "the checkpoint received does not open: %s", swhy ? swhy : strerror(-rc));
+		return -EINVAL;
+	}
+	if (store_commit(snap) != op) {
+		snprintf(why, why_size, "the checkpoint received holds op %llu, not %llu",
+		         (unsigned long long)store_commit(snap), (unsigned long long)op);
+		store_close(snap);
+		return -EINVAL;
+	}
+	/* The giver's entry at op anchors the log; the own entries above it stay where they chain on. */
+	struct tail_load theirs = { .at = op };
+	struct tail_load own = { .at = op };
+	own.cap = window + 1;
+	own.rows = calloc(own.cap, sizeof(*own.rows));
+	own.bufs = calloc(own.cap, sizeof(*own.bufs));
+	if (!own.rows || !own.bufs || store_log_read(snap, op, tail_row, &theirs) || theirs.err || !theirs.have_at ||
+	    store_log_read(s->store, op, tail_row, &own) || own.err) {
+		snprintf(why, why_size, "the checkpoint received lacks its log entry, or the own log is damaged");
+		tail_free(&own);
+		store_close(snap);
+		return -EINVAL;
+	}
+	keep = keep && own.have_at && own.at_checksum == theirs.at_checksum;
+
+	uint8_t m[META_SIZE];
+	meta_encode(&meta, m);
+	rc = store_begin(snap) || store_log_truncate_below(snap, op) ||
+	     store_log_write(snap, op, keep ? own.rows : NULL, keep ? own.count : 0, m, sizeof(m)) ||
+	     store_label_put(snap, label_cluster, id->cluster_id) ||
+	     store_label_put(snap, label_replica, id->replica) ||
+	     store_label_put(snap, label_count, id->replica_count) || store_end(snap);
+	tail_free(&own);
+	store_close(snap);
+	if (rc) {
+		snprintf(why, why_size, "cannot prepare the checkpoint received");
+		return -EIO;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd)) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(why, why_size, "cannot sync the checkpoint received");
+		return -EIO;
+	}
+	close(fd);
+
+	/* The swap: one rename; a crash leaves the old store or the new one, whole. */
+	snprintf(target, sizeof(target), "%s/%s", dir, VRFSD_STORE_FILE);
+	store_close(s->store);
+	s->store = NULL;
+	if (rename(path, target)) {
+		snprintf(why, why_size, "cannot replace %s: %s", target, strerror(errno));
+		return -EIO;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	if ((rc = store_open(&s->store, target, 0, &swhy))) {
+		snprintf(why, why_size, "%s does not open after the swap: %s", target, swhy ? swhy : strerror(-rc));
+		return rc;
+	}
+	return 0;
 }

@@ -63,4 +63,22 @@ int vrfsd_store_flush(struct vrfsd_store *s);
 uint64_t vrfsd_store_commit(const struct vrfsd_store *s);
 int vrfsd_store_digest(struct vrfsd_store *s, uint8_t out[VRFSD_DIGEST_SIZE]);
 
+/*
+ * A checkpoint to give: a copy of the whole store as committed now, in one file at path
+ * (replaced). No group may be open. *op is the op whose state it holds.
+ */
+int vrfsd_store_checkpoint(struct vrfsd_store *s, const char *path, uint64_t *op, char *why, size_t why_size);
+
+/*
+ * Makes the checkpoint received at path (the store of another replica at op) this
+ * replica's store: its log becomes the giver's entry op plus the own entries above op
+ * where they chain on, its metadata what vr_snapshot_meta says for view, its identity id;
+ * then it replaces DIR/store.db in one rename and is opened. window bounds the own
+ * entries kept (the log capacity). Returns 0, 1 when the checkpoint is stale (nothing
+ * changed), or -errno with why (the old store is then still in place, or none is open:
+ * the replica must stop).
+ */
+int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path, const struct vrfsd_identity *id,
+                        uint64_t op, uint64_t view, uint32_t window, char *why, size_t why_size);
+
 #endif

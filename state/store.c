@@ -92,6 +92,7 @@ enum store_stmt_id {
 	ST_LOG_LIST,
 	ST_LOG_META_PUT,
 	ST_LOG_META_GET,
+	ST_LOG_TRUNCATE_BELOW,
 	ST_COUNT,
 };
 
@@ -138,6 +139,7 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_CHUNK_LEN] = "SELECT length(data) FROM chunks WHERE ino = ?1 AND idx = ?2",
 	[ST_SUM_FROM] = "SELECT coalesce(sum(length(data)), 0) FROM chunks WHERE ino = ?1 AND idx >= ?2",
 	[ST_LOG_TRUNCATE] = "DELETE FROM vr_log WHERE op > ?1",
+	[ST_LOG_TRUNCATE_BELOW] = "DELETE FROM vr_log WHERE op < ?1",
 	[ST_LOG_PUT] = "INSERT INTO vr_log (op, entry) VALUES (?1, ?2)",
 	[ST_LOG_LIST] = "SELECT op, entry FROM vr_log WHERE op >= ?1 ORDER BY op",
 	[ST_LOG_META_PUT] = "INSERT OR REPLACE INTO vr_meta (id, meta) VALUES (1, ?1)",
@@ -1494,11 +1496,12 @@ static int store_format(struct store *s, int64_t created_ns)
 	return 0;
 }
 
+static int store_setup(struct store *s, int64_t created_ns, const char **why);
+
 int store_open(struct store **out, const char *path, int64_t created_ns, const char **why)
 {
 	struct store *s = calloc(1, sizeof(*s));
-	int64_t magic = 0, schema = 0, commit = 0;
-	int rc, tables = 0;
+	int rc;
 
 	*out = NULL;
 	if (!s || !(s->chunk = malloc(STORE_CHUNK_SIZE)) || !(s->chunk2 = malloc(STORE_CHUNK_SIZE))) {
@@ -1512,6 +1515,22 @@ int store_open(struct store **out, const char *path, int64_t created_ns, const c
 		rc = -EIO;
 		goto err_free;
 	}
+	if ((rc = store_setup(s, created_ns, why)))
+		goto err_free;
+	*out = s;
+	return 0;
+
+err_free:
+	store_close(s);
+	return rc;
+}
+
+/* The rest of opening, on s->db: modes, the schema of a new database, the checks. */
+static int store_setup(struct store *s, int64_t created_ns, const char **why)
+{
+	int64_t magic = 0, schema = 0, commit = 0;
+	int rc, tables = 0;
+
 	/* WAL, and FULL so that a committed transaction survives power loss (VR-PROTOCOL.md §0). */
 	if (store_exec(s, "PRAGMA journal_mode = WAL") || store_exec(s, "PRAGMA synchronous = FULL") ||
 	    store_exec(s, "PRAGMA foreign_keys = OFF")) {
@@ -1550,6 +1569,48 @@ int store_open(struct store **out, const char *path, int64_t created_ns, const c
 		goto err_free;
 	}
 	s->commit = (uint64_t)commit;
+	return 0;
+
+err_free:
+	return rc;
+}
+
+int store_clone(struct store *src, const char *path, struct store **out, const char **why)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int rc;
+
+	*out = NULL;
+	if (src->outer) {
+		*why = "store: cannot copy inside a group transaction";
+		free(s);
+		return -EBUSY;
+	}
+	if (!s || !(s->chunk = malloc(STORE_CHUNK_SIZE)) || !(s->chunk2 = malloc(STORE_CHUNK_SIZE))) {
+		*why = "store: out of memory";
+		rc = -ENOMEM;
+		goto err_free;
+	}
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		*why = "store: cannot create the copy";
+		rc = -EIO;
+		goto err_free;
+	}
+	sqlite3_backup *b = sqlite3_backup_init(s->db, "main", src->db, "main");
+	if (!b) {
+		*why = "store: cannot start the copy";
+		rc = -EIO;
+		goto err_free;
+	}
+	rc = sqlite3_backup_step(b, -1);
+	if (sqlite3_backup_finish(b) != SQLITE_OK || rc != SQLITE_DONE) {
+		*why = "store: the copy failed";
+		rc = -EIO;
+		goto err_free;
+	}
+	if ((rc = store_setup(s, 0, why)))
+		goto err_free;
 	*out = s;
 	return 0;
 
@@ -1842,6 +1903,24 @@ int store_log_write(struct store *s, uint64_t keep_op, const struct store_log_en
 			goto err_rollback;
 	}
 	if (store_tx_close(s))
+		goto err_rollback;
+	return 0;
+
+err_rollback:
+	store_tx_abort(s);
+	return STORE_BROKEN;
+}
+
+int store_log_truncate_below(struct store *s, uint64_t op)
+{
+	sqlite3_stmt *st;
+
+	if (store_tx_open(s))
+		return STORE_BROKEN;
+	if (!(st = store_stmt(s, ST_LOG_TRUNCATE_BELOW)))
+		goto err_rollback;
+	sqlite3_bind_int64(st, 1, (int64_t)op);
+	if (store_done(st) || store_tx_close(s))
 		goto err_rollback;
 	return 0;
 

@@ -58,6 +58,14 @@ struct store_session_row {
 int store_open(struct store **out, const char *path, int64_t created_ns, const char **why);
 void store_close(struct store *s);
 
+/*
+ * A checkpoint: copies the whole database of src (applied state, client table, log,
+ * labels) as it is committed now into a new store at path (":memory:" for a private
+ * one) and opens it. Not inside store_begin .. store_end (-EBUSY). Returns 0 or -errno
+ * with *why.
+ */
+int store_clone(struct store *src, const char *path, struct store **out, const char **why);
+
 /* The op-number of the last applied op. */
 uint64_t store_commit(const struct store *s);
 
@@ -131,6 +139,8 @@ struct store_log_entry {
 };
 int store_log_write(struct store *s, uint64_t keep_op, const struct store_log_entry *entries, uint32_t count,
                     const uint8_t *meta, uint32_t meta_len);
+/* A checkpoint: removes every entry below op, in one transaction. 0 or STORE_BROKEN. */
+int store_log_truncate_below(struct store *s, uint64_t op);
 /* Calls fn for each entry with op >= from, in order, until fn returns nonzero. Returns 0 or -EIO. */
 int store_log_read(struct store *s, uint64_t from, int (*fn)(void *arg, const struct store_log_entry *e), void *arg);
 /* The metadata: copies up to size bytes into buf, *len its length; -ENOENT when none was written. */

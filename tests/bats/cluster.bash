@@ -38,13 +38,14 @@ cluster_setup() {
 	PORTS=("$base" $((base + 1)) $((base + 2)))
 	CLUSTER=127.0.0.1:${PORTS[0]},127.0.0.1:${PORTS[1]},127.0.0.1:${PORTS[2]}
 	KEYARG=()
+	VRFSD_ARGS=()
 }
 
 # start_replica I [ARGS...]: starts replica I in the background; its pid in $T/rI.pid.
 start_replica() {
 	local i=$1
 	shift
-	"$VRFSD" --id "$i" --cluster "$CLUSTER" --data "$T/r$i" "${KEYARG[@]}" "$@" 2>>"$T/r$i.log" &
+	"$VRFSD" --id "$i" --cluster "$CLUSTER" --data "$T/r$i" "${KEYARG[@]}" "${VRFSD_ARGS[@]}" "$@" 2>>"$T/r$i.log" &
 	echo $! >"$T/r$i.pid"
 }
 

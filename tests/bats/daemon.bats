@@ -106,6 +106,43 @@ teardown() {
 	[ "$status" -eq 0 ]
 }
 
+@test "a backup down across several checkpoints catches up from a checkpoint of another replica" {
+	VRFSD_ARGS=(--checkpoint-ops 50)
+	start_cluster
+	load_bg a --sessions 4 --ops 50
+	load_wait a
+	kill_replica 2
+	load_bg b --sessions 4 --ops 100
+	load_wait b
+	# The others truncated their logs past what replica 2 holds.
+	status_json | jq -e '.replicas[0].checkpoint > 250 and .replicas[1].checkpoint > 250'
+	start_replica 2
+	wait_converged 60
+	grep -q "installed the checkpoint" "$T/r2.log"
+	load_bg c --sessions 2 --ops 50
+	load_wait c
+	wait_converged 30
+	run check_state a b c
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "a wiped replica recovers from a checkpoint when the others truncated their logs" {
+	VRFSD_ARGS=(--checkpoint-ops 50)
+	start_cluster
+	load_bg a --sessions 4 --ops 100
+	load_wait a
+	kill_replica 1
+	rm -rf "$T/r1"
+	start_replica 1
+	wait_converged 60
+	grep -q "recovering (disk lost)" "$T/r1.log"
+	grep -q "installed the checkpoint" "$T/r1.log"
+	run check_state a
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "hostile frames are dropped and counted; the replica keeps serving" {
 	start_cluster
 	run "$BADFRAMES" --cluster "$CLUSTER" --id 0

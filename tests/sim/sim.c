@@ -88,7 +88,8 @@ struct sim_write {
 
 struct sim_disk {
 	bool formatted;
-	bool lost; /* wiped, and no META write has reached it since: it must recover again */
+	uint64_t first; /* entries below first were truncated by a checkpoint (log[] keeps them, unused) */
+	bool lost;      /* wiped, and no META write has reached it since: it must recover again */
 	struct vr_meta meta;
 	struct vr_entry log[SIM_LOG_CAPACITY];
 	uint8_t bodies[SIM_LOG_CAPACITY][SIM_BODY_MAX];
@@ -112,6 +113,9 @@ struct sim_replica {
 	uint32_t rate_permille; /* clock rate: chance per global tick that this replica ticks */
 	uint64_t restart_at;
 	uint64_t down_since;
+	/* A checkpoint asked for (need_snapshot), installed after a delay. */
+	bool snapshot_wanted;
+	uint64_t snapshot_min, snapshot_view, snapshot_at;
 	/* checker memory, kept across restarts with the disk */
 	uint64_t view_max;
 	uint64_t durable_view_max;
@@ -158,6 +162,9 @@ struct sim {
 	/* the fault mix of this seed */
 	uint32_t loss_permille, dup_permille, delay_max, crash_per_million, partition_per_million, wipe_permille;
 	uint32_t disk_latency_max, requests_per_client;
+	uint32_t checkpoint_ops;   /* 0: no checkpoints this seed */
+	uint64_t checkpoint_bytes; /* 0: no byte limit */
+	uint32_t client_table;
 	bool link[SIM_NODES_MAX][SIM_NODES_MAX];
 	struct sim_replica replica[SIM_REPLICAS_MAX];
 	struct sim_client client[SIM_CLIENTS_MAX];
@@ -445,12 +452,15 @@ static void sim_check_send(struct sim_replica *sr, int to, const struct vr_messa
 		/* S4: one log per view: every STARTVIEW log of v extends the first one. */
 		bool found;
 		size_t i = sim_map_slot(&s->start_views, m->view + 1, 0, &found);
+		uint64_t first = m->entry_count ? m->entries[0].op : m->op + 1;
 		if (!found) {
-			uint64_t checksum = m->op ? m->entries[m->op - 1].checksum : 0;
+			uint64_t checksum = m->op ? m->entries[m->op - first].checksum : 0;
 			sim_map_put(&s->start_views, i, m->view + 1, m->op, checksum);
 		} else {
+			/* (ops below the sender's checkpoint are committed: S3 covers them) */
 			uint64_t op = s->start_views.keys_b[i];
-			if (m->op < op || (op && m->entries[op - 1].checksum != s->start_views.values[i]))
+			if (m->op < op ||
+			    (op && op >= first && m->entries[op - first].checksum != s->start_views.values[i]))
 				sim_fail(s, "S4: start_view logs for view %" PRIu64 " disagree", m->view);
 		}
 		sim_check_log_message(s, sr->index, m, true);
@@ -493,6 +503,8 @@ static void sim_check_reply(struct sim_replica *sr, const struct vr_message *m)
 		const struct sim_disk *d = &h->disk;
 		if (d->op >= m->op && d->log[m->op - 1].checksum == e->checksum)
 			holders++;
+		else if (m->op < d->first)
+			holders++; /* below its checkpoint: in its applied state */
 		/* A lost disk is one of the f faults; it may have acked x before. The op stays
 		 * safe while that replica does not vote (S9, §6.2); S3/S12 check survival. */
 		else if (d->lost || d->meta.status == VR_STATUS_RECOVERING || d->meta.view < d->meta.voter_view)
@@ -550,6 +562,16 @@ static void sim_disk_apply_write(struct sim_disk *d, const struct vr_write *w)
 	case VR_WRITE_META:
 		d->meta = w->meta;
 		d->lost = false;
+		break;
+	case VR_WRITE_TRUNCATE:
+		if (w->op < d->first || w->op > d->op || w->op > d->commit) {
+			fprintf(stderr,
+			        "vr-sim: truncate to %" PRIu64 " outside %" PRIu64 "..%" PRIu64 " (commit %" PRIu64
+			        ")\n",
+			        w->op, d->first, d->op, d->commit);
+			abort();
+		}
+		d->first = w->op;
 		break;
 	}
 }
@@ -774,8 +796,10 @@ static struct vr_config sim_config(struct sim *s, int i)
 		.replica_count = (uint8_t)s->n,
 		.self = (uint8_t)i,
 		.log_capacity = SIM_LOG_CAPACITY,
+		.checkpoint_ops = s->checkpoint_ops,
+		.checkpoint_bytes = s->checkpoint_bytes,
 		.body_size_max = SIM_BODY_MAX,
-		.client_table_size = (uint32_t)(s->clients > 2 ? s->clients - 1 : s->clients), /* evictions happen */
+		.client_table_size = s->client_table, /* fewer than clients: evictions happen */
 		.pipeline_max = 8,
 		.heartbeat_ticks = 5,
 		.prepare_resend_ticks = 10,
@@ -787,7 +811,27 @@ static struct vr_config sim_config(struct sim *s, int i)
 	return c;
 }
 
+static void sim_need_snapshot(void *ctx, uint64_t min_op, uint64_t view)
+{
+	struct sim_replica *sr = ctx;
+	struct sim *s = sr->sim;
+
+	sim_trace(s, "r%d needs a checkpoint >= %" PRIu64 " (view %" PRIu64 ")", sr->index, min_op, view);
+	if (sr->snapshot_wanted) {
+		if (min_op > sr->snapshot_min)
+			sr->snapshot_min = min_op;
+		if (view > sr->snapshot_view)
+			sr->snapshot_view = view;
+		return;
+	}
+	sr->snapshot_wanted = true;
+	sr->snapshot_min = min_op;
+	sr->snapshot_view = view;
+	sr->snapshot_at = s->now + 5 + sim_below(s, 60); /* the transfer takes time */
+}
+
 static const struct vr_io sim_io_template = {
+	.need_snapshot = sim_need_snapshot,
 	.send = sim_send,
 	.reply = sim_reply,
 	.persist = sim_persist,
@@ -820,6 +864,7 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 		memset(&d->meta, 0, sizeof(d->meta));
 		memset(d->clients, 0, sizeof(*d->clients) * c.client_table_size);
 		d->op = d->commit = d->digest = 0;
+		d->first = 1;
 		d->formatted = true;
 		d->lost = true;
 		sr->view_max = sr->commit_max = sr->spoken_view = sr->vc_view_sent = sr->durable_view_max = 0;
@@ -827,11 +872,13 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 		rc = vr_init_recovering(&sr->vr, &c, &io);
 	} else if (!sr->disk.formatted) {
 		sr->disk.formatted = true;
+		sr->disk.first = 1;
 		rc = vr_init(&sr->vr, &c, &io, NULL);
 	} else {
 		struct vr_durable d = {
 			.meta = sr->disk.meta,
-			.log = sr->disk.log,
+			.log = &sr->disk.log[sr->disk.first - 1],
+			.first = sr->disk.first,
 			.op = sr->disk.op,
 			.commit = sr->disk.commit,
 			.clients = sr->disk.clients,
@@ -865,8 +912,82 @@ static void sim_replica_crash(struct sim *s, int i)
 	sim_disk_drop_pending(&sr->disk);
 	vr_deinit(&sr->vr);
 	sr->up = false;
+	sr->snapshot_wanted = false;
 	sr->down_since = s->now;
 	sr->restart_at = s->now + 20 + sim_below(s, 300);
+}
+
+/*
+ * need_snapshot served: the applied state of donor j (commit s, its client table, its store,
+ * its log entry s) becomes replica i's disk, with the metadata vr_snapshot_meta gives and the
+ * own log above s where it chains on; then replica i restarts from that disk. Writes still
+ * pending are lost, as in a crash (a real daemon flushes them first: a subset of this).
+ */
+static void sim_snapshot_install(struct sim *s, int i, int j)
+{
+	struct sim_replica *sr = &s->replica[i];
+	struct sim_disk *d = &sr->disk;
+	const struct sim_disk *src = &s->replica[j].disk;
+	uint64_t at = src->commit;
+	bool stale;
+
+	sr->snapshot_wanted = false;
+	if (at <= d->commit || at < src->first || at > src->op)
+		return; /* nothing newer to give */
+	struct vr_meta meta = d->meta;
+	if (d->lost)
+		meta.status = VR_STATUS_RECOVERING;
+	uint64_t view = sr->snapshot_view > s->replica[j].vr.view ? sr->snapshot_view : s->replica[j].vr.view;
+	bool keep = vr_snapshot_meta(&meta, view, &stale);
+	if (stale)
+		return;
+	sim_trace(s, "r%d installs the checkpoint of r%d at op %" PRIu64, i, j, at);
+	sim_disk_drop_pending(d);
+	vr_deinit(&sr->vr);
+	keep = keep && d->op >= at && at >= d->first && d->log[at - 1].checksum == src->log[at - 1].checksum;
+	d->log[at - 1] = src->log[at - 1];
+	if (src->log[at - 1].body_len)
+		memcpy(d->bodies[at - 1], src->bodies[at - 1], src->log[at - 1].body_len);
+	d->log[at - 1].body = d->bodies[at - 1];
+	if (!keep)
+		d->op = at;
+	d->first = at;
+	d->commit = at;
+	d->digest = src->digest;
+	memcpy(d->clients, src->clients, sizeof(*d->clients) * s->client_table);
+	d->meta = meta;
+	d->lost = false;
+	sr->dvc_view = 0; /* S13 memory: a DVC for a view that is normal already is moot (vr_snapshot_meta) */
+	if (s->use_store) {
+		const char *why = NULL;
+		store_close(d->store);
+		d->store = NULL;
+		if (store_clone(src->store, ":memory:", &d->store, &why)) {
+			sim_fail(s, "r%d: cannot copy r%d's store: %s", i, j, why ? why : "?");
+			return;
+		}
+	}
+	sim_replica_start(s, i, false);
+}
+
+/* Serves due need_snapshot requests from a random replica that is up and far enough. */
+static void sim_snapshots(struct sim *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		struct sim_replica *sr = &s->replica[i];
+		if (!sr->up || !sr->snapshot_wanted || s->now < sr->snapshot_at)
+			continue;
+		int donors[SIM_REPLICAS_MAX], count = 0;
+		for (int j = 0; j < s->n; j++)
+			if (j != i && s->replica[j].up && s->replica[j].disk.commit >= sr->snapshot_min &&
+			    s->link[j][i] && s->link[i][j])
+				donors[count++] = j;
+		if (count == 0) {
+			sr->snapshot_at = s->now + 20; /* nobody can give it yet: try again */
+			continue;
+		}
+		sim_snapshot_install(s, i, donors[sim_below(s, (uint64_t)count)]);
+	}
 }
 
 /* ---------------------------------------------------------------- clients */
@@ -1199,6 +1320,8 @@ static void sim_step(struct sim *s)
 	}
 	for (int j = 0; j < s->clients; j++)
 		sim_client_tick(s, &s->client[j]);
+	if (!s->failed)
+		sim_snapshots(s);
 }
 
 static bool sim_clients_done(struct sim *s)
@@ -1291,6 +1414,13 @@ static int sim_run(const struct sim_options *opt)
 	          s->partition_per_million, s->wipe_permille, s->disk_latency_max);
 
 	uint32_t table = (uint32_t)(s->clients > 2 ? s->clients - 1 : s->clients);
+	s->client_table = table;
+	/* Checkpoints in two seeds of three: few ops kept, so lagging replicas need checkpoints. */
+	if (opt->seed % 3 != 0) {
+		s->checkpoint_ops = 3 + (uint32_t)sim_below(s, 20);
+		if (opt->seed % 2)
+			s->checkpoint_bytes = 256 + sim_below(s, 4096);
+	}
 	for (int i = 0; i < s->n; i++) {
 		struct sim_replica *sr = &s->replica[i];
 		sr->sim = s;

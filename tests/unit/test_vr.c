@@ -75,6 +75,9 @@ struct fx {
 	size_t apply_count;
 	const char *notes[FX_EFFECTS_MAX]; /* io.log strings (constants) */
 	size_t note_count;
+	size_t snapshot_count; /* need_snapshot calls, the newest one's arguments */
+	uint64_t snapshot_min, snapshot_view;
+	uint32_t checkpoint_ops; /* fx_config: 0 keeps the whole log */
 };
 
 static void fx_on_send(void *ctx, uint8_t replica, const struct vr_message *m)
@@ -162,6 +165,15 @@ static uint64_t fx_on_realtime(void *ctx)
 	return ++fx->now;
 }
 
+static void fx_on_need_snapshot(void *ctx, uint64_t min_op, uint64_t view)
+{
+	struct fx *fx = ctx;
+
+	fx->snapshot_count++;
+	fx->snapshot_min = min_op;
+	fx->snapshot_view = view;
+}
+
 static void fx_on_log(void *ctx, const char *what)
 {
 	struct fx *fx = ctx;
@@ -219,6 +231,7 @@ static struct vr_io fx_io(struct fx *fx)
 		.persist = fx_on_persist,
 		.apply = fx_on_apply,
 		.realtime = fx_on_realtime,
+		.need_snapshot = fx_on_need_snapshot,
 		.log = fx_on_log,
 	};
 	return io;
@@ -241,6 +254,7 @@ static void fx_init(struct fx *fx, uint8_t self)
 	struct vr_io io = fx_io(fx);
 
 	fx_config(&c, self);
+	c.checkpoint_ops = fx->checkpoint_ops;
 	assert_int_equal(vr_init(&fx->r, &c, &io, NULL), 0);
 	fx->initialised = true;
 }
@@ -252,6 +266,7 @@ static void fx_init_recovering(struct fx *fx, uint8_t self)
 	struct vr_io io = fx_io(fx);
 
 	fx_config(&c, self);
+	c.checkpoint_ops = fx->checkpoint_ops;
 	assert_int_equal(vr_init_recovering(&fx->r, &c, &io), 0);
 	fx->initialised = true;
 }
@@ -266,6 +281,7 @@ static void fx_restart(struct fx *fx, uint8_t self, const struct vr_meta *meta, 
 	struct vr_durable d = {
 		.meta = *meta,
 		.log = log,
+		.first = 1,
 		.op = op,
 		.commit = commit,
 		.clients = clients,
@@ -274,6 +290,7 @@ static void fx_restart(struct fx *fx, uint8_t self, const struct vr_meta *meta, 
 
 	memset(clients, 0, sizeof(clients));
 	fx_config(&c, self);
+	c.checkpoint_ops = fx->checkpoint_ops;
 	assert_int_equal(vr_init(&fx->r, &c, &io, &d), 0);
 	fx->initialised = true;
 }
@@ -963,7 +980,11 @@ static void test_backup_commit_executes_in_order(void **state)
 	assert_int_equal(fx->apply_count, 1);
 	fx_assert_applied(fx, 0, 3, false);
 	assert_int_equal(fx->r.commit, 3);
-	assert_int_equal(fx->sent_count, 0); /* op 3 is committed already: no PREPAREOK needed */
+	/* Acknowledged although committed: a backup's commit may run ahead of a new primary's,
+	 * which then needs the ack to commit (simulator seed 15341). */
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_PREPARE_OK, 0, 0);
+	assert_int_equal(fx->sent[0].m.op, 3);
 }
 
 /* ---- View change (§5) --------------------------------------------------------------- */
@@ -1554,7 +1575,7 @@ static void test_restart_refuses_log_that_differs_from_its_dvc(void **state)
 	struct vr_meta meta = {
 		.view = 4, .last_normal_view = 2, .dvc_view = 4, .dvc_op = 3, .status = VR_STATUS_VIEW_CHANGE
 	};
-	struct vr_durable d = { .log = log, .commit = 1, .clients = clients, .client_count = FX_CLIENTS };
+	struct vr_durable d = { .log = log, .first = 1, .commit = 1, .clients = clients, .client_count = FX_CLIENTS };
 
 	/* The DVC decided for view 4 had op 3; the log on disk ends at 2. Only a damaged disk does
 	 * that (the log changes after a DVC only with the INSTALL that ends the view change). */
@@ -1866,15 +1887,16 @@ static void test_bad_log_messages(void **state)
 	fx_chain(log, 1, 3, 0);
 	fx_init(fx, 1);
 
-	/* A DVC whose log starts at 2. */
-	struct vr_message dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 4, &log[1], 3, 0);
-	dvc.entry_count = 2;
-	fx_assert_bad(fx, &dvc, "log message: log is not 1..op");
+	/* A DVC of a log that ends at 3 without entries. */
+	struct vr_message dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 4, log, 3, 0);
+	dvc.entry_count = 0;
+	dvc.entries = NULL;
+	fx_assert_bad(fx, &dvc, "log message: no entries");
 
 	/* n does not match the entries. */
 	dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 4, log, 3, 0);
 	dvc.op = 2;
-	fx_assert_bad(fx, &dvc, "log message: log is not 1..op");
+	fx_assert_bad(fx, &dvc, "log message: log does not end at op");
 
 	/* v' not below v. */
 	dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 4, log, 3, 0);
@@ -1913,21 +1935,153 @@ static void test_new_state_that_does_not_chain_is_dropped(void **state)
 	assert_int_equal(fx->r.drops, 1);
 }
 
-/* Regression: a NEWSTATE reaching past the log capacity reached an ASSERT. */
+/* Regression: a NEWSTATE reaching past the log capacity reached an ASSERT. Now: more entries
+ * than the log holds are refused; a log that starts past this replica's asks for a checkpoint. */
 static void test_new_state_beyond_capacity_is_rejected(void **state)
 {
 	struct fx *fx = *state;
 	static struct vr_entry log[FX_LOG_MAX];
 
-	fx_chain(log, 1, FX_LOG_MAX, 4);
+	fx_chain(log, 1, FX_LOG_MAX, 0);
 	fx_init(fx, 2);
 	struct vr_message ns = { .command = VR_NEW_STATE,
-		                 .replica = 1,
-		                 .view = 4,
-		                 .op = 65, /* log_capacity is 64 */
-		                 .entry_count = 64,
+		                 .replica = 0,
+		                 .view = 0,
+		                 .op = 66, /* log_capacity is 64 */
+		                 .entry_count = 65,
 		                 .entries = &log[1] };
-	fx_assert_bad(fx, &ns, "new_state: op beyond the log capacity");
+	fx_assert_bad(fx, &ns, "message: too many entries");
+
+	ns.op = 70;
+	ns.entry_count = 10;
+	ns.entries = &log[60];
+	fx_reset(fx);
+	fx_deliver(fx, &ns);
+	assert_int_equal(fx->r.log.op, 0);
+	assert_int_equal(fx->snapshot_count, 1);
+	assert_int_equal(fx->snapshot_min, 60); /* state up to 60 joins a log that starts at 61 */
+	assert_int_equal(fx->snapshot_view, 0);
+}
+
+/* ---- Checkpoints (log truncation) ---------------------------------------------------- */
+
+/* More than twice checkpoint_ops committed: all but the newest checkpoint_ops go, in one
+ * TRUNCATE write; a GETSTATE from before the checkpoint gets the log from its first entry. */
+static void test_checkpoint_truncates_the_log(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[12];
+
+	fx_chain(log, 1, 12, 0);
+	fx->checkpoint_ops = 4;
+	fx_backup_with_log(fx, 1, log, 12);
+	fx_commit(fx, 0, 0, 12, 12);
+	assert_int_equal(fx->r.commit, 12);
+	assert_int_equal(fx->r.log.first, 9);
+	assert_int_equal(fx->r.checkpoints, 1);
+	assert_null(vr_log_entry(&fx->r, 8));
+	assert_non_null(vr_log_entry(&fx->r, 9));
+	assert_int_equal(vr_log_count(&fx->r.log), 4);
+	bool truncated = false;
+	for (size_t i = 0; i < fx->write_count; i++)
+		if (fx->writes[i].kind == VR_WRITE_TRUNCATE) {
+			assert_int_equal(fx->writes[i].op, 9);
+			truncated = true;
+		}
+	assert_true(truncated);
+
+	fx_reset(fx);
+	struct vr_message gs = { .command = VR_GET_STATE, .replica = 2, .view = 0, .op = 3 };
+	fx_deliver(fx, &gs);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_NEW_STATE, 2, 0);
+	assert_int_equal(fx->sent[0].first_op, 9);
+	assert_int_equal(fx->sent[0].last_op, 12);
+}
+
+/* A durable image whose log starts at a checkpoint restarts; one whose first entry is not
+ * committed is damaged. */
+static void test_restart_from_a_checkpointed_image(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[8];
+	struct vr_client_slot clients[FX_CLIENTS];
+	struct vr_meta meta = { .status = VR_STATUS_NORMAL };
+	struct vr_config c;
+	struct vr_io io = fx_io(fx);
+
+	memset(clients, 0, sizeof(clients));
+	fx_chain(log, 1, 8, 0);
+	fx_config(&c, 1);
+	struct vr_durable d = { .meta = meta,
+		                .log = &log[4],
+		                .first = 5,
+		                .op = 8,
+		                .commit = 6,
+		                .clients = clients,
+		                .client_count = FX_CLIENTS };
+	assert_int_equal(vr_init(&fx->r, &c, &io, &d), 0);
+	fx->initialised = true;
+	assert_int_equal(fx->r.log.first, 5);
+	assert_int_equal(fx->r.log.op, 8);
+	assert_null(vr_log_entry(&fx->r, 4));
+	assert_int_equal(vr_log_entry(&fx->r, 8)->checksum, log[7].checksum);
+	vr_deinit(&fx->r);
+	fx->initialised = false;
+
+	d.first = 7; /* above commit */
+	d.log = &log[6];
+	assert_int_equal(vr_init(&fx->r, &c, &io, &d), -EINVAL);
+}
+
+/* A STARTVIEW whose log starts past this replica's: catch up (GETSTATE from commit), not install. */
+static void test_start_view_past_the_log_catches_up(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[12];
+
+	fx_chain(log, 1, 12, 0);
+	fx_backup_with_log(fx, 1, log, 2);
+	struct vr_message sv = fx_log_message(VR_START_VIEW, 0, 3, &log[9], 12, 11);
+	sv.entry_count = 3;
+	fx_deliver(fx, &sv);
+	assert_int_equal(fx->r.status, VR_STATUS_CATCHING_UP);
+	assert_int_equal(fx->r.log.op, 2);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_GET_STATE, 0, 3);
+	assert_int_equal(fx->sent[0].m.op, 0); /* from its commit */
+}
+
+/* What a replica's metadata becomes when a checkpoint of another replaces its state. */
+static void test_snapshot_meta(void **state)
+{
+	bool stale;
+	(void)state;
+
+	struct vr_meta m = { .view = 4, .last_normal_view = 4, .status = VR_STATUS_NORMAL };
+	assert_true(vr_snapshot_meta(&m, 4, &stale)); /* NORMAL in that view: stays, keeps its log */
+	assert_false(stale);
+	assert_int_equal(m.status, VR_STATUS_NORMAL);
+	assert_int_equal(m.last_normal_view, 4);
+
+	assert_true(vr_snapshot_meta(&m, 3, &stale)); /* an older view: stale, unchanged */
+	assert_true(stale);
+	assert_int_equal(m.view, 4);
+
+	m = (struct vr_meta){
+		.view = 5, .last_normal_view = 4, .dvc_view = 5, .dvc_op = 9, .status = VR_STATUS_VIEW_CHANGE
+	};
+	assert_false(vr_snapshot_meta(&m, 6, &stale)); /* otherwise: VIEW_CHANGE, ranked below any normal log */
+	assert_false(stale);
+	assert_int_equal(m.view, 6);
+	assert_int_equal(m.status, VR_STATUS_VIEW_CHANGE);
+	assert_int_equal(m.last_normal_view, 0);
+	assert_int_equal(m.dvc_view, 0);
+
+	m = (struct vr_meta){ .view = 2, .status = VR_STATUS_RECOVERING };
+	assert_true(vr_snapshot_meta(&m, 7, &stale)); /* recovery runs again */
+	assert_int_equal(m.status, VR_STATUS_RECOVERING);
+	assert_int_equal(m.view, 2);
 }
 
 static void test_bad_epoch(void **state)
@@ -2002,6 +2156,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_request, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_entry_kind, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_log_messages, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_truncates_the_log, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_restart_from_a_checkpointed_image, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_start_view_past_the_log_catches_up, fx_setup, fx_teardown),
+		cmocka_unit_test(test_snapshot_meta),
 		cmocka_unit_test_setup_teardown(test_bad_epoch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_state_that_does_not_chain_is_dropped, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_state_beyond_capacity_is_rejected, fx_setup, fx_teardown),
