@@ -2,7 +2,7 @@
 #
 #   make            build the programs into build/
 #   make test       every test, ending with one line "N passed, N failed"
-#   make demo       the main job (for now: the VR simulator with a visible trace)
+#   make demo       the main job (for now: the VR simulator, then a live 3-replica cluster losing its primary)
 #   make sim-mutants  build the simulator with each planted protocol bug and show each is caught
 #   make bench-state  measure the store on this machine's disk (DIR=path to choose the disk)
 #   make format     apply clang-format;  make check-format  fail on unformatted code
@@ -41,7 +41,10 @@ CORPUS     := $(BUILD)/fuzz/corpus
 
 .PHONY: all deps test demo sim-mutants bench-state fuzz format check-format check-layers clean
 
-all: $(BUILD)/vr-sim $(BUILD)/vrfsd $(BUILD)/vrfs
+PROGRAMS := $(BUILD)/vr-sim $(BUILD)/vrfsd $(BUILD)/vrfs
+
+all: deps
+	@$(MAKE) --no-print-directory $(PROGRAMS)
 
 deps:
 	@scripts/install-deps
@@ -74,7 +77,13 @@ $(BUILD)/vrfsd: $(VRFSD_SRC) $(LIB_SRC) $(LIB_HDRS) | $(BUILD)
 $(ASAN)/vrfsd: $(VRFSD_SRC) $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $(VRFSD_SRC) $(LIB_SRC) $(PKG_LIBS) $(UV_LIBS)
 
-# Test tools for real replicas (tests/daemon/).
+# Test tools for real replicas (tests/daemon/), also optimised for `make demo`.
+$(BUILD)/vrfs-load: tests/daemon/vrfs_load.c $(CLIENT_SRC) $(LIB_HDRS) | $(BUILD)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ tests/daemon/vrfs_load.c $(CLIENT_SRC) $(CLIENT_LIBS)
+
+$(BUILD)/vrfs-check: tests/daemon/vrfs_check.c $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) | $(BUILD)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ tests/daemon/vrfs_check.c $(STATE_SRC) $(WIRE_SRC) $(PKG_LIBS)
+
 $(ASAN)/vrfs-load: tests/daemon/vrfs_load.c $(CLIENT_SRC) $(LIB_HDRS) | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ tests/daemon/vrfs_load.c $(CLIENT_SRC) $(CLIENT_LIBS)
 
@@ -139,7 +148,7 @@ fuzz: deps
 	done
 
 demo: deps
-	@$(MAKE) --no-print-directory $(BUILD)/vr-sim
+	@$(MAKE) --no-print-directory $(BUILD)/vr-sim $(BUILD)/vrfsd $(BUILD)/vrfs $(BUILD)/vrfs-load $(BUILD)/vrfs-check
 	@scripts/demo
 
 format:
