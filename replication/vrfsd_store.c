@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 
 struct vrfsd_store {
 	struct store *store;
+	int lock_fd; /* DIR/lock, flock()ed while the replica runs */
 	bool open_group;
 	uint8_t *scratch; /* one encoded entry */
 	size_t scratch_cap;
@@ -159,26 +161,58 @@ int vrfsd_store_open(struct vrfsd_store **out, const char *dir, const struct vrf
 		snprintf(why, why_size, "data directory %s is not readable and writable: %s", dir, strerror(errno));
 		return -EACCES;
 	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/lock", dir) >= sizeof(path)) {
+		snprintf(why, why_size, "data directory path too long");
+		return -ENAMETOOLONG;
+	}
+	/* One replica per directory: two would each believe the disk is theirs. */
+	int lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0) {
+		snprintf(why, why_size, "cannot create %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (flock(lock_fd, LOCK_EX | LOCK_NB)) {
+		char pid[32] = "";
+		ssize_t n = pread(lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = 0;
+		pid[strcspn(pid, "\n")] = 0;
+		snprintf(why, why_size, "data directory %s is in use by another vrfsd%s%s%s", dir,
+		         pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+		close(lock_fd);
+		return -EBUSY;
+	}
+	char mine[32];
+	int len = snprintf(mine, sizeof(mine), "%ld\n", (long)getpid());
+	if (ftruncate(lock_fd, 0) || pwrite(lock_fd, mine, (size_t)len, 0) != len) {
+		/* the pid is only a hint for the message above */
+	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, VRFSD_STORE_FILE) >= sizeof(path)) {
 		snprintf(why, why_size, "data directory path too long");
+		close(lock_fd);
 		return -ENAMETOOLONG;
 	}
 	if (stat(path, &st)) {
 		if (errno != ENOENT) {
-			snprintf(why, why_size, "cannot read %s: %s", path, strerror(errno));
-			return -errno;
+			int e = errno;
+			snprintf(why, why_size, "cannot read %s: %s", path, strerror(e));
+			close(lock_fd);
+			return -e;
 		}
 		created = 1;
 	}
 
 	struct vrfsd_store *s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		close(lock_fd);
 		return -ENOMEM;
+	}
+	s->lock_fd = lock_fd;
 	mode_t old = umask(077);
 	rc = store_open(&s->store, path, 0, &swhy);
 	umask(old);
 	if (rc) {
 		snprintf(why, why_size, "%s: %s", path, swhy ? swhy : strerror(-rc));
+		close(lock_fd);
 		free(s);
 		return rc;
 	}
@@ -239,6 +273,8 @@ void vrfsd_store_close(struct vrfsd_store *s)
 	if (!s)
 		return;
 	store_close(s->store);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	free(s->scratch);
 	free(s);
 }

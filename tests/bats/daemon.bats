@@ -195,9 +195,13 @@ teardown() {
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"belongs to another cluster"* ]]
 
-	# The port of a running replica.
+	# The port of a running replica; its data directory.
 	start_replica 0
 	sleep 0.5
+	run "$VRFSD" --id 0 --cluster "$CLUSTER" --data "$T/r0"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"is in use by another vrfsd (pid $(pid_of r0))"* ]]
 	run "$VRFSD" --id 0 --cluster "$CLUSTER" --data "$T/other"
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 1 ]
