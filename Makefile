@@ -29,13 +29,13 @@ LIB_HDRS  := $(VR_HDRS) $(wildcard wire/*.h state/*.h)
 PKG_LIBS  = $$(pkg-config --cflags --libs sqlite3 msgpack libsodium)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
-MUTANTS := 1 2 3 4 5 6 7 8
+MUTANTS := 1 2 3 4 5 6 7 8 9
 
 # libFuzzer targets (tests/fuzz/NAME.c), each with a seed corpus in $(CORPUS)/NAME written by corpus-gen.
 FUZZ_CC    ?= clang
 FUZZ_TIME  ?= 60
 FUZZ_FLAGS := -std=c11 -g -O1 -I. -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined
-FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame fuzz_wire_vr fuzz_wire_msg
+FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame fuzz_wire_vr fuzz_wire_msg fuzz_wire_read
 FUZZ_BINS  := $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 CORPUS     := $(BUILD)/fuzz/corpus
 

@@ -232,10 +232,31 @@ struct vr_replica {
 	uint64_t bytes_checked; /* commit when the log's bodies were last summed */
 	uint64_t snapshots;     /* snapshots asked for since start */
 
+	/* Reads (vr_read_begin). */
+	uint64_t read_nonce;                  /* primary: the newest read barrier sent */
+	uint64_t read_acked[VR_REPLICAS_MAX]; /* primary: newest barrier each backup acknowledged, this view */
+
 	uint64_t tick;
 	uint64_t prng;
 	uint64_t drops; /* messages dropped by the filters */
 };
+
+/* A read in progress at the primary (vr_read_begin). */
+struct vr_read {
+	uint64_t view;
+	uint64_t nonce; /* the barrier: a COMMIT sent after the read began */
+	uint64_t index; /* commit when it began */
+};
+
+/*
+ * Linearizable reads without leases. vr_read_begin: 0 and a barrier in *rd, or -EAGAIN when
+ * this replica cannot serve reads now (not the normal primary, or its view not started):
+ * the client asks the primary. vr_read_ready: 1 once the read may run on the applied state
+ * (which then holds every op acknowledged before the read began), 0 while it must wait,
+ * -ESTALE when it never will (the view changed): the client asks again.
+ */
+int vr_read_begin(struct vr_replica *r, struct vr_read *rd);
+int vr_read_ready(const struct vr_replica *r, const struct vr_read *rd);
 
 /* Initialises r. d == NULL formats a new replica (view 0, NORMAL, empty log).
  * Allocates every buffer the replica will use; nothing is allocated later.

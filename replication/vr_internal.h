@@ -12,7 +12,8 @@
  *   6  a RECOVERING replica takes part in view changes (UWSysLab/tapir issue #15);
  *   7  the view is not persisted before the replica speaks in it;
  *   8  after a checkpoint from another replica, the replica claims NORMAL in the view asked
- *      for, as if the checkpoint alone were that view's log (vr_snapshot_meta).
+ *      for, as if the checkpoint alone were that view's log (vr_snapshot_meta);
+ *   9  a primary serves reads without the barrier (it trusts itself to still be primary).
  */
 #ifndef VR_INTERNAL_H
 #define VR_INTERNAL_H
@@ -23,7 +24,7 @@
 #ifndef VR_MUTANT
 #define VR_MUTANT 0
 #endif
-#define VR_MUTANT_COUNT 8
+#define VR_MUTANT_COUNT 9
 
 /* vr_replica.c */
 void vr_log_drop(struct vr_replica *r, const char *why);
@@ -52,6 +53,7 @@ void vr_on_request(struct vr_replica *r, const struct vr_message *m);
 void vr_on_prepare(struct vr_replica *r, const struct vr_message *m);
 void vr_on_prepare_ok(struct vr_replica *r, const struct vr_message *m);
 void vr_on_commit(struct vr_replica *r, const struct vr_message *m);
+void vr_on_commit_ok(struct vr_replica *r, const struct vr_message *m);
 void vr_primary_commit(struct vr_replica *r);
 void vr_primary_tick(struct vr_replica *r);
 void vr_backup_flush(struct vr_replica *r);

@@ -10,6 +10,7 @@
  *       from the view change (view_start_op), so the client table plus the pipeline of
  *       its own uncommitted ops is the whole admission state (§12.12, §12.14).
  */
+#include <errno.h>
 #include <string.h>
 
 #include "replication/vr_internal.h"
@@ -209,7 +210,8 @@ void vr_on_prepare(struct vr_replica *r, const struct vr_message *m)
 	vr_backup_learn_commit(r, m->commit);
 }
 
-/* §4.5 step 3: a backup receives the COMMIT heartbeat. */
+/* §4.5 step 3: a backup receives the COMMIT heartbeat. One that carries a read barrier
+ * (nonce) is acknowledged: "in view v, as a normal backup, after you sent it" (vr_read_ready). */
 void vr_on_commit(struct vr_replica *r, const struct vr_message *m)
 {
 	if (vr_backup_filter(r, m))
@@ -218,6 +220,57 @@ void vr_on_commit(struct vr_replica *r, const struct vr_message *m)
 	vr_backup_learn_commit(r, m->commit);
 	if (m->op > r->log.op)
 		r->state_wanted = true;
+	if (m->nonce && r->status == VR_STATUS_NORMAL && m->view == r->view && vr_is_voter(r) && vr_meta_durable(r)) {
+		struct vr_message ok = { .command = VR_COMMIT_OK, .view = r->view, .nonce = m->nonce };
+		vr_send(r, m->replica, &ok);
+	}
+}
+
+/* The primary learns that a backup was normal in its view after it sent barrier nonce. */
+void vr_on_commit_ok(struct vr_replica *r, const struct vr_message *m)
+{
+	if (m->view != r->view || r->status != VR_STATUS_NORMAL || !vr_is_primary(r))
+		return vr_log_drop(r, "commit_ok: not the normal primary of that view");
+	if (m->nonce > r->read_nonce)
+		return vr_log_drop(r, "commit_ok: a barrier never sent");
+	if (m->nonce > r->read_acked[m->replica])
+		r->read_acked[m->replica] = m->nonce;
+}
+
+/*
+ * Linearizable reads at the primary without leases (read-index): a read may run on the
+ * applied state once (1) the state includes every op committed when the read began, and
+ * (2) f backups acknowledged, in the same view, a COMMIT sent after the read began: then no
+ * later view had a quorum when the read began (quorums intersect and views only grow), so
+ * nothing acknowledged before the read began is missing from that state.
+ */
+int vr_read_begin(struct vr_replica *r, struct vr_read *rd)
+{
+	if (r->status != VR_STATUS_NORMAL || !vr_is_primary(r) || r->start_view_pending ||
+	    r->commit < r->view_start_op || !vr_meta_durable(r))
+		return -EAGAIN;
+	rd->view = r->view;
+	rd->nonce = ++r->read_nonce;
+	rd->index = r->commit;
+	struct vr_message m = {
+		.command = VR_COMMIT, .view = r->view, .commit = r->commit, .op = r->log.op, .nonce = rd->nonce
+	};
+	vr_send_all(r, &m);
+	return 0;
+}
+
+int vr_read_ready(const struct vr_replica *r, const struct vr_read *rd)
+{
+	if (r->view != rd->view || r->status != VR_STATUS_NORMAL || !vr_is_primary(r))
+		return -ESTALE;
+	uint8_t acks = 0;
+	for (uint8_t i = 0; i < r->config.replica_count; i++)
+		if (i != r->config.self && r->read_acked[i] >= rd->nonce)
+			acks++;
+#if VR_MUTANT == 9
+	acks = r->f; /* planted: a primary trusts itself to still be primary */
+#endif
+	return acks >= r->f && r->commit >= rd->index;
 }
 
 /* §4.3: the primary receives PREPAREOK ⟨v, n, i⟩; the ack is cumulative. */
@@ -262,7 +315,11 @@ void vr_primary_tick(struct vr_replica *r)
 		return;
 	/* §4.5 step 1: COMMIT on a fixed period, whatever else is sent. */
 	if (r->tick >= r->heartbeat_deadline) {
-		struct vr_message m = { .command = VR_COMMIT, .view = r->view, .commit = r->commit, .op = r->log.op };
+		struct vr_message m = { .command = VR_COMMIT,
+			                .view = r->view,
+			                .commit = r->commit,
+			                .op = r->log.op,
+			                .nonce = r->read_nonce };
 		vr_send_all(r, &m);
 		r->heartbeat_deadline = r->tick + r->config.heartbeat_ticks;
 	}

@@ -74,6 +74,7 @@ const char *vr_command_name(uint8_t command)
 		"recovery_response",
 		"get_state",
 		"new_state",
+		"commit_ok",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == VR_COMMAND_MAX + 1, "a name per command");
 	return command <= VR_COMMAND_MAX ? names[command] : "?";
@@ -881,6 +882,9 @@ int vr_on_message(struct vr_replica *r, const struct vr_message *m)
 		break;
 	case VR_NEW_STATE:
 		vr_on_new_state(r, m);
+		break;
+	case VR_COMMIT_OK:
+		vr_on_commit_ok(r, m);
 		break;
 	default:
 		ASSERT(false); /* vr_message_invalid let an unknown command through */

@@ -136,6 +136,7 @@ static void vr_dvc_complete(struct vr_replica *r)
 	ASSERT(r->log.op >= k_new); /* §12.3 */
 	ASSERT(r->log.op >= r->commit);
 	memset(r->acked, 0, sizeof(r->acked));
+	memset(r->read_acked, 0, sizeof(r->read_acked));
 	r->commit_max = k_new;
 	r->view_start_op = r->log.op;
 	r->start_view_pending = true;

@@ -43,6 +43,7 @@
 #include "replication/vrfs_cluster.h"
 #include "replication/vrfsd_store.h"
 #include "wire/wire_frame.h"
+#include "wire/wire_read.h"
 #include "wire/wire_vr.h"
 
 #define VRFSD_VERSION      "0.1"
@@ -54,11 +55,20 @@
 #define BACKOFF_MIN_MS     50
 #define BACKOFF_MAX_MS     1000
 #define PROBE_RESEND_TICK  20
-#define SNAPSHOT_WAIT_TICK 200 /* no chunk for this long: ask again (the same giver once, then another) */
+#define SNAPSHOT_WAIT_TICK 200  /* no chunk for this long: ask again (the same giver once, then another) */
+#define READS_MAX          4096 /* reads waiting for their barrier; more are redirected (retried) */
 #define SNAPSHOT_IN        "snapshot-in.db"
 #define SNAPSHOT_OUT       "snapshot-out.db"
 
 enum phase { PHASE_PROBE, PHASE_RUN };
+
+/* A read waiting for its barrier (vr_read_ready). The name is copied: the frame is gone. */
+struct pending_read {
+	uint64_t client_id, request;
+	struct wire_read read;
+	char name[WIRE_NAME_MAX + 2];
+	struct vr_read rd;
+};
 
 struct vrfsd;
 
@@ -110,6 +120,10 @@ struct vrfsd {
 	uint32_t conn_count;
 
 	struct wire_buf wbuf;
+	struct pending_read *reads; /* a ring of READS_MAX */
+	uint32_t read_head, read_count;
+	struct vrfsd_read_space *read_space;
+	uint64_t reads_served;
 	struct vr_entry *entries; /* decoding scratch */
 	uint64_t frames_bad;
 	uint64_t start_ms;
@@ -183,11 +197,16 @@ __attribute__((noreturn)) static void fatal(const struct vrfsd *d, const char *w
 	exit(3);
 }
 
-/* Logs view and status changes: one line per event that matters. */
+static void reads_serve(struct vrfsd *d);
+
+/* After every input to the core: serve the reads whose barrier holds, log view and status
+ * changes (one line per event that matters). */
 static void vrfsd_after(struct vrfsd *d)
 {
 	struct vr_replica *r = &d->vr;
 
+	if (d->read_count)
+		reads_serve(d);
 	if (d->shown && r->status == d->shown_status && r->view == d->shown_view)
 		return;
 	uint8_t primary = vr_primary_index(r->view, r->config.replica_count);
@@ -804,6 +823,74 @@ static void on_snapshot_chunk(struct vrfsd *d, const struct wire_snapshot_chunk 
 	snapshot_install(d);
 }
 
+/* ------------------------------------------------------------------ reads */
+
+static void send_redirect(struct vrfsd *d, struct conn *c)
+{
+	struct wire_redirect r = { .replica = d->self, .status = WIRE_STATUS_NEW };
+
+	if (d->phase == PHASE_RUN) {
+		r.status = d->vr.status;
+		r.view = d->vr.view;
+		r.primary = vr_primary_index(d->vr.view, d->cluster.count);
+	}
+	d->wbuf.len = 0;
+	if (!wire_redirect_encode(&r, &d->wbuf))
+		conn_send(c, WIRE_MSG_REDIRECT, d->wbuf.data, d->wbuf.len);
+}
+
+/* Answers the reads at the head of the queue whose barrier holds (they are in barrier order). */
+static void reads_serve(struct vrfsd *d)
+{
+	while (d->read_count) {
+		struct pending_read *p = &d->reads[d->read_head];
+		int rc = vr_read_ready(&d->vr, &p->rd);
+		if (rc == 0)
+			return;
+		struct conn *c = conn_of_client(d, p->client_id);
+		if (rc < 0) {
+			send_redirect(d, c); /* the view changed: the client asks the new primary */
+		} else {
+			struct wire_read_reply reply = { .request = p->request, .view = d->vr.view };
+			vrfsd_store_read(d->store, &p->read, d->read_space, &reply.result);
+			d->wbuf.len = 0;
+			if (wire_read_reply_encode(p->read.type, &reply, &d->wbuf)) {
+				/* An answer the codec refuses (the store holds something out of its limits). */
+				memset(&reply.result, 0, sizeof(reply.result));
+				reply.result.err = -EIO;
+				wire_read_reply_encode(p->read.type, &reply, &d->wbuf);
+			}
+			conn_send(c, WIRE_MSG_READ_REPLY, d->wbuf.data, d->wbuf.len);
+			d->reads_served++;
+		}
+		d->read_head = (d->read_head + 1) % READS_MAX;
+		d->read_count--;
+	}
+}
+
+static void on_read(struct vrfsd *d, struct conn *c, const struct wire_read_request *q)
+{
+	conn_track_client(c, q->client_id);
+	if (d->phase != PHASE_RUN || d->read_count == READS_MAX) {
+		send_redirect(d, c);
+		return;
+	}
+	struct pending_read *p = &d->reads[(d->read_head + d->read_count) % READS_MAX];
+	if (vr_read_begin(&d->vr, &p->rd)) {
+		send_redirect(d, c);
+		return;
+	}
+	p->client_id = q->client_id;
+	p->request = q->request;
+	p->read = q->read;
+	if (q->read.name_len) {
+		memcpy(p->name, q->read.name, q->read.name_len);
+		p->read.name = p->name;
+	}
+	d->read_count++;
+	reads_serve(d); /* a one-replica cluster needs no barrier */
+}
+
 /* ------------------------------------------------------------------ frames */
 
 static void on_request(struct vrfsd *d, struct conn *c, const struct vr_message *m)
@@ -822,15 +909,7 @@ static void on_request(struct vrfsd *d, struct conn *c, const struct vr_message 
 	}
 	conn_track_client(c, m->client_id);
 	if (d->phase != PHASE_RUN || !vr_is_primary(&d->vr) || d->vr.status != VR_STATUS_NORMAL) {
-		struct wire_redirect r = { .replica = d->self, .status = WIRE_STATUS_NEW };
-		if (d->phase == PHASE_RUN) {
-			r.status = d->vr.status;
-			r.view = d->vr.view;
-			r.primary = vr_primary_index(d->vr.view, d->cluster.count);
-		}
-		d->wbuf.len = 0;
-		if (!wire_redirect_encode(&r, &d->wbuf))
-			conn_send(c, WIRE_MSG_REDIRECT, d->wbuf.data, d->wbuf.len);
+		send_redirect(d, c);
 		return;
 	}
 	if (vr_on_message(&d->vr, m))
@@ -870,6 +949,14 @@ static void on_frame(struct vrfsd *d, struct conn *c, uint16_t type, const uint8
 			conn_bad(c, why, false);
 		else
 			send_status(d, c, q.nonce);
+		return;
+	}
+	case WIRE_MSG_READ: {
+		struct wire_read_request q;
+		if (wire_read_request_decode(body, len, &q, &why))
+			conn_bad(c, why, false);
+		else
+			on_read(d, c, &q);
 		return;
 	}
 	case WIRE_MSG_SNAPSHOT_REQUEST: {
@@ -1244,13 +1331,21 @@ int main(int argc, char **argv)
 	struct vrfsd_identity ident = { .cluster_id = d->cluster.id,
 		                        .replica = d->self,
 		                        .replica_count = d->cluster.count };
+	/* Signals first: a SIGTERM from here on stops the replica cleanly (from the loop). */
+	d->loop = uv_default_loop();
+	uv_signal_init(d->loop, &d->sigterm);
+	d->sigterm.data = d;
+	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_signal_init(d->loop, &d->sigint);
+	d->sigint.data = d;
+	uv_signal_start(&d->sigint, on_signal, SIGINT);
+
 	int rc = vrfsd_store_open(&d->store, d->dir, &ident, why, sizeof(why));
 	if (rc < 0) {
 		fprintf(stderr, "vrfsd: %s\n", why);
 		return 1;
 	}
 
-	d->loop = uv_default_loop();
 	uv_tcp_init(d->loop, &d->listener);
 	d->listener.data = d;
 	const struct vrfs_member *me = &d->cluster.member[d->self];
@@ -1295,7 +1390,9 @@ int main(int argc, char **argv)
 	d->start_ms = now_ms();
 	wire_buf_init(&d->wbuf);
 	d->entries = calloc(WIRE_VR_ENTRIES_MAX, sizeof(*d->entries));
-	if (!d->entries) {
+	d->reads = calloc(READS_MAX, sizeof(*d->reads));
+	d->read_space = malloc(sizeof(*d->read_space));
+	if (!d->entries || !d->reads || !d->read_space) {
 		fprintf(stderr, "vrfsd: out of memory\n");
 		return 1;
 	}
@@ -1307,12 +1404,6 @@ int main(int argc, char **argv)
 	uv_check_start(&d->check, on_check);
 	uv_idle_init(d->loop, &d->idle);
 	d->idle.data = d;
-	uv_signal_init(d->loop, &d->sigterm);
-	d->sigterm.data = d;
-	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
-	uv_signal_init(d->loop, &d->sigint);
-	d->sigint.data = d;
-	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	signal(SIGPIPE, SIG_IGN);
 	for (uint8_t i = 0; i < d->cluster.count; i++) {
 		uv_timer_init(d->loop, &d->peer[i].retry);

@@ -21,6 +21,7 @@
 #include "replication/vrfsd_store.h"
 #include "state/store.h"
 #include "wire/wire_fs.h"
+#include "wire/wire_read.h"
 
 #define ENTRY_HEAD   69 /* 8 * 8 + 1 + 4 */
 #define META_SIZE    (1 + 6 * 8 + 1)
@@ -721,6 +722,118 @@ int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path
 	if ((rc = store_open(&s->store, target, 0, &swhy))) {
 		snprintf(why, why_size, "%s does not open after the swap: %s", target, swhy ? swhy : strerror(-rc));
 		return rc;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ reads */
+
+struct dir_fill {
+	struct vrfsd_store *s;
+	struct vrfsd_read_space *sp;
+	uint32_t want;
+	uint32_t count;
+	bool more;
+	int err;
+};
+
+static int dir_entry(void *arg, const struct store_dirent *e)
+{
+	struct dir_fill *f = arg;
+
+	if (f->count == f->want) {
+		f->more = true;
+		return 1;
+	}
+	struct wire_dirent *d = &f->sp->dirents[f->count];
+	char *name = f->sp->names + (size_t)f->count * (WIRE_NAME_MAX + 1);
+	memcpy(name, e->name, e->name_len);
+	d->name = name;
+	d->name_len = e->name_len;
+	d->cookie = e->cookie;
+	int rc = store_getattr(f->s->store, e->ino, &d->attr);
+	if (rc) {
+		f->err = rc;
+		return 1;
+	}
+	f->count++;
+	return 0;
+}
+
+int vrfsd_store_read(struct vrfsd_store *s, const struct wire_read *rd, struct vrfsd_read_space *sp,
+                     struct wire_read_result *res)
+{
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	switch (rd->type) {
+	case WIRE_READ_GETATTR:
+		rc = store_getattr(s->store, rd->ino, &res->attr);
+		break;
+	case WIRE_READ_LOOKUP:
+		rc = store_lookup(s->store, rd->ino, rd->name, rd->name_len, &res->attr);
+		break;
+	case WIRE_READ_READDIR: {
+		struct dir_fill f = { .s = s, .sp = sp, .want = rd->size };
+		if (f.want > WIRE_READ_DIRENTS_MAX)
+			f.want = WIRE_READ_DIRENTS_MAX;
+		rc = store_readdir(s->store, rd->ino, rd->cookie, dir_entry, &f);
+		if (!rc)
+			rc = f.err;
+		res->dirents = sp->dirents;
+		res->dirent_count = f.count;
+		res->eof = !f.more;
+		break;
+	}
+	case WIRE_READ_READ: {
+		uint32_t got = 0;
+		rc = store_read(s->store, rd->ino, rd->offset,
+		                rd->size > WIRE_READ_DATA_MAX ? WIRE_READ_DATA_MAX : rd->size, sp->data, &got);
+		res->data = sp->data;
+		res->data_len = got;
+		res->len = got;
+		break;
+	}
+	case WIRE_READ_READLINK: {
+		uint32_t len = WIRE_SYMLINK_MAX + 1;
+		rc = store_readlink(s->store, rd->ino, (char *)sp->data, &len);
+		res->data = sp->data;
+		res->data_len = len;
+		res->len = len;
+		break;
+	}
+	case WIRE_READ_GETXATTR: {
+		uint32_t len = 0;
+		rc = store_getxattr(s->store, rd->ino, rd->name, rd->name_len, sp->data, rd->size, &len);
+		res->data = sp->data;
+		res->data_len = rd->size ? len : 0;
+		res->len = len;
+		break;
+	}
+	case WIRE_READ_LISTXATTR: {
+		uint32_t len = 0;
+		rc = store_listxattr(s->store, rd->ino, (char *)sp->data, rd->size, &len);
+		res->data = sp->data;
+		res->data_len = rd->size ? len : 0;
+		res->len = len;
+		break;
+	}
+	case WIRE_READ_STATFS: {
+		struct store_statfs st;
+		rc = store_statfs(s->store, &st);
+		res->inodes = st.inodes;
+		res->data_bytes = st.data_bytes;
+		break;
+	}
+	case WIRE_READ_LSEEK:
+		rc = store_lseek(s->store, rd->ino, rd->offset, rd->whence, &res->value);
+		break;
+	default:
+		rc = -EINVAL;
+	}
+	if (rc) {
+		memset(res, 0, sizeof(*res));
+		res->err = rc < 0 && rc >= -4095 ? rc : -EIO;
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "replication/vr.h"
+#include "wire/wire_read.h"
 
 #define VRFSD_STORE_FILE  "store.db"
 #define VRFSD_DIGEST_SIZE 32
@@ -62,6 +63,18 @@ int vrfsd_store_flush(struct vrfsd_store *s);
 /* The op-number of the last applied op (durable or in the open group). */
 uint64_t vrfsd_store_commit(const struct vrfsd_store *s);
 int vrfsd_store_digest(struct vrfsd_store *s, uint8_t out[VRFSD_DIGEST_SIZE]);
+
+/* Room for one read's answer (vrfsd_store_read): data, directory entries and their names. */
+struct vrfsd_read_space {
+	uint8_t data[WIRE_READ_DATA_MAX];
+	struct wire_dirent dirents[WIRE_READ_DIRENTS_MAX];
+	char names[WIRE_READ_DIRENTS_MAX * (WIRE_NAME_MAX + 1)];
+};
+
+/* Answers a read from the applied state: res->err is 0 or -errno; data and entries point
+ * into sp. Returns 0 (a storage failure is an -EIO answer, not a stop: reads change nothing). */
+int vrfsd_store_read(struct vrfsd_store *s, const struct wire_read *rd, struct vrfsd_read_space *sp,
+                     struct wire_read_result *res);
 
 /*
  * A checkpoint to give: a copy of the whole store as committed now, in one file at path

@@ -28,7 +28,8 @@ enum vr_command {
 	VR_RECOVERY_RESPONSE,
 	VR_GET_STATE,
 	VR_NEW_STATE,
-	VR_COMMAND_MAX = VR_NEW_STATE,
+	VR_COMMIT_OK, /* a backup acknowledges a COMMIT that carries a read barrier (nonce) */
+	VR_COMMAND_MAX = VR_COMMIT_OK,
 };
 
 /* What a log entry asks the state machine to do. */

@@ -3,7 +3,8 @@
  * limits in wire_fs.h).
  *
  * Encoding uses msgpack-c's msgpack_packer with a write callback into struct wire_buf
- * that refuses to grow past the message's size limit.
+ * that refuses to grow past the message's size limit (struct wire_sink, shared with the
+ * other codecs in wire_msgpack.c, as are wire_buf_init and wire_buf_free).
  *
  * Decoding does NOT use msgpack-c, but a small reader of the subset we emit. Why:
  * msgpack_unpack_next does keep bin/str pointers inside the caller's buffer
@@ -14,9 +15,10 @@
  * about 128 GiB: under ASan the process aborts ("allocator is out of memory trying to
  * allocate 0x2000000008 bytes" in msgpack_zone_malloc_expand), and without it the
  * outcome depends on the machine's overcommit. That breaks "never allocate without a
- * bound" for bytes from the network. The reader below allocates nothing, reads each
- * field straight into the struct in one pass, and checks every length against the
- * bytes that remain before touching them.
+ * bound" for bytes from the network. The reader (struct wire_reader in
+ * wire_msgpack.c) allocates nothing, and checks every length against the bytes that
+ * remain before touching them; the decoders below read each field straight into the
+ * struct in one pass.
  *
  * Invariants:
  *  1. Encoder and decoder share one field table (wire_fs_layouts) and one validity
@@ -26,18 +28,17 @@
  */
 #include <errno.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <msgpack.h>
 
 #include "wire/wire_fs.h"
+#include "wire/wire_msgpack.h"
 
 #define WIRE_FS_OP_HEAD_FIELDS    4   /* version, type, uid, gid */
 #define WIRE_FS_LAYOUT_FIELDS_MAX 9   /* SETATTR */
 #define WIRE_FS_RESULT_FIELDS     14  /* version, err, written, 11 attributes */
 #define WIRE_FS_SCALARS_MAX       256 /* array header, scalars and bin headers of any op */
-#define WIRE_BUF_CAP_MIN          256
 
 /* An op's byte strings plus WIRE_FS_SCALARS_MAX always fit, so a valid op never meets -EMSGSIZE. */
 _Static_assert(1 + (WIRE_FS_OP_HEAD_FIELDS + WIRE_FS_LAYOUT_FIELDS_MAX) * 9 + 2 * 5 <= WIRE_FS_SCALARS_MAX,
@@ -47,6 +48,7 @@ _Static_assert(WIRE_XATTR_NAME_MAX + WIRE_XATTR_VALUE_MAX + WIRE_FS_SCALARS_MAX 
 _Static_assert(WIRE_FS_NAME_LEN_MAX + WIRE_SYMLINK_MAX + WIRE_FS_SCALARS_MAX <= WIRE_FS_OP_SIZE_MAX, "symlink");
 _Static_assert(2 * WIRE_FS_NAME_LEN_MAX + WIRE_FS_SCALARS_MAX <= WIRE_FS_OP_SIZE_MAX, "rename");
 _Static_assert(1 + WIRE_FS_RESULT_FIELDS * 9 <= WIRE_FS_RESULT_SIZE_MAX, "result");
+_Static_assert(WIRE_FS_RESULT_FIELDS == 3 + WIRE_ATTR_FIELDS, "a result flattens the attributes");
 /* Lengths travel in uint32_t fields and bin32 headers. */
 _Static_assert(WIRE_FS_OP_SIZE_MAX <= UINT32_MAX, "op size fits a bin32 length");
 _Static_assert(WIRE_FS_TYPE_MAX < 256, "type fits uint8_t");
@@ -262,101 +264,7 @@ static const char *wire_fs_result_invalid(const struct wire_fs_result *r)
 	return NULL;
 }
 
-/* ---- wire_buf and the packer's sink ------------------------------------------------ */
-
-void wire_buf_init(struct wire_buf *b)
-{
-	b->data = NULL;
-	b->len = 0;
-	b->cap = 0;
-}
-
-void wire_buf_free(struct wire_buf *b)
-{
-	free(b->data);
-	wire_buf_init(b);
-}
-
-/* One encoding in progress: appends to buf after start, at most limit bytes. */
-struct wire_sink {
-	struct wire_buf *buf;
-	size_t start;
-	size_t limit;
-	int err; /* the first failure; later writes are refused so nothing half-written follows it */
-};
-
-static void wire_sink_init(struct wire_sink *s, struct wire_buf *buf, size_t limit)
-{
-	s->buf = buf;
-	s->start = buf->len;
-	s->limit = limit;
-	s->err = 0;
-}
-
-/* Grows b to hold need bytes, doubling, but never past ceiling (need <= ceiling). */
-static int wire_buf_reserve(struct wire_buf *b, size_t need, size_t ceiling)
-{
-	size_t cap = b->cap ? b->cap : WIRE_BUF_CAP_MIN;
-	uint8_t *data;
-
-	if (need <= b->cap)
-		return 0;
-	while (cap < need) /* ends: need <= ceiling */
-		cap = cap > ceiling / 2 ? ceiling : cap * 2;
-	data = realloc(b->data, cap);
-	if (!data)
-		return -ENOMEM;
-	b->data = data;
-	b->cap = cap;
-	return 0;
-}
-
-/* msgpack_packer_write: returns 0, or -1 with s->err set. */
-static int wire_sink_write(void *data, const char *p, size_t n)
-{
-	struct wire_sink *s = data;
-	struct wire_buf *b = s->buf;
-	size_t used = b->len - s->start;
-	int rc;
-
-	if (s->err)
-		return -1;
-	if (n > s->limit - used) {
-		s->err = -EMSGSIZE;
-		return -1;
-	}
-	if (n == 0) /* an empty bin body: p may be NULL, which memcpy must not see */
-		return 0;
-	/* Now b->len + n <= start + limit, which could wrap only for an absurd start. */
-	if (s->start > SIZE_MAX - s->limit) {
-		s->err = -ENOMEM;
-		return -1;
-	}
-	rc = wire_buf_reserve(b, b->len + n, s->start + s->limit);
-	if (rc) {
-		s->err = rc;
-		return -1;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
-/* Ends an encoding: on failure, drops what it appended. */
-static int wire_sink_finish(struct wire_sink *s)
-{
-	if (s->err)
-		s->buf->len = s->start;
-	return s->err;
-}
-
 /* ---- Encoding ------------------------------------------------------------------------ */
-
-static void wire_pack_bin(msgpack_packer *pk, const void *p, uint32_t len)
-{
-	msgpack_pack_bin(pk, len);
-	msgpack_pack_bin_body(pk, p, len);
-}
 
 /* Pack return values are ignored: the sink keeps the first failure and refuses the rest. */
 static void wire_fs_pack_field(msgpack_packer *pk, const struct wire_fs_op *op, enum wire_fs_field f)
@@ -470,244 +378,30 @@ int wire_fs_result_encode(const struct wire_fs_result *r, struct wire_buf *out)
 	msgpack_pack_uint64(&pk, WIRE_FS_VERSION);
 	msgpack_pack_int32(&pk, r->err);
 	msgpack_pack_uint64(&pk, r->written);
-	msgpack_pack_uint64(&pk, r->attr.ino);
-	msgpack_pack_uint32(&pk, r->attr.mode);
-	msgpack_pack_uint32(&pk, r->attr.nlink);
-	msgpack_pack_uint32(&pk, r->attr.uid);
-	msgpack_pack_uint32(&pk, r->attr.gid);
-	msgpack_pack_uint64(&pk, r->attr.rdev);
-	msgpack_pack_uint64(&pk, r->attr.size);
-	msgpack_pack_uint64(&pk, r->attr.blocks);
-	msgpack_pack_int64(&pk, r->attr.atime);
-	msgpack_pack_int64(&pk, r->attr.mtime);
-	msgpack_pack_int64(&pk, r->attr.ctime);
+	wire_pack_attr(&pk, &r->attr);
 	return wire_sink_finish(&sink);
 }
 
-/* ---- The reader: the msgpack subset we emit, over untrusted bytes ---------------- */
-
-enum wire_read {
-	WIRE_READ_OK = 0,
-	WIRE_READ_TRUNCATED,
-	WIRE_READ_NOT_ARRAY,
-	WIRE_READ_NOT_INT,
-	WIRE_READ_RANGE,
-	WIRE_READ_NOT_BIN,
-	WIRE_READ_NOT_BOOL,
-	WIRE_READ_COUNT,
-};
+/* ---- Reasons for the reader's faults (wire/wire_msgpack.h) ---------------------- */
 
 /* Complete for every fault: a NULL here would turn a fault into success. */
-static const char *const WIRE_FS_OP_READ_WHY[WIRE_READ_COUNT] = {
-	[WIRE_READ_TRUNCATED] = "fs_op: truncated",
-	[WIRE_READ_NOT_ARRAY] = "fs_op: not a msgpack array",
-	[WIRE_READ_NOT_INT] = "fs_op: field is not an integer",
-	[WIRE_READ_RANGE] = "fs_op: integer out of range",
-	[WIRE_READ_NOT_BIN] = "fs_op: field is not bin",
-	[WIRE_READ_NOT_BOOL] = "fs_op: field is not a boolean",
+static const char *const WIRE_FS_OP_READ_WHY[WIRE_READER_STATUS_COUNT] = {
+	[WIRE_READER_TRUNCATED] = "fs_op: truncated",
+	[WIRE_READER_NOT_ARRAY] = "fs_op: not a msgpack array",
+	[WIRE_READER_NOT_INT] = "fs_op: field is not an integer",
+	[WIRE_READER_RANGE] = "fs_op: integer out of range",
+	[WIRE_READER_NOT_BIN] = "fs_op: field is not bin",
+	[WIRE_READER_NOT_BOOL] = "fs_op: field is not a boolean",
 };
 
-static const char *const WIRE_FS_RESULT_READ_WHY[WIRE_READ_COUNT] = {
-	[WIRE_READ_TRUNCATED] = "fs_result: truncated",
-	[WIRE_READ_NOT_ARRAY] = "fs_result: not a msgpack array",
-	[WIRE_READ_NOT_INT] = "fs_result: field is not an integer",
-	[WIRE_READ_RANGE] = "fs_result: integer out of range",
-	[WIRE_READ_NOT_BIN] = "fs_result: field is not bin",
-	[WIRE_READ_NOT_BOOL] = "fs_result: field is not a boolean",
+static const char *const WIRE_FS_RESULT_READ_WHY[WIRE_READER_STATUS_COUNT] = {
+	[WIRE_READER_TRUNCATED] = "fs_result: truncated",
+	[WIRE_READER_NOT_ARRAY] = "fs_result: not a msgpack array",
+	[WIRE_READER_NOT_INT] = "fs_result: field is not an integer",
+	[WIRE_READER_RANGE] = "fs_result: integer out of range",
+	[WIRE_READER_NOT_BIN] = "fs_result: field is not bin",
+	[WIRE_READER_NOT_BOOL] = "fs_result: field is not a boolean",
 };
-
-/*
- * A cursor over untrusted bytes. The first fault sticks in status and turns every
- * later read into a no-op returning zero, so a sequence of reads is checked once.
- */
-struct wire_reader {
-	const uint8_t *pos;
-	size_t left;
-	enum wire_read status;
-};
-
-static void wire_read_fail(struct wire_reader *r, enum wire_read status)
-{
-	if (r->status == WIRE_READ_OK)
-		r->status = status;
-}
-
-/* The next n bytes, or NULL (and TRUNCATED) when fewer remain. */
-static const uint8_t *wire_read_take(struct wire_reader *r, size_t n)
-{
-	const uint8_t *p = r->pos;
-
-	if (r->status != WIRE_READ_OK)
-		return NULL;
-	if (n > r->left) {
-		wire_read_fail(r, WIRE_READ_TRUNCATED);
-		return NULL;
-	}
-	r->pos += n;
-	r->left -= n;
-	return p;
-}
-
-/* A big-endian unsigned number of width bytes (1, 2, 4 or 8); 0 after a fault. */
-static uint64_t wire_read_be(struct wire_reader *r, size_t width)
-{
-	const uint8_t *p = wire_read_take(r, width);
-	uint64_t v = 0;
-
-	if (!p)
-		return 0;
-	for (size_t i = 0; i < width; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/*
- * Any msgpack integer. *negative says whether it is below zero; *bits holds the value
- * for a non-negative one and its 64-bit two's complement for a negative one.
- */
-static bool wire_read_int(struct wire_reader *r, bool *negative, uint64_t *bits)
-{
-	const uint8_t *p = wire_read_take(r, 1);
-	size_t width;
-	uint64_t v;
-
-	*negative = false;
-	*bits = 0;
-	if (!p)
-		return false;
-	if (p[0] <= 0x7f) { /* positive fixint */
-		*bits = p[0];
-		return true;
-	}
-	if (p[0] >= 0xe0) { /* negative fixint: -32..-1 */
-		*negative = true;
-		*bits = UINT64_MAX - (0xff - p[0]);
-		return true;
-	}
-	if (p[0] >= 0xcc && p[0] <= 0xcf) { /* uint8..uint64 */
-		*bits = wire_read_be(r, (size_t)1 << (p[0] - 0xcc));
-		return r->status == WIRE_READ_OK;
-	}
-	if (p[0] < 0xd0 || p[0] > 0xd3) {
-		wire_read_fail(r, WIRE_READ_NOT_INT);
-		return false;
-	}
-	/* int8..int64: sign-extend to 64 bits. */
-	width = (size_t)1 << (p[0] - 0xd0);
-	v = wire_read_be(r, width);
-	if (r->status != WIRE_READ_OK)
-		return false;
-	*negative = (v >> (8 * width - 1)) & 1;
-	if (*negative && width < 8)
-		v |= UINT64_MAX << (8 * width);
-	*bits = v;
-	return true;
-}
-
-/* A non-negative integer no larger than max; 0 after a fault. */
-static uint64_t wire_read_uint(struct wire_reader *r, uint64_t max)
-{
-	bool negative;
-	uint64_t v;
-
-	if (!wire_read_int(r, &negative, &v))
-		return 0;
-	if (negative || v > max) {
-		wire_read_fail(r, WIRE_READ_RANGE);
-		return 0;
-	}
-	return v;
-}
-
-/* A signed integer in [min, max]; 0 after a fault. */
-static int64_t wire_read_sint(struct wire_reader *r, int64_t min, int64_t max)
-{
-	bool negative;
-	uint64_t bits;
-	int64_t v;
-
-	if (!wire_read_int(r, &negative, &bits))
-		return 0;
-	if (!negative && bits > (uint64_t)INT64_MAX) {
-		wire_read_fail(r, WIRE_READ_RANGE);
-		return 0;
-	}
-	/* For a negative value ~bits = -v - 1 lies in [0, INT64_MAX]: no implementation-defined cast. */
-	v = negative ? -(int64_t)~bits - 1 : (int64_t)bits;
-	if (v < min || v > max) {
-		wire_read_fail(r, WIRE_READ_RANGE);
-		return 0;
-	}
-	return v;
-}
-
-static uint32_t wire_read_u32(struct wire_reader *r)
-{
-	return (uint32_t)wire_read_uint(r, UINT32_MAX);
-}
-
-static uint64_t wire_read_u64(struct wire_reader *r)
-{
-	return wire_read_uint(r, UINT64_MAX);
-}
-
-static int64_t wire_read_i64(struct wire_reader *r)
-{
-	return wire_read_sint(r, INT64_MIN, INT64_MAX);
-}
-
-/* A bin's bytes, pointing into the buffer; NULL and *len 0 after a fault. */
-static const uint8_t *wire_read_bin(struct wire_reader *r, uint32_t *len)
-{
-	const uint8_t *p = wire_read_take(r, 1);
-	const uint8_t *bytes;
-	uint64_t n;
-
-	*len = 0;
-	if (!p)
-		return NULL;
-	if (p[0] < 0xc4 || p[0] > 0xc6) { /* bin8, bin16, bin32 */
-		wire_read_fail(r, WIRE_READ_NOT_BIN);
-		return NULL;
-	}
-	n = wire_read_be(r, (size_t)1 << (p[0] - 0xc4));
-	/* Checked against what remains before any use: a bin32 header may claim 4 GiB. */
-	bytes = wire_read_take(r, n);
-	if (!bytes)
-		return NULL;
-	*len = (uint32_t)n;
-	return bytes;
-}
-
-static bool wire_read_bool(struct wire_reader *r)
-{
-	const uint8_t *p = wire_read_take(r, 1);
-
-	if (!p)
-		return false;
-	if (p[0] != 0xc2 && p[0] != 0xc3) {
-		wire_read_fail(r, WIRE_READ_NOT_BOOL);
-		return false;
-	}
-	return p[0] == 0xc3;
-}
-
-/* An array header's element count; the elements follow and are read one by one. */
-static uint32_t wire_read_array(struct wire_reader *r)
-{
-	const uint8_t *p = wire_read_take(r, 1);
-
-	if (!p)
-		return 0;
-	if (p[0] >= 0x90 && p[0] <= 0x9f) /* fixarray */
-		return p[0] & 0x0f;
-	if (p[0] == 0xdc)
-		return (uint32_t)wire_read_be(r, 2);
-	if (p[0] == 0xdd)
-		return (uint32_t)wire_read_be(r, 4);
-	wire_read_fail(r, WIRE_READ_NOT_ARRAY);
-	return 0;
-}
 
 /* ---- Decoding ------------------------------------------------------------------------ */
 
@@ -717,67 +411,67 @@ static void wire_fs_read_field(struct wire_reader *r, struct wire_fs_op *op, enu
 	case WIRE_FS_FIELD_NONE:
 		break;
 	case WIRE_FS_FIELD_INO:
-		op->ino = wire_read_u64(r);
+		op->ino = wire_reader_u64(r);
 		break;
 	case WIRE_FS_FIELD_PARENT:
-		op->parent = wire_read_u64(r);
+		op->parent = wire_reader_u64(r);
 		break;
 	case WIRE_FS_FIELD_NAME:
-		op->name = (const char *)wire_read_bin(r, &op->name_len);
+		op->name = (const char *)wire_reader_bin(r, &op->name_len);
 		break;
 	case WIRE_FS_FIELD_NEW_PARENT:
-		op->new_parent = wire_read_u64(r);
+		op->new_parent = wire_reader_u64(r);
 		break;
 	case WIRE_FS_FIELD_NEW_NAME:
-		op->new_name = (const char *)wire_read_bin(r, &op->new_name_len);
+		op->new_name = (const char *)wire_reader_bin(r, &op->new_name_len);
 		break;
 	case WIRE_FS_FIELD_MODE:
-		op->mode = wire_read_u32(r);
+		op->mode = wire_reader_u32(r);
 		break;
 	case WIRE_FS_FIELD_RDEV:
-		op->rdev = wire_read_u64(r);
+		op->rdev = wire_reader_u64(r);
 		break;
 	case WIRE_FS_FIELD_FLAGS:
-		op->flags = wire_read_u32(r);
+		op->flags = wire_reader_u32(r);
 		break;
 	case WIRE_FS_FIELD_VALID:
-		op->valid = wire_read_u32(r);
+		op->valid = wire_reader_u32(r);
 		break;
 	case WIRE_FS_FIELD_SET_UID:
-		op->set_uid = wire_read_u32(r);
+		op->set_uid = wire_reader_u32(r);
 		break;
 	case WIRE_FS_FIELD_SET_GID:
-		op->set_gid = wire_read_u32(r);
+		op->set_gid = wire_reader_u32(r);
 		break;
 	case WIRE_FS_FIELD_SIZE:
-		op->size = wire_read_u64(r);
+		op->size = wire_reader_u64(r);
 		break;
 	case WIRE_FS_FIELD_ATIME:
-		op->atime = wire_read_i64(r);
+		op->atime = wire_reader_i64(r);
 		break;
 	case WIRE_FS_FIELD_MTIME:
-		op->mtime = wire_read_i64(r);
+		op->mtime = wire_reader_i64(r);
 		break;
 	case WIRE_FS_FIELD_OFFSET:
-		op->offset = wire_read_u64(r);
+		op->offset = wire_reader_u64(r);
 		break;
 	case WIRE_FS_FIELD_LENGTH:
-		op->length = wire_read_u64(r);
+		op->length = wire_reader_u64(r);
 		break;
 	case WIRE_FS_FIELD_TARGET_INO:
-		op->target_ino = wire_read_u64(r);
+		op->target_ino = wire_reader_u64(r);
 		break;
 	case WIRE_FS_FIELD_TARGET_OFFSET:
-		op->target_offset = wire_read_u64(r);
+		op->target_offset = wire_reader_u64(r);
 		break;
 	case WIRE_FS_FIELD_HANDLE:
-		op->handle = wire_read_u64(r);
+		op->handle = wire_reader_u64(r);
 		break;
 	case WIRE_FS_FIELD_DATA:
-		op->data = wire_read_bin(r, &op->data_len);
+		op->data = wire_reader_bin(r, &op->data_len);
 		break;
 	case WIRE_FS_FIELD_KILL_SUIDGID:
-		op->kill_suidgid = wire_read_bool(r);
+		op->kill_suidgid = wire_reader_bool(r);
 		break;
 	}
 }
@@ -785,16 +479,16 @@ static void wire_fs_read_field(struct wire_reader *r, struct wire_fs_op *op, enu
 /* NULL when r held exactly one valid op, now in op; else why not. */
 static const char *wire_fs_op_fields(struct wire_reader *r, struct wire_fs_op *op)
 {
-	uint32_t count = wire_read_array(r);
+	uint32_t count = wire_reader_array(r);
 	uint64_t version, type;
 	const uint8_t *fields;
 	size_t fields_count;
 
-	if (r->status == WIRE_READ_OK && count < 2)
+	if (r->status == WIRE_READER_OK && count < 2)
 		return "fs_op: too few fields";
-	version = wire_read_uint(r, UINT64_MAX);
-	type = wire_read_uint(r, UINT64_MAX);
-	if (r->status != WIRE_READ_OK)
+	version = wire_reader_uint(r, UINT64_MAX);
+	type = wire_reader_uint(r, UINT64_MAX);
+	if (r->status != WIRE_READER_OK)
 		return WIRE_FS_OP_READ_WHY[r->status];
 	if (version != WIRE_FS_VERSION)
 		return "fs_op: unknown version";
@@ -806,11 +500,11 @@ static const char *wire_fs_op_fields(struct wire_reader *r, struct wire_fs_op *o
 	if (count != WIRE_FS_OP_HEAD_FIELDS + fields_count)
 		return "fs_op: wrong field count for type";
 
-	op->uid = wire_read_u32(r);
-	op->gid = wire_read_u32(r);
+	op->uid = wire_reader_u32(r);
+	op->gid = wire_reader_u32(r);
 	for (size_t i = 0; i < fields_count; i++)
 		wire_fs_read_field(r, op, fields[i]);
-	if (r->status != WIRE_READ_OK)
+	if (r->status != WIRE_READER_OK)
 		return WIRE_FS_OP_READ_WHY[r->status];
 	if (r->left != 0)
 		return "fs_op: trailing bytes";
@@ -819,7 +513,7 @@ static const char *wire_fs_op_fields(struct wire_reader *r, struct wire_fs_op *o
 
 int wire_fs_op_decode(const uint8_t *buf, size_t len, struct wire_fs_op *op, const char **why)
 {
-	struct wire_reader r = { .pos = buf, .left = len, .status = WIRE_READ_OK };
+	struct wire_reader r = { .pos = buf, .left = len, .status = WIRE_READER_OK };
 
 	memset(op, 0, sizeof(*op));
 	if (len > WIRE_FS_OP_SIZE_MAX)
@@ -833,31 +527,21 @@ int wire_fs_op_decode(const uint8_t *buf, size_t len, struct wire_fs_op *op, con
 
 static const char *wire_fs_result_fields(struct wire_reader *r, struct wire_fs_result *res)
 {
-	uint32_t count = wire_read_array(r);
+	uint32_t count = wire_reader_array(r);
 	uint64_t version;
 
-	if (r->status == WIRE_READ_OK && count != WIRE_FS_RESULT_FIELDS)
+	if (r->status == WIRE_READER_OK && count != WIRE_FS_RESULT_FIELDS)
 		return "fs_result: wrong field count";
-	version = wire_read_uint(r, UINT64_MAX);
-	if (r->status != WIRE_READ_OK)
+	version = wire_reader_uint(r, UINT64_MAX);
+	if (r->status != WIRE_READER_OK)
 		return WIRE_FS_RESULT_READ_WHY[r->status];
 	if (version != WIRE_FS_VERSION)
 		return "fs_result: unknown version";
 
-	res->err = (int32_t)wire_read_sint(r, INT32_MIN, INT32_MAX);
-	res->written = wire_read_u64(r);
-	res->attr.ino = wire_read_u64(r);
-	res->attr.mode = wire_read_u32(r);
-	res->attr.nlink = wire_read_u32(r);
-	res->attr.uid = wire_read_u32(r);
-	res->attr.gid = wire_read_u32(r);
-	res->attr.rdev = wire_read_u64(r);
-	res->attr.size = wire_read_u64(r);
-	res->attr.blocks = wire_read_u64(r);
-	res->attr.atime = wire_read_i64(r);
-	res->attr.mtime = wire_read_i64(r);
-	res->attr.ctime = wire_read_i64(r);
-	if (r->status != WIRE_READ_OK)
+	res->err = (int32_t)wire_reader_sint(r, INT32_MIN, INT32_MAX);
+	res->written = wire_reader_u64(r);
+	wire_reader_attr(r, &res->attr);
+	if (r->status != WIRE_READER_OK)
 		return WIRE_FS_RESULT_READ_WHY[r->status];
 	if (r->left != 0)
 		return "fs_result: trailing bytes";
@@ -866,7 +550,7 @@ static const char *wire_fs_result_fields(struct wire_reader *r, struct wire_fs_r
 
 int wire_fs_result_decode(const uint8_t *buf, size_t len, struct wire_fs_result *res, const char **why)
 {
-	struct wire_reader r = { .pos = buf, .left = len, .status = WIRE_READ_OK };
+	struct wire_reader r = { .pos = buf, .left = len, .status = WIRE_READER_OK };
 
 	memset(res, 0, sizeof(*res));
 	if (len > WIRE_FS_RESULT_SIZE_MAX)

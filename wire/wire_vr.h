@@ -30,7 +30,9 @@ enum wire_msg_type {
 	WIRE_MSG_STATUS = 34,           /* replica -> asker */
 	WIRE_MSG_SNAPSHOT_REQUEST = 35, /* replica -> replica: send me your checkpoint from offset */
 	WIRE_MSG_SNAPSHOT_CHUNK = 36,   /* replica -> replica: one piece of a checkpoint */
-	WIRE_MSG_TYPE_MAX = WIRE_MSG_SNAPSHOT_CHUNK,
+	WIRE_MSG_READ = 37,             /* client -> replica: a read (wire/wire_read.h) */
+	WIRE_MSG_READ_REPLY = 38,       /* replica -> client: its answer */
+	WIRE_MSG_TYPE_MAX = WIRE_MSG_READ_REPLY,
 };
 
 /* The replica a client asked is not a primary in NORMAL status: try primary. */

@@ -40,10 +40,12 @@ teardown() {
 
 @test "primary killed mid-stream: the client goes on in the next view; restarted, it catches up" {
 	start_cluster
-	load_bg a --sessions 4 --ops 600 --pause-after 800 --pause-file "$T/pause" --stall-s 60
+	# --reads: after each ack, a lookup at the primary must find the file (read barrier).
+	load_bg a --sessions 4 --ops 600 --pause-after 800 --pause-file "$T/pause" --stall-s 60 --reads
 	wait_file "$T/pause" 60
 	kill_replica 0
 	load_wait a
+	[ "$(grep -c '^read ' "$T/a.log")" -eq 2400 ]
 	status_json | jq -e '.replicas[1].view >= 1 and .replicas[1].status == "normal"'
 	start_replica 0
 	wait_converged 60

@@ -7,7 +7,7 @@
  * For each DIR (a replica's data directory) it prints the store's commit and digest.
  * Fails (exit 1) when the digests differ, when an acknowledged create (an "ack NAME INO OP"
  * line of a log) is missing from the root directory or has another inode, when a name in
- * the root directory was never sent by a load, or when a log has a "fail" line.
+ * the root directory was never sent by a load, or when a log has a "fail" or "fail-read" line.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -69,6 +69,12 @@ static int load_log(const char *path)
 			fail("a create failed (ran twice?): %s%.0" PRIu64, n, 0);
 			continue;
 		}
+		if (!strcmp(word, "fail-read")) {
+			fail("a lookup right after the create's ack did not find it: %s%.0" PRIu64, n, 0);
+			continue;
+		}
+		if (!strcmp(word, "read"))
+			continue;
 		if (name_count == name_cap) {
 			name_cap = name_cap ? name_cap * 2 : 1024;
 			names = realloc(names, name_cap * sizeof(*names));

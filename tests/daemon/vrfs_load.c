@@ -8,9 +8,11 @@
  *   ack NAME INO OP      the cluster acknowledged it: it must be in the state exactly once
  *   evicted NAME         the session was evicted: the outcome is unknown
  *   fail NAME ERRNO      the create failed: with unique names, an error means an op ran twice
+ *   read NAME INO        (--reads) a lookup of the acknowledged name, right after its ack,
+ *                        found it with that inode; "fail-read NAME ..." when it did not
  *
  *   vrfs-load --cluster LIST [--key-file F] [--sessions N] [--ops N] [--prefix P] --log FILE
- *             [--stall-s S] [--pause-after N --pause-file F]
+ *             [--stall-s S] [--pause-after N --pause-file F] [--reads]
  *
  * Exits 0 when every session has had --ops creates acknowledged, 1 when one failed,
  * 3 when nothing was acknowledged for --stall-s seconds (default 60).
@@ -33,6 +35,7 @@
 #include "replication/vr_client.h"
 #include "replication/vrfs_cluster.h"
 #include "replication/vrfs_net.h"
+#include "wire/wire_read.h"
 #include "wire/wire_vr.h"
 
 #define TICK_MS      10
@@ -48,6 +51,13 @@ struct session {
 	uint64_t next; /* creates done */
 	char name[64];
 	bool done;
+	/* --reads: the lookup of the newest acknowledged name. */
+	bool reading;
+	uint64_t read_request;
+	uint64_t read_ino;
+	uint8_t read_to;
+	uint64_t read_deadline;
+	uint64_t tick;
 };
 
 struct link {
@@ -68,6 +78,8 @@ struct load {
 	uint64_t pause_after;
 	const char *pause_file;
 	int failed;
+	bool reads;
+	uint64_t read_seq;
 	int64_t last_progress;
 	struct wire_buf wbuf;
 };
@@ -89,25 +101,58 @@ static void link_close(struct link *k)
 	k->retry_ms = now_ms() + 100;
 }
 
+/* The connection to replica i, opened when needed; NULL while it is down. */
+static struct link *link_get(struct load *l, uint8_t i)
+{
+	struct link *k = &l->link[i];
+
+	if (k->fd < 0) {
+		if (now_ms() < k->retry_ms)
+			return NULL;
+		k->fd = vrfs_net_connect(&l->cluster, i, 200);
+		if (k->fd < 0) {
+			k->fd = -1;
+			k->retry_ms = now_ms() + 100;
+			return NULL;
+		}
+	}
+	return k;
+}
+
 static void io_send(void *ctx, uint8_t replica, const struct vr_message *m)
 {
 	struct session *s = ctx;
 	struct load *l = s->l;
-	struct link *k = &l->link[replica];
+	struct link *k = link_get(l, replica);
 
-	if (k->fd < 0) {
-		if (now_ms() < k->retry_ms)
-			return;
-		k->fd = vrfs_net_connect(&l->cluster, replica, 200);
-		if (k->fd < 0) {
-			k->fd = -1;
-			k->retry_ms = now_ms() + 100;
-			return;
-		}
-	}
+	if (!k)
+		return;
 	l->wbuf.len = 0;
 	if (wire_vr_encode(m, &l->wbuf) ||
 	    vrfs_net_send(k->fd, &l->cluster, VR_REQUEST, l->wbuf.data, l->wbuf.len, 1000))
+		link_close(k);
+}
+
+/* --reads: LOOKUP of the session's newest acknowledged name, at replica read_to. */
+static void read_send(struct session *s)
+{
+	struct load *l = s->l;
+	struct wire_read_request q = {
+		.client_id = s->c.client_id,
+		.request = s->read_request,
+		.read = { .type = WIRE_READ_LOOKUP,
+		          .ino = WIRE_INO_ROOT,
+		          .name = s->name,
+		          .name_len = (uint32_t)strlen(s->name) },
+	};
+	struct link *k = link_get(l, s->read_to);
+
+	s->read_deadline = s->tick + RESEND_TICKS;
+	if (!k)
+		return;
+	l->wbuf.len = 0;
+	if (wire_read_request_encode(&q, &l->wbuf) ||
+	    vrfs_net_send(k->fd, &l->cluster, WIRE_MSG_READ, l->wbuf.data, l->wbuf.len, 1000))
 		link_close(k);
 }
 
@@ -131,6 +176,13 @@ static void io_done(void *ctx, uint64_t request, uint8_t status, const uint8_t *
 	} else {
 		fprintf(l->log, "ack %s %" PRIu64 " %" PRIu64 "\n", s->name, res.attr.ino, op);
 		l->acks++;
+		if (l->reads) {
+			s->reading = true;
+			s->read_request = ++l->read_seq;
+			s->read_ino = res.attr.ino;
+			s->read_to = vr_primary_index(s->c.view, l->cluster.count);
+			read_send(s);
+		}
 		if (l->pause_file && l->acks == l->pause_after) {
 			int fd = open(l->pause_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 			if (fd >= 0)
@@ -194,8 +246,35 @@ static void on_frame(struct load *l, uint16_t type, const uint8_t *body, size_t 
 		struct wire_redirect r;
 		if (wire_redirect_decode(body, len, &r, &why))
 			return;
-		for (uint32_t i = 0; i < l->sessions; i++)
+		for (uint32_t i = 0; i < l->sessions; i++) {
 			vr_client_on_redirect(&l->s[i].c, r.view);
+			struct session *s = &l->s[i];
+			if (s->reading && s->read_to == r.replica) { /* ask the primary it names, or the next one */
+				uint8_t to = vr_primary_index(r.view, l->cluster.count);
+				s->read_to = to != r.replica ? to : (uint8_t)((r.replica + 1) % l->cluster.count);
+				read_send(s);
+			}
+		}
+	} else if (type == WIRE_MSG_READ_REPLY) {
+		static struct wire_dirent none[1];
+		struct wire_read_reply rp;
+		if (wire_read_reply_decode(WIRE_READ_LOOKUP, body, len, &rp, none, 0, &why))
+			return;
+		for (uint32_t i = 0; i < l->sessions; i++) {
+			struct session *s = &l->s[i];
+			if (!s->reading || rp.request != s->read_request)
+				continue;
+			s->reading = false;
+			l->last_progress = now_ms();
+			if (rp.result.err || rp.result.attr.ino != s->read_ino) {
+				fprintf(l->log, "fail-read %s %d %" PRIu64 "\n", s->name, -rp.result.err,
+				        rp.result.attr.ino);
+				l->failed = 1;
+			} else {
+				fprintf(l->log, "read %s %" PRIu64 "\n", s->name, rp.result.attr.ino);
+			}
+			fflush(l->log);
+		}
 	}
 }
 
@@ -215,11 +294,17 @@ int main(int argc, char **argv)
 	long stall_s = 60;
 	char why[VRFS_WHY_MAX];
 	static const struct option opts[] = {
-		{ "cluster", required_argument, NULL, 'c' },    { "key-file", required_argument, NULL, 'k' },
-		{ "sessions", required_argument, NULL, 's' },   { "ops", required_argument, NULL, 'n' },
-		{ "prefix", required_argument, NULL, 'p' },     { "log", required_argument, NULL, 'l' },
-		{ "stall-s", required_argument, NULL, 't' },    { "pause-after", required_argument, NULL, 'a' },
-		{ "pause-file", required_argument, NULL, 'f' }, { NULL, 0, NULL, 0 },
+		{ "cluster", required_argument, NULL, 'c' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "sessions", required_argument, NULL, 's' },
+		{ "ops", required_argument, NULL, 'n' },
+		{ "prefix", required_argument, NULL, 'p' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "stall-s", required_argument, NULL, 't' },
+		{ "pause-after", required_argument, NULL, 'a' },
+		{ "pause-file", required_argument, NULL, 'f' },
+		{ "reads", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
@@ -254,6 +339,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			l->pause_file = optarg;
+			break;
+		case 'r':
+			l->reads = true;
 			break;
 		default:
 			usage();
@@ -295,12 +383,17 @@ int main(int argc, char **argv)
 		uint32_t done = 0;
 		for (uint32_t i = 0; i < l->sessions; i++) {
 			struct session *s = &l->s[i];
-			if (!s->done && vr_client_ready(&s->c))
+			if (!s->done && !s->reading && vr_client_ready(&s->c))
 				session_submit(s);
 			done += s->done;
 		}
-		if (done == l->sessions)
-			break;
+		if (done == l->sessions) {
+			bool reading = false;
+			for (uint32_t i = 0; i < l->sessions; i++)
+				reading |= l->s[i].reading;
+			if (!reading)
+				break;
+		}
 		if (now_ms() - l->last_progress > stall_s * 1000) {
 			fprintf(stderr, "vrfs-load: no progress for %ld s (%" PRIu64 " acknowledged)\n", stall_s,
 			        l->acks);
@@ -329,8 +422,15 @@ int main(int argc, char **argv)
 		}
 		if (now_ms() >= next_tick) {
 			next_tick = now_ms() + TICK_MS;
-			for (uint32_t i = 0; i < l->sessions; i++)
-				vr_client_on_tick(&l->s[i].c);
+			for (uint32_t i = 0; i < l->sessions; i++) {
+				struct session *s = &l->s[i];
+				vr_client_on_tick(&s->c);
+				s->tick++;
+				if (s->reading && s->tick >= s->read_deadline) { /* no answer: the next replica */
+					s->read_to = (uint8_t)((s->read_to + 1) % l->cluster.count);
+					read_send(s);
+				}
+			}
 		}
 	}
 	fprintf(stderr, "vrfs-load: %" PRIu64 " creates acknowledged%s\n", l->acks, l->failed ? ", some FAILED" : "");

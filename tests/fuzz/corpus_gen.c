@@ -1,15 +1,16 @@
 /*
  * corpus_gen.c — writes the seed corpora of the fuzzers: valid encodings of every op
- * type, a few results, a few frames, every VR command and every daemon message, so
- * libFuzzer starts from inputs that get past the first checks.
+ * type, a few results, a few frames, every VR command, every daemon message, and every
+ * read and answer, so libFuzzer starts from inputs that get past the first checks.
  *
  *   corpus_gen [DIR]     (DIR defaults to build/fuzz/corpus)
  *
  * Writes DIR/fuzz_wire_fs_op/, DIR/fuzz_wire_fs_result/, DIR/fuzz_wire_frame/,
- * DIR/fuzz_wire_vr/ and DIR/fuzz_wire_msg/, one file per seed, creating the
- * directories. A seed of fuzz_wire_vr and fuzz_wire_msg is a selector byte (the frame
- * type - 1; the decoder's index in fuzz_wire_msg.c) followed by the body. Running it
- * again rewrites the same files.
+ * DIR/fuzz_wire_vr/, DIR/fuzz_wire_msg/ and DIR/fuzz_wire_read/, one file per seed,
+ * creating the directories. A seed of fuzz_wire_vr and fuzz_wire_msg is a selector byte
+ * (the frame type - 1; the decoder's index in fuzz_wire_msg.c) followed by the body; a
+ * seed of fuzz_wire_read is 0 and a request body, or 1, the read type - 1, and a reply
+ * body. Running it again rewrites the same files.
  * Exits 0, or 1 with a message on stderr.
  */
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 #include "wire/wire_frame.h"
 #include "wire/wire_fs.h"
+#include "wire/wire_read.h"
 #include "wire/wire_vr.h"
 
 #define CORPUS_CLUSTER  0x7672667363303031ULL /* FUZZ_CLUSTER in fuzz_wire_frame.c */
@@ -312,6 +314,7 @@ static void corpus_vr(void)
 		[VR_RECOVERY_RESPONSE] = "recovery_response",
 		[VR_GET_STATE] = "get_state",
 		[VR_NEW_STATE] = "new_state",
+		[VR_COMMIT_OK] = "commit_ok",
 	};
 	static const uint8_t data[] = "hello, world\n";
 	struct wire_fs_op op = { .type = WIRE_FS_WRITE, .uid = 1000, .gid = 1000, .ino = 9, .offset = 4096 };
@@ -438,10 +441,154 @@ static void corpus_msgs(void)
 	wire_buf_free(&b);
 }
 
+/* ---- Reads and their answers ---------------------------------------------------------- */
+
+#define CORPUS_READ_REQUEST 0 /* the selectors of fuzz_wire_read.c: even, a request */
+#define CORPUS_READ_REPLY   1 /* odd, a reply whose next byte is the read type - 1 */
+
+static const char *const corpus_read_names[WIRE_READ_TYPE_MAX + 1] = {
+	[WIRE_READ_GETATTR] = "getattr",     [WIRE_READ_LOOKUP] = "lookup",     [WIRE_READ_READDIR] = "readdir",
+	[WIRE_READ_READ] = "read",           [WIRE_READ_READLINK] = "readlink", [WIRE_READ_GETXATTR] = "getxattr",
+	[WIRE_READ_LISTXATTR] = "listxattr", [WIRE_READ_STATFS] = "statfs",     [WIRE_READ_LSEEK] = "lseek",
+};
+
+static void corpus_read_request(const char *name, const struct wire_read_request *q)
+{
+	char seed_name[64];
+	struct wire_buf b;
+	int rc;
+
+	wire_buf_init(&b);
+	rc = wire_read_request_encode(q, &b);
+	if (rc != 0)
+		corpus_die(name, strerror(-rc));
+	snprintf(seed_name, sizeof(seed_name), "request_%s", name);
+	corpus_selected("fuzz_wire_read", seed_name, CORPUS_READ_REQUEST, &b);
+	wire_buf_free(&b);
+}
+
+/* A reply seed: the selector, the read type - 1, then the body. */
+static void corpus_read_reply(const char *name, uint8_t type, const struct wire_read_reply *m)
+{
+	char seed_name[64];
+	struct wire_buf b;
+	uint8_t *seed;
+	int rc;
+
+	wire_buf_init(&b);
+	rc = wire_read_reply_encode(type, m, &b);
+	if (rc != 0)
+		corpus_die(name, strerror(-rc));
+	seed = malloc(b.len + 2);
+	if (!seed)
+		corpus_die(name, "out of memory");
+	seed[0] = CORPUS_READ_REPLY;
+	seed[1] = (uint8_t)(type - 1);
+	memcpy(seed + 2, b.data, b.len);
+	snprintf(seed_name, sizeof(seed_name), "reply_%s", name);
+	corpus_write("fuzz_wire_read", seed_name, seed, b.len + 2);
+	free(seed);
+	wire_buf_free(&b);
+}
+
+static void corpus_reads(void)
+{
+	static const uint8_t data[] = "hello, world\n";
+	static const uint8_t list[] = "user.a\0user.mime_type\0";
+	static uint8_t wide[300];
+	struct wire_dirent dirents[3] = {
+		{ .cookie = 1, .name = ".", .name_len = 1, .attr = { .ino = 1, .mode = 040755, .nlink = 3 } },
+		{ .cookie = 2, .name = "file", .name_len = 4, .attr = { .ino = 9, .mode = 0100644, .nlink = 1 } },
+		{ .cookie = UINT64_MAX, .name = "link", .name_len = 4, .attr = { .ino = 12, .mode = 0120777 } },
+	};
+	struct wire_attr attr = { .ino = 9,
+		                  .mode = 0100644,
+		                  .nlink = 1,
+		                  .uid = 1000,
+		                  .gid = 1000,
+		                  .size = 4109,
+		                  .blocks = 16,
+		                  .atime = -5,
+		                  .mtime = 1700000000123456789LL,
+		                  .ctime = INT64_MAX };
+	char name[64];
+
+	memset(wide, 'x', sizeof(wide));
+	for (uint8_t t = 1; t <= WIRE_READ_TYPE_MAX; t++) {
+		struct wire_read_request q = { .client_id = 0x00c0ffee00000001ULL,
+			                       .request = 8,
+			                       .read = { .type = t, .ino = 9 } };
+		struct wire_read_reply m = { .request = 8, .view = 2 };
+		struct wire_read *rd = &q.read;
+		struct wire_read_result *res = &m.result;
+
+		switch (t) {
+		case WIRE_READ_GETATTR:
+		case WIRE_READ_LOOKUP:
+			if (t == WIRE_READ_LOOKUP)
+				rd->ino = 1, rd->name = "file", rd->name_len = 4;
+			res->attr = attr;
+			break;
+		case WIRE_READ_READDIR:
+			rd->cookie = 2, rd->size = WIRE_READ_DIRENTS_MAX;
+			res->eof = 1, res->dirents = dirents, res->dirent_count = 3;
+			break;
+		case WIRE_READ_READ:
+			rd->offset = 4096, rd->size = 65536;
+			res->data = data, res->data_len = res->len = sizeof(data) - 1;
+			break;
+		case WIRE_READ_READLINK:
+			res->data = (const uint8_t *)"../target", res->data_len = res->len = 9;
+			break;
+		case WIRE_READ_GETXATTR:
+			rd->name = "user.mime_type", rd->name_len = 14, rd->size = 0;
+			res->len = 10; /* the answer to a size-0 query: no data, the length */
+			break;
+		case WIRE_READ_LISTXATTR:
+			rd->size = 4096;
+			res->data = list, res->data_len = res->len = sizeof(list) - 1;
+			break;
+		case WIRE_READ_STATFS:
+			rd->ino = 0;
+			res->inodes = 12345, res->data_bytes = 1ULL << 33;
+			break;
+		case WIRE_READ_LSEEK:
+			rd->offset = 100, rd->whence = WIRE_READ_SEEK_DATA;
+			res->value = 65536;
+			break;
+		}
+		corpus_read_request(corpus_read_names[t], &q);
+		corpus_read_reply(corpus_read_names[t], t, &m);
+		m.result = (struct wire_read_result){ .err = -2 };
+		snprintf(name, sizeof(name), "%s_enoent", corpus_read_names[t]);
+		corpus_read_reply(name, t, &m);
+	}
+	/* Wider encodings: a 256-byte name, a bin16 body, the largest integers. */
+	{
+		static char long_name[WIRE_NAME_MAX + 1];
+		struct wire_read_request q = { .client_id = UINT64_MAX,
+			                       .request = UINT64_MAX,
+			                       .read = { .type = WIRE_READ_LOOKUP,
+			                                 .ino = UINT64_MAX,
+			                                 .name = long_name,
+			                                 .name_len = sizeof(long_name) } };
+		struct wire_read_reply m = { .request = UINT64_MAX, .view = UINT64_MAX };
+
+		memset(long_name, 'n', sizeof(long_name));
+		corpus_read_request("lookup_256", &q);
+		m.result = (struct wire_read_result){ .data = wide, .data_len = sizeof(wide), .len = sizeof(wide) };
+		corpus_read_reply("read_300", WIRE_READ_READ, &m);
+		m.result = (struct wire_read_result){ .err = -4095 };
+		corpus_read_reply("statfs_err_max", WIRE_READ_STATFS, &m);
+		m.result = (struct wire_read_result){ .eof = 0 };
+		corpus_read_reply("readdir_empty", WIRE_READ_READDIR, &m);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const fuzzers[] = { "fuzz_wire_fs_op", "fuzz_wire_fs_result", "fuzz_wire_frame",
-		                               "fuzz_wire_vr", "fuzz_wire_msg" };
+		                               "fuzz_wire_vr",    "fuzz_wire_msg",       "fuzz_wire_read" };
 	char path[CORPUS_PATH_MAX];
 	uint8_t key[WIRE_FRAME_KEY_SIZE];
 
@@ -463,5 +610,6 @@ int main(int argc, char **argv)
 	corpus_frames(key);
 	corpus_vr();
 	corpus_msgs();
+	corpus_reads();
 	return 0;
 }

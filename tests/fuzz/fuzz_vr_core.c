@@ -18,10 +18,12 @@
  *     raw              a length-prefixed body and a frame type, decoded by wire_vr_decode;
  *                      bodies that do not decode are skipped
  *     structured       PREPARE, COMMIT, PREPARE_OK, SVC, DVC, STARTVIEW, RECOVERY,
- *                      RECOVERY_RESPONSE, GET_STATE, NEW_STATE, REQUEST built from the
+ *                      RECOVERY_RESPONSE, GET_STATE, NEW_STATE, REQUEST, COMMIT_OK built from the
  *                      replica's state: views and ops near its own, logs with valid hash
  *                      chains that copy the replica's own entries up to a chosen op and
  *                      then go their own way, so the checksum filters do not stop them
+ *     read             a local read at the primary (vr_read_begin, vr_read_ready), so
+ *                      COMMITs carry read barriers that COMMIT_OKs can answer
  * Every structured message goes through wire_vr_encode and wire_vr_decode before
  * vr_on_message, so each one is a frame a peer can send (the decoder into a static
  * array of FUZZ_ENTRIES entries, like the raw ones).
@@ -72,6 +74,8 @@ enum fuzz_event {
 	FUZZ_NEW_STATE,
 	FUZZ_REQUEST,
 	FUZZ_SETTLE, /* persisted, then one tick: lets the replica speak and time move */
+	FUZZ_COMMIT_OK,
+	FUZZ_READ, /* vr_read_begin, vr_read_ready: the primary sends read barriers */
 	FUZZ_EVENT_COUNT,
 };
 
@@ -263,7 +267,8 @@ static uint32_t fuzz_chain_build(struct fuzz_input *in, const struct vr_replica 
 		/* Once the log went its own way it cannot return to the replica's: the chain forbids it. */
 		if (own && (count == 0 || own->parent == parent)) {
 			*e = *own;
-			memcpy(fuzz_chain_bodies[count], own->body, own->body_len);
+			if (own->body_len)
+				memcpy(fuzz_chain_bodies[count], own->body, own->body_len);
 			e->body = fuzz_chain_bodies[count];
 		} else {
 			fork_at = 0;
@@ -466,6 +471,14 @@ static void fuzz_structured(struct fuzz_input *in, struct vr_replica *r, enum fu
 		m.replica = fuzz_sender(in, r, m.view, true);
 		m.commit = fuzz_op(in, r);
 		m.op = fuzz_op(in, r);
+		m.nonce = fuzz_byte(in) % 4;
+		break;
+	case FUZZ_COMMIT_OK:
+		m.command = VR_COMMIT_OK;
+		m.replica = fuzz_sender(in, r, m.view, false);
+		m.nonce = r->read_nonce + fuzz_byte(in) % 3;
+		if (m.nonce > 1 && fuzz_byte(in) % 2)
+			m.nonce -= 2;
 		break;
 	case FUZZ_PREPARE_OK:
 		m.command = VR_PREPARE_OK;
@@ -576,8 +589,9 @@ static void fuzz_structured(struct fuzz_input *in, struct vr_replica *r, enum fu
 
 /*
  * A disk a replica could have written: a hash-chained log first..op holding commit (the
- * checkpoint entry first committed when first > 1), and metadata that fits it. Returns
- * vr_init's result.
+ * checkpoint entry first committed when first > 1), and metadata that fits it. A
+ * RECOVERING disk lost its log: it holds nothing, or the entry of a checkpoint given
+ * since, committed. Returns vr_init's result.
  */
 static int fuzz_init_durable(struct fuzz_input *in, struct vr_replica *r, const struct vr_config *c,
                              const struct vr_io *io)
@@ -589,6 +603,8 @@ static int fuzz_init_durable(struct fuzz_input *in, struct vr_replica *r, const 
 	uint8_t first_b = fuzz_byte(in), count = fuzz_byte(in) % 33, commit_b = fuzz_byte(in);
 
 	d.first = first_b % 2 ? 1 + first_b % 40 : 1;
+	if (status == VR_STATUS_RECOVERING && count) /* its log was lost: at most a checkpoint given since */
+		count = 1;
 	if (count == 0)
 		d.first = 1;
 	d.op = count ? d.first + count - 1 : 0;
@@ -596,6 +612,8 @@ static int fuzz_init_durable(struct fuzz_input *in, struct vr_replica *r, const 
 		d.commit = d.first + commit_b % (d.op - d.first + 1);
 	else
 		d.commit = commit_b % (d.op + 1);
+	if (status == VR_STATUS_RECOVERING)
+		d.commit = d.op;
 	switch (status) {
 	case VR_STATUS_NORMAL:
 		d.meta.view = view;
@@ -646,7 +664,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *names[FUZZ_EVENT_COUNT] = {
 		"tick",    "persisted", "persisted part", "raw",      "prepare",           "commit",    "prepare_ok",
 		"svc",     "dvc",       "start_view",     "recovery", "recovery_response", "get_state", "new_state",
-		"request", "settle",
+		"request", "settle",    "commit_ok",      "read",
 	};
 	struct fuzz_input in = { .data = data, .size = size };
 	struct fuzz_io ctx = { 0 };
@@ -718,6 +736,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vr_on_persisted(&r, ctx.persist_seq);
 			vr_on_tick(&r);
 			break;
+		case FUZZ_READ: {
+			struct vr_read rd;
+			if (vr_read_begin(&r, &rd) == 0 && vr_read_ready(&r, &rd) < 0)
+				abort(); /* the view cannot have changed in between */
+			break;
+		}
 		default:
 			fuzz_structured(&in, &r, ev);
 			break;

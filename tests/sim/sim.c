@@ -134,6 +134,12 @@ struct sim_client {
 	uint64_t reply_op_at_submit; /* highest op any client had accepted when this request was sent */
 	uint64_t session;
 	uint64_t requests_done;
+	/* A read at a replica (vr_read_begin), answered when vr_read_ready says so. */
+	bool reading;
+	int read_at;
+	struct vr_read read;
+	uint64_t read_floor; /* highest op any client had accepted when the read began */
+	uint64_t read_started;
 };
 
 struct sim_committed {
@@ -176,6 +182,7 @@ struct sim {
 	struct sim_committed committed[SIM_LOG_CAPACITY + 1];
 	uint64_t executed_max;
 	uint64_t reply_op_max;
+	uint64_t reads_done;
 	struct sim_map executed;
 	struct sim_map start_views; /* view -> (op, checksum at op) of its first STARTVIEW */
 	uint64_t trace_hash;
@@ -1128,6 +1135,43 @@ static void sim_client_tick(struct sim *s, struct sim_client *sc)
 		if (rc)
 			sim_fail(s, "c%d submit failed: %d", sc->index, rc);
 	}
+	/* Reads, to the replica the client believes primary (now and then to any replica). */
+	if (!sc->reading && sim_chance(s, 1, 6)) {
+		int node = SIM_REPLICAS_MAX + sc->index;
+		int at = sim_chance(s, 3, 4) ? vr_primary_index(sc->vc.view, (uint8_t)s->n)
+		                             : (int)sim_below(s, (uint64_t)s->n);
+		struct sim_replica *sr = &s->replica[at];
+		if (sr->up && s->link[node][at] && vr_read_begin(&sr->vr, &sc->read) == 0) {
+			sc->reading = true;
+			sc->read_at = at;
+			sc->read_floor = s->reply_op_max;
+			sc->read_started = s->now;
+		}
+	}
+}
+
+/* S17: a read served sees every op acknowledged to any client before it began. */
+static void sim_reads(struct sim *s)
+{
+	for (int j = 0; j < s->clients; j++) {
+		struct sim_client *sc = &s->client[j];
+		if (!sc->reading)
+			continue;
+		struct sim_replica *sr = &s->replica[sc->read_at];
+		int rc = sr->up ? vr_read_ready(&sr->vr, &sc->read) : -ESTALE;
+		if (rc == 0 && s->now - sc->read_started < 400)
+			continue;
+		sc->reading = false;
+		if (rc != 1 || !s->link[sc->read_at][SIM_REPLICAS_MAX + j])
+			continue; /* lost, or the answer is: the client asks again later */
+		s->reads_done++;
+		sim_trace(s, "c%d read at r%d: commit %" PRIu64 " (acknowledged before: %" PRIu64 ")", j, sc->read_at,
+		          sr->vr.commit, sc->read_floor);
+		if (sr->vr.commit < sc->read_floor)
+			sim_fail(s,
+			         "S17: r%d serves a read at commit %" PRIu64 " after op %" PRIu64 " was acknowledged",
+			         sc->read_at, sr->vr.commit, sc->read_floor);
+	}
 }
 
 /* ---------------------------------------------------------------- faults */
@@ -1321,6 +1365,8 @@ static void sim_step(struct sim *s)
 	for (int j = 0; j < s->clients; j++)
 		sim_client_tick(s, &s->client[j]);
 	if (!s->failed)
+		sim_reads(s);
+	if (!s->failed)
 		sim_snapshots(s);
 }
 
@@ -1461,8 +1507,10 @@ static int sim_run(const struct sim_options *opt)
 	for (int j = 0; j < s->clients; j++)
 		done += s->client[j].requests_done;
 	if (opt->verbose || !s->failed)
-		sim_trace(s, "end: %" PRIu64 " requests, %" PRIu64 " ops executed, %" PRIu64 " messages", done,
-		          s->executed_max, s->messages);
+		sim_trace(s,
+		          "end: %" PRIu64 " requests, %" PRIu64 " reads, %" PRIu64 " ops executed, %" PRIu64
+		          " messages",
+		          done, s->reads_done, s->executed_max, s->messages);
 	if (!opt->quiet)
 		printf("seed %" PRIu64 ": %s, %d replicas, trace hash %016" PRIx64 "\n", opt->seed,
 		       s->failed ? "FAILED" : "ok", s->n, s->trace_hash);

@@ -2084,6 +2084,68 @@ static void test_snapshot_meta(void **state)
 	assert_int_equal(m.view, 2);
 }
 
+/* ---- Reads (read barrier) ------------------------------------------------------------ */
+
+/* A read at the primary waits for f backups to acknowledge a COMMIT sent after it began. */
+static void test_read_waits_for_the_barrier(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_read rd;
+
+	fx_init(fx, 0);
+	fx_persist_all(fx);
+	fx_reset(fx);
+	assert_int_equal(vr_read_begin(&fx->r, &rd), 0);
+	assert_int_equal(rd.view, 0);
+	assert_int_equal(rd.nonce, 1);
+	assert_int_equal(fx->sent_count, 2); /* COMMIT with the barrier to both backups */
+	fx_assert_send(fx, 0, VR_COMMIT, 1, 0);
+	assert_int_equal(fx->sent[0].m.nonce, 1);
+	assert_int_equal(vr_read_ready(&fx->r, &rd), 0);
+
+	struct vr_message never = { .command = VR_COMMIT_OK, .replica = 2, .view = 0, .nonce = 9 };
+	fx_deliver(fx, &never); /* a barrier never sent: dropped */
+	assert_int_equal(vr_read_ready(&fx->r, &rd), 0);
+	struct vr_message other = { .command = VR_COMMIT_OK, .replica = 2, .view = 1, .nonce = 1 };
+	fx_deliver(fx, &other); /* another view: dropped */
+	assert_int_equal(vr_read_ready(&fx->r, &rd), 0);
+
+	struct vr_message ok = { .command = VR_COMMIT_OK, .replica = 1, .view = 0, .nonce = 1 };
+	fx_deliver(fx, &ok);
+	assert_int_equal(vr_read_ready(&fx->r, &rd), 1); /* f = 1 backup and the primary */
+
+	/* A later read needs a later acknowledgement. */
+	struct vr_read later;
+	assert_int_equal(vr_read_begin(&fx->r, &later), 0);
+	assert_int_equal(vr_read_ready(&fx->r, &later), 0);
+
+	/* A view change ends every read in progress. */
+	fx_svc(fx, 1, 1);
+	assert_int_equal(vr_read_ready(&fx->r, &later), -ESTALE);
+	assert_int_equal(vr_read_begin(&fx->r, &later), -EAGAIN);
+}
+
+/* A backup acknowledges a COMMIT only when it carries a barrier, and only in its normal view. */
+static void test_backup_acknowledges_barriers(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[2];
+	struct vr_read rd;
+
+	fx_chain(log, 1, 2, 0);
+	fx_backup_with_log(fx, 1, log, 2);
+	assert_int_equal(vr_read_begin(&fx->r, &rd), -EAGAIN); /* not the primary */
+
+	struct vr_message c = { .command = VR_COMMIT, .replica = 0, .view = 0, .commit = 0, .op = 2 };
+	fx_deliver(fx, &c);
+	assert_int_equal(fx->sent_count, 0);
+	c.nonce = 7;
+	fx_deliver(fx, &c);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_send(fx, 0, VR_COMMIT_OK, 0, 0);
+	assert_int_equal(fx->sent[0].m.nonce, 7);
+}
+
 static void test_bad_epoch(void **state)
 {
 	struct fx *fx = *state;
@@ -2160,6 +2222,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_from_a_checkpointed_image, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_start_view_past_the_log_catches_up, fx_setup, fx_teardown),
 		cmocka_unit_test(test_snapshot_meta),
+		cmocka_unit_test_setup_teardown(test_read_waits_for_the_barrier, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_acknowledges_barriers, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_epoch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_state_that_does_not_chain_is_dropped, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_state_beyond_capacity_is_rejected, fx_setup, fx_teardown),

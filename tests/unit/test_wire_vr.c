@@ -166,6 +166,11 @@ static struct vr_message fx_message(uint8_t command, struct vr_entry *entries)
 		m.commit = 101;
 		n = 4;
 		break;
+	case VR_COMMIT_OK:
+		m.replica = 2;
+		m.view = 4;
+		m.nonce = 77;
+		break;
 	default:
 		fail_msg("no message for command %u", command);
 	}
