@@ -65,11 +65,13 @@ $(ASAN)/test_%: tests/unit/test_%.c $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
 VRFSD_SRC := replication/vrfsd.c replication/vrfsd_store.c replication/vrfs_cluster.c
 UV_LIBS    = $$(pkg-config --cflags --libs libuv)
 # What every client program links: the cluster list, blocking frame I/O, client sessions, the codecs.
-CLIENT_SRC := replication/vrfs_cluster.c replication/vrfs_net.c $(VR_CORE) $(WIRE_SRC)
-CLIENT_LIBS = $$(pkg-config --cflags --libs msgpack libsodium)
+CLIENT_SRC := replication/vrfs_cluster.c replication/vrfs_net.c replication/vrfs_client.c $(VR_CORE) $(WIRE_SRC)
+CLIENT_LIBS = $$(pkg-config --cflags --libs msgpack libsodium) -pthread
+VRFS_SRC   := fs/vrfs.c fs/vrfs_mount.c
+FUSE_LIBS   = $$(pkg-config --cflags --libs fuse3)
 
-$(BUILD)/vrfs: fs/vrfs.c $(CLIENT_SRC) $(LIB_HDRS) | $(BUILD)
-	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ fs/vrfs.c $(CLIENT_SRC) $(CLIENT_LIBS)
+$(BUILD)/vrfs: $(VRFS_SRC) $(CLIENT_SRC) $(LIB_HDRS) $(wildcard fs/*.h) | $(BUILD)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $(VRFS_SRC) $(CLIENT_SRC) $(CLIENT_LIBS) $(FUSE_LIBS)
 
 $(BUILD)/vrfsd: $(VRFSD_SRC) $(LIB_SRC) $(LIB_HDRS) | $(BUILD)
 	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $(VRFSD_SRC) $(LIB_SRC) $(PKG_LIBS) $(UV_LIBS)
@@ -93,8 +95,8 @@ $(ASAN)/vrfs-badframes: tests/daemon/vrfs_badframes.c $(CLIENT_SRC) $(LIB_HDRS) 
 $(ASAN)/vrfs-check: tests/daemon/vrfs_check.c $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ tests/daemon/vrfs_check.c $(STATE_SRC) $(WIRE_SRC) $(PKG_LIBS)
 
-$(ASAN)/vrfs: fs/vrfs.c $(CLIENT_SRC) $(LIB_HDRS) | $(ASAN)
-	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ fs/vrfs.c $(CLIENT_SRC) $(CLIENT_LIBS)
+$(ASAN)/vrfs: $(VRFS_SRC) $(CLIENT_SRC) $(LIB_HDRS) $(wildcard fs/*.h) | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $(VRFS_SRC) $(CLIENT_SRC) $(CLIENT_LIBS) $(FUSE_LIBS)
 
 STORE_CRASH_SRC := tests/state/store_crash.c tests/state/oplog.c
 FS_DIFF_SRC     := tests/state/fs_diff.c

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fs/vrfs_mount.h"
 #include "replication/vrfs_cluster.h"
 #include "replication/vrfs_net.h"
 #include "wire/wire_vr.h"
@@ -26,6 +27,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: vrfs COMMAND [OPTIONS]\n"
 	           "\n"
 	           "commands:\n"
+	           "  mount --cluster HOST:PORT,... [--key-file FILE] MOUNTPOINT [-o OPTIONS] [-f]\n"
+	           "        the replicated tree as a directory (FUSE); see vrfs mount --help\n"
 	           "  status --cluster HOST:PORT,... [--key-file FILE] [--json] [--timeout MS]\n"
 	           "        each replica's state; exit 0 when a quorum (f+1) answers, 1 when not\n"
 	           "  keygen FILE\n"
@@ -285,6 +288,8 @@ int main(int argc, char **argv)
 		return cmd_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "keygen"))
 		return cmd_keygen(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "mount"))
+		return vrfs_mount_main(argc - 1, argv + 1);
 	fprintf(stderr, "vrfs: unknown command \"%s\" (see vrfs --help)\n", argv[1]);
 	return 2;
 }

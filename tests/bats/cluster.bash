@@ -147,6 +147,7 @@ check_state() {
 
 cluster_teardown() {
 	local f p
+	unmount_all
 	for f in "$T"/*.pid; do
 		[ -e "$f" ] || continue
 		p=$(cat "$f")
@@ -163,4 +164,43 @@ cluster_teardown() {
 	else
 		rm -rf "$T"
 	fi
+}
+
+# mount_vrfs NAME [OPTIONS...]: mounts the cluster on $T/NAME (foreground process, pid in
+# $T/mount-NAME.pid) and waits until the mount is there.
+mount_vrfs() {
+	local name=$1
+	shift
+	mkdir -p "$T/$name"
+	"$VRFS" mount --cluster "$CLUSTER" "${KEYARG[@]}" "$T/$name" -f "$@" 2>>"$T/mount-$name.log" &
+	echo $! >"$T/mount-$name.pid"
+	echo "$name" >>"$T/mounts"
+	for _ in $(seq 1 100); do
+		mountpoint -q "$T/$name" && return 0
+		kill -0 "$(cat "$T/mount-$name.pid")" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "mount $name did not come up:" >&2
+	cat "$T/mount-$name.log" >&2
+	return 1
+}
+
+# Unmounts every mount the test made, then stops their processes (by pid).
+unmount_all() {
+	local name p
+	[ -e "$T/mounts" ] || return 0
+	while read -r name; do
+		if mountpoint -q "$T/$name"; then
+			fusermount3 -u "$T/$name" 2>/dev/null || umount -l "$T/$name" 2>/dev/null || true
+		fi
+		p=$(cat "$T/mount-$name.pid" 2>/dev/null) || continue
+		for _ in $(seq 1 50); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+		rm -f "$T/mount-$name.pid"
+	done <"$T/mounts"
+	rm -f "$T/mounts"
 }

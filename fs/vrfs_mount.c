@@ -1,0 +1,894 @@
+/*
+ * vrfs_mount.c — `vrfs mount`: every kernel request becomes an update (a replicated op,
+ * vrfs_client_update) or a read (vrfs_client_read, at the primary behind the read barrier).
+ *
+ * Cache policy, so that a change acknowledged on one mount is seen by a stat, read or
+ * readdir that starts afterwards on any other mount:
+ *  - entry and attribute timeouts are 0: every lookup and stat asks the cluster;
+ *  - no writeback cache: a write returns once the cluster acknowledged it;
+ *  - the page cache is dropped at every open (no keep_cache), and with auto_inval_data and
+ *    attributes that expire at once the kernel checks size and mtime before it reads from
+ *    cached pages, dropping them when another mount changed the file.
+ * default_permissions is always on: the kernel checks modes (the store applies ownership
+ * and the suid/sgid rules itself).
+ */
+#define FUSE_USE_VERSION 312
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fs/vrfs_mount.h"
+#include "replication/vrfs_client.h"
+
+#define MOUNT_SESSIONS      8
+#define READDIR_ENTRIES_MAX 256
+
+struct mount {
+	struct vrfs_client *client;
+	struct vrfs_cluster cluster;
+	uint32_t timeout_ms;
+	uint32_t sessions;
+	atomic_uint_fast64_t next_handle;
+	uint64_t handle_base; /* random high bits: handles differ across mounts */
+};
+
+/* Per worker thread: room for one read's answer. */
+static __thread struct vrfs_read_buf *tls_buf;
+
+static struct vrfs_read_buf *read_buf(void)
+{
+	if (tls_buf)
+		return tls_buf;
+	struct vrfs_read_buf *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->data_size = WIRE_READ_DATA_MAX;
+	b->data = malloc(b->data_size);
+	b->dirents_max = READDIR_ENTRIES_MAX;
+	b->dirents = calloc(b->dirents_max, sizeof(*b->dirents));
+	b->names = malloc((size_t)b->dirents_max * (WIRE_NAME_MAX + 1));
+	if (!b->data || !b->dirents || !b->names) {
+		free(b->data);
+		free(b->dirents);
+		free(b->names);
+		free(b);
+		return NULL;
+	}
+	tls_buf = b;
+	return b;
+}
+
+static struct mount *mount_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void attr_to_stat(const struct wire_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->ino;
+	st->st_mode = a->mode;
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_rdev = a->rdev;
+	st->st_size = (off_t)a->size;
+	st->st_blocks = (blkcnt_t)a->blocks;
+	st->st_blksize = 4096;
+	st->st_atim.tv_sec = a->atime / 1000000000;
+	st->st_atim.tv_nsec = a->atime % 1000000000;
+	st->st_mtim.tv_sec = a->mtime / 1000000000;
+	st->st_mtim.tv_nsec = a->mtime % 1000000000;
+	st->st_ctim.tv_sec = a->ctime / 1000000000;
+	st->st_ctim.tv_nsec = a->ctime % 1000000000;
+}
+
+static void entry_of(const struct wire_attr *a, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = a->ino;
+	e->generation = 1; /* inode numbers are never reused */
+	attr_to_stat(a, &e->attr);
+	e->attr_timeout = 0;
+	e->entry_timeout = 0;
+}
+
+/* A call's failure to reach the cluster, as an errno for the kernel. */
+static int call_errno(int rc)
+{
+	return rc == -ETIMEDOUT || rc == -ESHUTDOWN ? EIO : -rc;
+}
+
+/* One update on behalf of the caller of req. Returns 0 and *res, or a positive errno. */
+static int update(fuse_req_t req, struct wire_fs_op *op, struct wire_fs_result *res, int session, int *used)
+{
+	struct mount *m = mount_of(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	op->uid = ctx->uid;
+	op->gid = ctx->gid;
+	int rc = vrfs_client_update_at(m->client, session, op, res, used);
+	if (rc)
+		return call_errno(rc);
+	return res->err ? -res->err : 0;
+}
+
+static int read_call(fuse_req_t req, const struct wire_read *rd, struct wire_read_result *res)
+{
+	struct vrfs_read_buf *b = read_buf();
+
+	if (!b)
+		return ENOMEM;
+	int rc = vrfs_client_read(mount_of(req)->client, rd, b, res);
+	if (rc)
+		return call_errno(rc);
+	return res->err ? -res->err : 0;
+}
+
+static void reply_entry_update(fuse_req_t req, struct wire_fs_op *op)
+{
+	struct wire_fs_result res;
+	struct fuse_entry_param e;
+	int err = update(req, op, &res, -1, NULL);
+
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	entry_of(&res.attr, &e);
+	fuse_reply_entry(req, &e);
+}
+
+/* ------------------------------------------------------------------ handlers */
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->max_write = WIRE_DATA_MAX;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct wire_read rd = {
+		.type = WIRE_READ_LOOKUP, .ino = parent, .name = name, .name_len = (uint32_t)strlen(name)
+	};
+	struct wire_read_result res;
+	struct fuse_entry_param e;
+
+	if (rd.name_len > WIRE_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	int err = read_call(req, &rd, &res);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	entry_of(&res.attr, &e);
+	fuse_reply_entry(req, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	(void)ino;
+	(void)nlookup;
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct wire_read rd = { .type = WIRE_READ_GETATTR, .ino = ino };
+	struct wire_read_result res;
+	struct stat st;
+
+	(void)fi;
+	int err = read_call(req, &rd, &res);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	attr_to_stat(&res.attr, &st);
+	fuse_reply_attr(req, &st, 0);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	struct wire_fs_op op = { .type = WIRE_FS_SETATTR, .ino = ino };
+	struct wire_fs_result res;
+	struct stat st;
+
+	(void)fi;
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		op.valid |= WIRE_SET_MODE;
+		op.mode = attr->st_mode;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		op.valid |= WIRE_SET_UID;
+		op.set_uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		op.valid |= WIRE_SET_GID;
+		op.set_gid = attr->st_gid;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		op.valid |= WIRE_SET_SIZE;
+		op.size = (uint64_t)attr->st_size;
+	}
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+		op.valid |= WIRE_SET_ATIME_NOW;
+	} else if (to_set & FUSE_SET_ATTR_ATIME) {
+		op.valid |= WIRE_SET_ATIME;
+		op.atime = (int64_t)attr->st_atim.tv_sec * 1000000000 + attr->st_atim.tv_nsec;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		op.valid |= WIRE_SET_MTIME_NOW;
+	} else if (to_set & FUSE_SET_ATTR_MTIME) {
+		op.valid |= WIRE_SET_MTIME;
+		op.mtime = (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
+	}
+	if (to_set & (FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID | FUSE_SET_ATTR_KILL_PRIV))
+		op.kill_suidgid = true;
+	int err = update(req, &op, &res, -1, NULL);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	attr_to_stat(&res.attr, &st);
+	fuse_reply_attr(req, &st, 0);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct wire_read rd = { .type = WIRE_READ_READLINK, .ino = ino };
+	struct wire_read_result res;
+	char target[WIRE_SYMLINK_MAX + 1];
+
+	int err = read_call(req, &rd, &res);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	uint32_t n = res.data_len < WIRE_SYMLINK_MAX ? res.data_len : WIRE_SYMLINK_MAX;
+	memcpy(target, res.data, n);
+	target[n] = 0;
+	fuse_reply_readlink(req, target);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct wire_fs_op op = { .type = WIRE_FS_CREATE,
+		                 .parent = parent,
+		                 .name = name,
+		                 .name_len = (uint32_t)strlen(name),
+		                 .mode = mode,
+		                 .rdev = rdev };
+	reply_entry_update(req, &op);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct wire_fs_op op = {
+		.type = WIRE_FS_MKDIR, .parent = parent, .name = name, .name_len = (uint32_t)strlen(name), .mode = mode
+	};
+	reply_entry_update(req, &op);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct wire_fs_op op = { .type = WIRE_FS_SYMLINK,
+		                 .parent = parent,
+		                 .name = name,
+		                 .name_len = (uint32_t)strlen(name),
+		                 .data = (const uint8_t *)link,
+		                 .data_len = (uint32_t)strlen(link) };
+	reply_entry_update(req, &op);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
+{
+	struct wire_fs_op op = {
+		.type = WIRE_FS_LINK, .ino = ino, .parent = parent, .name = name, .name_len = (uint32_t)strlen(name)
+	};
+	reply_entry_update(req, &op);
+}
+
+static void op_unlink_like(fuse_req_t req, uint8_t type, fuse_ino_t parent, const char *name)
+{
+	struct wire_fs_op op = { .type = type, .parent = parent, .name = name, .name_len = (uint32_t)strlen(name) };
+	struct wire_fs_result res;
+
+	fuse_reply_err(req, update(req, &op, &res, -1, NULL));
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	op_unlink_like(req, WIRE_FS_UNLINK, parent, name);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	op_unlink_like(req, WIRE_FS_RMDIR, parent, name);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname,
+                      unsigned int flags)
+{
+	struct wire_fs_op op = { .type = WIRE_FS_RENAME,
+		                 .parent = parent,
+		                 .name = name,
+		                 .name_len = (uint32_t)strlen(name),
+		                 .new_parent = newparent,
+		                 .new_name = newname,
+		                 .new_name_len = (uint32_t)strlen(newname),
+		                 .flags = flags };
+	struct wire_fs_result res;
+
+	fuse_reply_err(req, update(req, &op, &res, -1, NULL));
+}
+
+/* An open handle: the session that opened it (RELEASE must use it) and the handle number. */
+#define FH_SESSION_SHIFT 56
+static uint64_t fh_make(int session, uint64_t handle)
+{
+	return ((uint64_t)session << FH_SESSION_SHIFT) | (handle & ((1ULL << FH_SESSION_SHIFT) - 1));
+}
+
+static void open_handle(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, const struct wire_attr *created)
+{
+	struct mount *m = mount_of(req);
+	uint64_t handle = (m->handle_base | atomic_fetch_add(&m->next_handle, 1)) & ((1ULL << FH_SESSION_SHIFT) - 1);
+	struct wire_fs_op op = { .type = WIRE_FS_OPEN, .ino = ino, .handle = handle };
+	struct wire_fs_result res;
+	int session = -1;
+	int err = update(req, &op, &res, -1, &session);
+
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	fi->fh = fh_make(session, handle);
+	fi->keep_cache = 0;
+	if (created) {
+		struct fuse_entry_param e;
+		entry_of(created, &e);
+		fuse_reply_create(req, &e, fi);
+	} else {
+		fuse_reply_open(req, fi);
+	}
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	open_handle(req, ino, fi, NULL);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
+{
+	struct wire_fs_op op = {
+		.type = WIRE_FS_CREATE, .parent = parent, .name = name, .name_len = (uint32_t)strlen(name), .mode = mode
+	};
+	struct wire_fs_result res;
+	int err = update(req, &op, &res, -1, NULL);
+
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	open_handle(req, res.attr.ino, fi, &res.attr);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct wire_fs_op op = { .type = WIRE_FS_RELEASE,
+		                 .ino = ino,
+		                 .handle = fi->fh & ((1ULL << FH_SESSION_SHIFT) - 1) };
+	struct wire_fs_result res;
+
+	update(req, &op, &res, (int)(fi->fh >> FH_SESSION_SHIFT), NULL);
+	fuse_reply_err(req, 0);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct wire_read rd = { .type = WIRE_READ_READ,
+		                .ino = ino,
+		                .offset = (uint64_t)off,
+		                .size = (uint32_t)(size > WIRE_READ_DATA_MAX ? WIRE_READ_DATA_MAX : size) };
+	struct wire_read_result res;
+
+	(void)fi;
+	int err = read_call(req, &rd, &res);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	fuse_reply_buf(req, (const char *)res.data, res.data_len);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct wire_fs_op op = { .type = WIRE_FS_WRITE,
+		                 .ino = ino,
+		                 .offset = (uint64_t)off,
+		                 .data = (const uint8_t *)buf,
+		                 .data_len = (uint32_t)size };
+	struct wire_fs_result res;
+
+	(void)fi;
+	if (size > WIRE_DATA_MAX) {
+		fuse_reply_err(req, EFBIG);
+		return;
+	}
+	int err = update(req, &op, &res, -1, NULL);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	fuse_reply_write(req, res.written);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0); /* every acknowledged write is durable on a quorum already */
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fi->fh = 0;
+	fuse_reply_open(req, fi);
+}
+
+/* Offsets: 1 after ".", 2 after "..", then the store's cookies (which are >= 4). */
+static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+{
+	char *buf = malloc(size);
+	size_t used = 0;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	struct stat st = { 0 };
+	struct fuse_entry_param e = { 0 };
+	/* "." and "..": the kernel takes the type and a nonzero inode number; it does not look them up. */
+	st.st_ino = ino;
+	st.st_mode = S_IFDIR;
+	e.attr = st;
+	if (off < 1) {
+		size_t n = plus ? fuse_add_direntry_plus(req, buf + used, size - used, ".", &e, 1)
+		                : fuse_add_direntry(req, buf + used, size - used, ".", &st, 1);
+		if (n > size - used)
+			goto out;
+		used += n;
+		off = 1;
+	}
+	if (off < 2) {
+		size_t n = plus ? fuse_add_direntry_plus(req, buf + used, size - used, "..", &e, 2)
+		                : fuse_add_direntry(req, buf + used, size - used, "..", &st, 2);
+		if (n > size - used)
+			goto out;
+		used += n;
+		off = 2;
+	}
+	struct wire_read rd = { .type = WIRE_READ_READDIR,
+		                .ino = ino,
+		                .cookie = off > 2 ? (uint64_t)off : 0,
+		                .size = READDIR_ENTRIES_MAX };
+	struct wire_read_result res;
+	int err = read_call(req, &rd, &res);
+	if (err) {
+		free(buf);
+		fuse_reply_err(req, err);
+		return;
+	}
+	for (uint32_t i = 0; i < res.dirent_count; i++) {
+		const struct wire_dirent *d = &res.dirents[i];
+		char name[WIRE_NAME_MAX + 1];
+		memcpy(name, d->name, d->name_len);
+		name[d->name_len] = 0;
+		size_t n;
+		if (plus) {
+			entry_of(&d->attr, &e);
+			n = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)d->cookie);
+		} else {
+			attr_to_stat(&d->attr, &st);
+			n = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)d->cookie);
+		}
+		if (n > size - used)
+			break; /* the rest comes with the next call, from this cookie */
+		used += n;
+	}
+out:
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	readdir_common(req, ino, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	readdir_common(req, ino, size, off, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct wire_read rd = { .type = WIRE_READ_STATFS };
+	struct wire_read_result res;
+	struct statvfs sv = { 0 };
+
+	(void)ino;
+	int err = read_call(req, &rd, &res);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	/* The cluster has no fixed size: report 1 TiB free above what is stored. */
+	sv.f_bsize = sv.f_frsize = 4096;
+	uint64_t used = (res.data_bytes + 4095) / 4096, free_blocks = (1ULL << 40) / 4096;
+	sv.f_blocks = used + free_blocks;
+	sv.f_bfree = sv.f_bavail = free_blocks;
+	sv.f_files = res.inodes + (1ULL << 32);
+	sv.f_ffree = sv.f_favail = 1ULL << 32;
+	sv.f_namemax = WIRE_NAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
+{
+	struct wire_fs_op op = { .type = WIRE_FS_SETXATTR,
+		                 .ino = ino,
+		                 .name = name,
+		                 .name_len = (uint32_t)strlen(name),
+		                 .data = (const uint8_t *)value,
+		                 .data_len = (uint32_t)size,
+		                 .flags = (uint32_t)flags };
+	struct wire_fs_result res;
+
+	if (size > WIRE_XATTR_VALUE_MAX) {
+		fuse_reply_err(req, E2BIG);
+		return;
+	}
+	fuse_reply_err(req, update(req, &op, &res, -1, NULL));
+}
+
+static void xattr_reply(fuse_req_t req, size_t size, const struct wire_read_result *res)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, res->len);
+	else
+		fuse_reply_buf(req, (const char *)res->data, res->data_len);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct wire_read rd = { .type = WIRE_READ_GETXATTR,
+		                .ino = ino,
+		                .name = name,
+		                .name_len = (uint32_t)strlen(name),
+		                .size = (uint32_t)(size > WIRE_READ_DATA_MAX ? WIRE_READ_DATA_MAX : size) };
+	struct wire_read_result res;
+
+	if (rd.name_len > WIRE_XATTR_NAME_MAX) {
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	int err = read_call(req, &rd, &res);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		xattr_reply(req, size, &res);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct wire_read rd = { .type = WIRE_READ_LISTXATTR,
+		                .ino = ino,
+		                .size = (uint32_t)(size > WIRE_READ_DATA_MAX ? WIRE_READ_DATA_MAX : size) };
+	struct wire_read_result res;
+	int err = read_call(req, &rd, &res);
+
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		xattr_reply(req, size, &res);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct wire_fs_op op = {
+		.type = WIRE_FS_REMOVEXATTR, .ino = ino, .name = name, .name_len = (uint32_t)strlen(name)
+	};
+	struct wire_fs_result res;
+
+	fuse_reply_err(req, update(req, &op, &res, -1, NULL));
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                         struct fuse_file_info *fi)
+{
+	struct wire_fs_op op = { .type = WIRE_FS_FALLOCATE,
+		                 .ino = ino,
+		                 .flags = (uint32_t)mode,
+		                 .offset = (uint64_t)offset,
+		                 .length = (uint64_t)length };
+	struct wire_fs_result res;
+
+	(void)fi;
+	fuse_reply_err(req, update(req, &op, &res, -1, NULL));
+}
+
+static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in,
+                               fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	struct wire_fs_op op = { .type = WIRE_FS_COPY_RANGE,
+		                 .ino = ino_in,
+		                 .offset = (uint64_t)off_in,
+		                 .target_ino = ino_out,
+		                 .target_offset = (uint64_t)off_out,
+		                 .length = len };
+	struct wire_fs_result res;
+
+	(void)fi_in;
+	(void)fi_out;
+	if (flags) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	int err = update(req, &op, &res, -1, NULL);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_write(req, res.written);
+}
+
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
+{
+	struct wire_read rd = {
+		.type = WIRE_READ_LSEEK, .ino = ino, .offset = (uint64_t)off, .whence = (uint8_t)whence
+	};
+	struct wire_read_result res;
+
+	(void)fi;
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	int err = read_call(req, &rd, &res);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_lseek(req, (off_t)res.value);
+}
+
+static const struct fuse_lowlevel_ops vrfs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.fsyncdir = op_fsync,
+	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.create = op_create,
+	.fallocate = op_fallocate,
+	.copy_file_range = op_copy_file_range,
+	.lseek = op_lseek,
+};
+
+/* ------------------------------------------------------------------ main */
+
+static void mount_usage(FILE *f)
+{
+	fprintf(f, "usage: vrfs mount --cluster HOST:PORT,... [--key-file FILE] MOUNTPOINT [-o OPTIONS] [-f]\n"
+	           "\n"
+	           "  --cluster LIST    the replicas, as given to vrfsd\n"
+	           "  --key-file FILE   the cluster key, if the replicas use one\n"
+	           "  -o OPTIONS        timeout=SECONDS (give up with EIO after that long without the\n"
+	           "                    cluster; default: wait, like an NFS hard mount), sessions=N\n"
+	           "                    (updates in flight, default 8), and FUSE options such as\n"
+	           "                    allow_other, ro\n"
+	           "  -f                stay in the foreground\n");
+}
+
+/* Splits -o options: ours are taken out, the rest go to FUSE. */
+static int mount_options(struct mount *m, const char *opts, char *fuse_opts, size_t size)
+{
+	char *copy = strdup(opts), *save = NULL;
+
+	if (!copy)
+		return -1;
+	for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		char *end;
+		if (!strncmp(o, "timeout=", 8)) {
+			long v = strtol(o + 8, &end, 10);
+			if (*end || v < 1 || v > 86400) {
+				fprintf(stderr, "vrfs mount: -o %s: give seconds, 1..86400\n", o);
+				free(copy);
+				return -1;
+			}
+			m->timeout_ms = (uint32_t)v * 1000;
+		} else if (!strncmp(o, "sessions=", 9)) {
+			long v = strtol(o + 9, &end, 10);
+			if (*end || v < 1 || v > 64) {
+				fprintf(stderr, "vrfs mount: -o %s: give a number, 1..64\n", o);
+				free(copy);
+				return -1;
+			}
+			m->sessions = (uint32_t)v;
+		} else {
+			size_t n = strlen(fuse_opts);
+			if (n + strlen(o) + 2 >= size) {
+				free(copy);
+				return -1;
+			}
+			snprintf(fuse_opts + n, size - n, ",%s", o);
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+int vrfs_mount_main(int argc, char **argv)
+{
+	static struct mount m;
+	const char *list = NULL, *key_file = NULL, *mountpoint = NULL;
+	char fuse_opts[1024] = "default_permissions,fsname=vrfs,subtype=vrfs";
+	char why[VRFS_WHY_MAX];
+	bool foreground = false;
+	int rc = 1;
+
+	m.sessions = MOUNT_SESSIONS;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--cluster") && i + 1 < argc) {
+			list = argv[++i];
+		} else if (!strcmp(a, "--key-file") && i + 1 < argc) {
+			key_file = argv[++i];
+		} else if (!strcmp(a, "-o") && i + 1 < argc) {
+			if (mount_options(&m, argv[++i], fuse_opts, sizeof(fuse_opts)))
+				return 2;
+		} else if (!strcmp(a, "-f")) {
+			foreground = true;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			mount_usage(stdout);
+			return 0;
+		} else if (a[0] == '-') {
+			fprintf(stderr, "vrfs mount: unknown option %s (see vrfs mount --help)\n", a);
+			return 2;
+		} else if (!mountpoint) {
+			mountpoint = a;
+		} else {
+			fprintf(stderr, "vrfs mount: unexpected argument \"%s\" (see vrfs mount --help)\n", a);
+			return 2;
+		}
+	}
+	if (!list || !mountpoint) {
+		fprintf(stderr, "vrfs mount: --cluster and a mount point are required (see vrfs mount --help)\n");
+		return 2;
+	}
+	struct stat st;
+	if (stat(mountpoint, &st) || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "vrfs mount: mount point %s: %s\n", mountpoint,
+		        errno ? strerror(errno) : "not a directory");
+		return 1;
+	}
+	if (vrfs_cluster_parse(&m.cluster, list, why, sizeof(why)) ||
+	    (key_file && vrfs_cluster_key_file(&m.cluster, key_file, why, sizeof(why)))) {
+		fprintf(stderr, "vrfs mount: %s\n", why);
+		return 2;
+	}
+
+	/* The cluster must answer before anything is mounted. */
+	struct vrfs_client_config cfg = { .cluster = &m.cluster, .sessions = 1, .timeout_ms = 5000 };
+	struct vrfs_client *probe = NULL;
+	if (vrfs_client_open(&probe, &cfg, 5000, why, sizeof(why))) {
+		fprintf(stderr, "vrfs mount: cannot reach the cluster: %s\n", why);
+		return 1;
+	}
+	vrfs_client_close(probe);
+
+	char *fargv[] = { argv[0], "-o", fuse_opts, NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
+	struct fuse_session *se = fuse_session_new(&args, &vrfs_ops, sizeof(vrfs_ops), &m);
+	if (!se) {
+		fprintf(stderr, "vrfs mount: bad mount options \"%s\"\n", fuse_opts);
+		return 2;
+	}
+	if (fuse_set_signal_handlers(se) || fuse_session_mount(se, mountpoint)) {
+		fprintf(stderr, "vrfs mount: cannot mount on %s (is /dev/fuse there, and the mount point empty?)\n",
+		        mountpoint);
+		fuse_session_destroy(se);
+		return 1;
+	}
+	/* The client's I/O thread starts after the fork of fuse_daemonize. */
+	if (fuse_daemonize(foreground)) {
+		fuse_session_unmount(se);
+		fuse_session_destroy(se);
+		return 1;
+	}
+	cfg.sessions = m.sessions;
+	cfg.timeout_ms = m.timeout_ms;
+	randombytes_buf(&m.handle_base, sizeof(m.handle_base));
+	m.handle_base &= ~((1ULL << 40) - 1);
+	if (vrfs_client_open(&m.client, &cfg, 30000, why, sizeof(why))) {
+		syslog(LOG_ERR, "vrfs mount %s: cannot reach the cluster: %s", mountpoint, why);
+		if (foreground)
+			fprintf(stderr, "vrfs mount: cannot reach the cluster: %s\n", why);
+		fuse_session_unmount(se);
+		fuse_session_destroy(se);
+		return 1;
+	}
+	struct fuse_loop_config *lc = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(lc, 64);
+	fuse_loop_cfg_set_idle_threads(lc, 8);
+	rc = fuse_session_loop_mt(se, lc) ? 1 : 0;
+	fuse_loop_cfg_destroy(lc);
+	fuse_session_unmount(se);
+	fuse_remove_signal_handlers(se);
+	fuse_session_destroy(se);
+	vrfs_client_close(m.client);
+	return rc;
+}
