@@ -35,7 +35,7 @@ MUTANTS := 1 2 3 4 5 6 7 8 9
 FUZZ_CC    ?= clang
 FUZZ_TIME  ?= 60
 FUZZ_FLAGS := -std=c11 -g -O1 -I. -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined
-FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame fuzz_wire_vr fuzz_wire_msg fuzz_wire_read
+FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame fuzz_wire_vr fuzz_wire_msg fuzz_wire_read fuzz_vr_core
 FUZZ_BINS  := $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 CORPUS     := $(BUILD)/fuzz/corpus
 
@@ -114,7 +114,11 @@ bench-state: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench-state
 	$(BUILD)/bench-state $(if $(DIR),--dir $(DIR))
 
-$(FUZZ_BINS): $(BUILD)/fuzz/%: tests/fuzz/%.c $(WIRE_SRC) $(wildcard wire/*.h) | $(BUILD)/fuzz
+# The VR core fed with hostile messages (every ASSERT a message reaches is a finding).
+$(BUILD)/fuzz/fuzz_vr_core: tests/fuzz/fuzz_vr_core.c $(VR_CORE) $(WIRE_SRC) $(LIB_HDRS) | $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(VR_CORE) $(WIRE_SRC) $$(pkg-config --cflags --libs msgpack libsodium)
+
+$(filter-out $(BUILD)/fuzz/fuzz_vr_core,$(FUZZ_BINS)): $(BUILD)/fuzz/%: tests/fuzz/%.c $(WIRE_SRC) $(wildcard wire/*.h) | $(BUILD)/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(WIRE_SRC) $$(pkg-config --cflags --libs msgpack libsodium)
 
 $(BUILD)/fuzz/corpus-gen: tests/fuzz/corpus_gen.c $(WIRE_SRC) $(wildcard wire/*.h) | $(BUILD)/fuzz

@@ -290,6 +290,19 @@ int main(int argc, char **argv)
 		return cmd_keygen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "mount"))
 		return vrfs_mount_main(argc - 1, argv + 1);
+	/* As a mount helper (mount -t fuse.vrfs CLUSTER MOUNTPOINT -o OPTIONS, or an fstab line):
+	 * mount.fuse3 runs "vrfs CLUSTER MOUNTPOINT -o OPTIONS". */
+	if (strchr(argv[1], ':') && argc >= 3) {
+		char *margv[64];
+		int n = 0;
+		margv[n++] = "mount";
+		margv[n++] = "--cluster";
+		margv[n++] = argv[1];
+		for (int i = 2; i < argc && n < 63; i++)
+			margv[n++] = argv[i];
+		margv[n] = NULL;
+		return vrfs_mount_main(n, margv);
+	}
 	fprintf(stderr, "vrfs: unknown command \"%s\" (see vrfs --help)\n", argv[1]);
 	return 2;
 }

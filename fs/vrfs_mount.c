@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -433,7 +434,9 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		                 .data_len = (uint32_t)size };
 	struct wire_fs_result res;
 
-	(void)fi;
+	/* O_APPEND: the end of the file when the write executes, not the size this kernel saw. */
+	if (fi && (fi->flags & O_APPEND))
+		op.flags = WIRE_WRITE_APPEND;
 	if (size > WIRE_DATA_MAX) {
 		fuse_reply_err(req, EFBIG);
 		return;
@@ -748,13 +751,16 @@ static void mount_usage(FILE *f)
 	           "  --key-file FILE   the cluster key, if the replicas use one\n"
 	           "  -o OPTIONS        timeout=SECONDS (give up with EIO after that long without the\n"
 	           "                    cluster; default: wait, like an NFS hard mount), sessions=N\n"
-	           "                    (updates in flight, default 8), and FUSE options such as\n"
-	           "                    allow_other, ro\n"
+	           "                    (updates in flight, default 8), key_file=FILE, and FUSE\n"
+	           "                    options such as allow_other, ro\n"
+	           "\n"
+	           "As a mount helper: mount -t fuse.vrfs HOST:PORT,... MOUNTPOINT [-o OPTIONS], or in\n"
+	           "/etc/fstab: HOST:PORT,...  /mnt/vrfs  fuse.vrfs  _netdev,allow_other  0 0\n"
 	           "  -f                stay in the foreground\n");
 }
 
 /* Splits -o options: ours are taken out, the rest go to FUSE. */
-static int mount_options(struct mount *m, const char *opts, char *fuse_opts, size_t size)
+static int mount_options(struct mount *m, const char *opts, char *fuse_opts, size_t size, const char **key_file)
 {
 	char *copy = strdup(opts), *save = NULL;
 
@@ -770,6 +776,11 @@ static int mount_options(struct mount *m, const char *opts, char *fuse_opts, siz
 				return -1;
 			}
 			m->timeout_ms = (uint32_t)v * 1000;
+		} else if (!strncmp(o, "key_file=", 9)) {
+			*key_file = strdup(o + 9); /* kept for the life of the mount */
+		} else if (!strcmp(o, "_netdev") || !strcmp(o, "auto") || !strcmp(o, "noauto") ||
+		           !strcmp(o, "defaults") || !strcmp(o, "nofail") || !strncmp(o, "x-", 2)) {
+			/* fstab options for mount(8) itself: not for FUSE */
 		} else if (!strncmp(o, "sessions=", 9)) {
 			long v = strtol(o + 9, &end, 10);
 			if (*end || v < 1 || v > 64) {
@@ -808,7 +819,7 @@ int vrfs_mount_main(int argc, char **argv)
 		} else if (!strcmp(a, "--key-file") && i + 1 < argc) {
 			key_file = argv[++i];
 		} else if (!strcmp(a, "-o") && i + 1 < argc) {
-			if (mount_options(&m, argv[++i], fuse_opts, sizeof(fuse_opts)))
+			if (mount_options(&m, argv[++i], fuse_opts, sizeof(fuse_opts), &key_file))
 				return 2;
 		} else if (!strcmp(a, "-f")) {
 			foreground = true;

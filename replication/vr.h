@@ -238,7 +238,8 @@ struct vr_replica {
 
 	uint64_t tick;
 	uint64_t prng;
-	uint64_t drops; /* messages dropped by the filters */
+	uint64_t drops;      /* messages dropped by the filters */
+	uint64_t violations; /* of them, messages no correct replica sends (vr_violation) */
 };
 
 /* A read in progress at the primary (vr_read_begin). */

@@ -44,6 +44,7 @@ void vr_backup_install(struct vr_replica *r, uint64_t view, const struct vr_entr
 void vr_log_copy(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max);
 int64_t vr_log_bridge(const struct vr_replica *r, const struct vr_entry *entries, uint32_t count);
 void vr_want_snapshot(struct vr_replica *r, uint64_t min_op, uint64_t view);
+void vr_violation(struct vr_replica *r, const char *why);
 void vr_execute_to(struct vr_replica *r, uint64_t k);
 struct vr_client_slot *vr_client_find(struct vr_replica *r, uint64_t client_id, uint32_t *index);
 void vr_reply_slot(struct vr_replica *r, const struct vr_client_slot *slot);

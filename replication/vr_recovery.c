@@ -67,12 +67,17 @@ static void vr_recovery_complete(struct vr_replica *r, uint64_t view)
 	ASSERT(l->op >= r->commit);
 	int64_t from = vr_log_bridge(r, l->entries, vr_log_count(l));
 	if (from < 0) {
-		/* The primary's log starts after a checkpoint: its state first (then recovery again). */
-		vr_want_snapshot(r, l->first - 1, view);
+		/* The primary's log starts after a checkpoint (or is longer than this replica's log
+		 * window from its own first entry): its state first, then recovery again. */
+		uint64_t min = l->first - 1;
+		if (l->op >= r->config.log_capacity && l->op - r->config.log_capacity + 1 > min)
+			min = l->op - r->config.log_capacity + 1;
+		vr_want_snapshot(r, min, view);
 		return;
 	}
 	r->voter_view = view + 2; /* R3: durable with the install */
-	vr_backup_install(r, view, l->entries + from, vr_log_count(l) - (uint32_t)from, l->op, r->recovery_commit);
+	vr_backup_install(r, view, vr_log_count(l) ? l->entries + from : NULL, vr_log_count(l) - (uint32_t)from, l->op,
+	                  r->recovery_commit);
 	vr_note(r, "recovery: complete");
 	/* §6.2: ask for the first view it may vote in, so that it does not stay silent for good. */
 	vr_view_change_start(r, r->voter_view);
@@ -181,9 +186,15 @@ static void vr_new_state_install(struct vr_replica *r, const struct vr_message *
 		return;
 	}
 	int64_t from = vr_log_bridge(r, m->entries, m->entry_count);
+	if (from < 0 && m->op - r->log.first >= r->config.log_capacity) {
+		/* Longer than the log window from the own first entry: a checkpoint first. */
+		vr_want_snapshot(r, m->op - r->config.log_capacity + 1, m->view);
+		return;
+	}
 	if (from < 0)
 		return vr_log_drop(r, "new_state: does not chain onto the committed log");
-	vr_backup_install(r, m->view, m->entries + from, m->entry_count - (uint32_t)from, m->op, m->commit);
+	vr_backup_install(r, m->view, m->entry_count ? m->entries + from : NULL, m->entry_count - (uint32_t)from, m->op,
+	                  m->commit);
 }
 
 /* §7 case A step 2: same view, append what is missing. Never remove: this view's log only grows. */

@@ -315,6 +315,14 @@ int64_t vr_log_bridge(const struct vr_replica *r, const struct vr_entry *entries
 	uint64_t x0 = b > r->log.first ? b : r->log.first;
 	if (x0 > n)
 		return count; /* all of it is below the own checkpoint: committed, applied here */
+	/* Too long for the log window from the own first entry: a checkpoint first. */
+	if (n - r->log.first >= r->config.log_capacity)
+		return -1;
+	/* It must hold the own committed prefix where it covers it (a correct replica's does; a
+	 * message that does not is refused here rather than reaching an ASSERT on install). */
+	if (r->commit >= b && r->commit <= n && r->commit >= r->log.first &&
+	    vr_log_entry(r, r->commit)->checksum != entries[r->commit - b].checksum)
+		return -1;
 	if (x0 <= r->log.op) {
 		if (vr_log_entry(r, x0)->checksum == entries[x0 - b].checksum)
 			return (int64_t)(x0 - b + 1);
@@ -349,6 +357,14 @@ bool vr_snapshot_meta(struct vr_meta *meta, uint64_t view, bool *stale)
 	meta->status = VR_STATUS_VIEW_CHANGE;
 	meta->dvc_view = meta->dvc_op = meta->dvc_head = 0;
 	return false;
+}
+
+/* A message that no correct replica sends (it breaks a protocol invariant): dropped and
+ * counted. Only a forged frame or a bug produces one; the simulator fails on any. */
+void vr_violation(struct vr_replica *r, const char *why)
+{
+	r->violations++;
+	vr_log_drop(r, why);
 }
 
 /* The replica cannot go on from its own log: ask for a checkpoint of a replica ahead. */

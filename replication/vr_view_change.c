@@ -83,8 +83,9 @@ static void vr_dvc_record(struct vr_replica *r, uint8_t i, const struct vr_dvc *
 		/* Two DVCs with one v' hold the same ops where both have them (hash chain). */
 		if (best->last_normal_view == d->last_normal_view) {
 			uint64_t x = best->op < d->op ? best->op : d->op;
-			if (x >= entries[0].op && x >= bl->first && x <= bl->op)
-				ASSERT(bl->entries[x - bl->first].checksum == entries[x - entries[0].op].checksum);
+			if (x >= entries[0].op && x >= bl->first && x <= bl->op &&
+			    bl->entries[x - bl->first].checksum != entries[x - entries[0].op].checksum)
+				return vr_violation(r, "do_view_change: two logs of one v' disagree");
 		}
 	}
 	r->dvc[i] = *d;
@@ -109,6 +110,15 @@ static void vr_dvc_complete(struct vr_replica *r)
 
 	ASSERT(r->status == VR_STATUS_VIEW_CHANGE);
 	ASSERT(r->dvc[r->config.self].present);
+	for (uint8_t i = 0; i < r->config.replica_count; i++)
+		if (r->dvc[i].present && r->dvc[i].commit > k_new)
+			k_new = r->dvc[i].commit;
+	if (r->dvc[r->dvc_best].op < k_new) { /* §12.3: cannot be among correct replicas */
+		if (r->dvc_stalled_view != r->view)
+			vr_violation(r, "view change: the chosen log ends below a commit-number");
+		r->dvc_stalled_view = r->view;
+		return;
+	}
 	if (r->dvc_best != r->config.self) {
 		from = vr_log_bridge(r, r->candidate.entries, vr_log_count(&r->candidate));
 		if (from < 0) {
@@ -119,9 +129,6 @@ static void vr_dvc_complete(struct vr_replica *r)
 			return;
 		}
 	}
-	for (uint8_t i = 0; i < r->config.replica_count; i++)
-		if (r->dvc[i].present && r->dvc[i].commit > k_new)
-			k_new = r->dvc[i].commit;
 	r->status = VR_STATUS_NORMAL;
 	r->last_normal_view = r->view;
 	r->dvc_decided = false;
@@ -284,17 +291,16 @@ void vr_on_start_view(struct vr_replica *r, const struct vr_message *m)
 	 * replica: the primary sends its current log when asked again (SVC). */
 	if (m->op < r->commit)
 		return vr_log_drop(r, "start_view: shorter than what is committed here");
-	/* S3: the committed prefix is in every later STARTVIEW log. */
-	if (r->commit > 0 && m->entry_count && m->entries[0].op <= r->commit)
-		ASSERT(m->entries[r->commit - m->entries[0].op].checksum == vr_log_entry(r, r->commit)->checksum);
-
+	/* S3 (the committed prefix is in every later STARTVIEW log) is checked by vr_log_bridge:
+	 * a log that breaks it is not installed. */
 	int64_t from = vr_log_bridge(r, m->entries, m->entry_count);
 	if (from < 0) {
 		/* The view's log starts past this replica's: catch up (NEWSTATE, then a checkpoint). */
 		vr_catch_up(r, m->view);
 		return;
 	}
-	vr_backup_install(r, m->view, m->entries + from, m->entry_count - (uint32_t)from, m->op, m->commit);
+	vr_backup_install(r, m->view, m->entry_count ? m->entries + from : NULL, m->entry_count - (uint32_t)from, m->op,
+	                  m->commit);
 }
 
 void vr_view_change_tick(struct vr_replica *r)

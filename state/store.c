@@ -1002,20 +1002,24 @@ static int store_op_write(const struct store_op_env *e)
 	struct store_inode in;
 	int rc;
 
+	if (op->flags & ~WIRE_WRITE_APPEND)
+		return -EINVAL;
 	if ((rc = store_file_get(s, op->ino, &in)))
 		return rc;
 	if (op->data_len == 0)
 		return 0; /* write(2) of nothing has no other effect */
-	if (op->offset >= WIRE_FILE_SIZE_MAX)
+	/* O_APPEND: at the end as it is now, whatever offset the writer's kernel believed. */
+	uint64_t offset = op->flags & WIRE_WRITE_APPEND ? in.size : op->offset;
+	if (offset >= WIRE_FILE_SIZE_MAX)
 		return -EFBIG;
 	/* Like the kernel at the size limit: a short write, EFBIG only when nothing fits. */
 	uint64_t len = op->data_len;
-	if (len > WIRE_FILE_SIZE_MAX - op->offset)
-		len = WIRE_FILE_SIZE_MAX - op->offset;
-	if ((rc = store_data_write(s, &in, op->offset, op->data, len)))
+	if (len > WIRE_FILE_SIZE_MAX - offset)
+		len = WIRE_FILE_SIZE_MAX - offset;
+	if ((rc = store_data_write(s, &in, offset, op->data, len)))
 		return rc;
-	if (op->offset + len > in.size)
-		in.size = op->offset + len;
+	if (offset + len > in.size)
+		in.size = offset + len;
 	{
 		in.mtime = in.ctime = e->ctx->now;
 		if (op->kill_suidgid)

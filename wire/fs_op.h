@@ -34,7 +34,7 @@ enum wire_fs_type {
 	WIRE_FS_RMDIR,       /* parent, name */
 	WIRE_FS_RENAME,      /* parent, name -> new_parent, new_name; flags RENAME_NOREPLACE / RENAME_EXCHANGE */
 	WIRE_FS_SETATTR,     /* ino, valid (WIRE_SET_*), mode, set_uid, set_gid, size, atime, mtime, kill_suidgid */
-	WIRE_FS_WRITE,       /* ino, offset, data, kill_suidgid */
+	WIRE_FS_WRITE,       /* ino, offset, data, kill_suidgid, flags (WIRE_WRITE_APPEND) */
 	WIRE_FS_FALLOCATE,   /* ino, flags (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE), offset, length */
 	WIRE_FS_COPY_RANGE,  /* ino, offset -> target_ino, target_offset; length (copy_file_range) */
 	WIRE_FS_SETXATTR,    /* ino, name, data = value, flags XATTR_CREATE / XATTR_REPLACE */
@@ -43,6 +43,10 @@ enum wire_fs_type {
 	WIRE_FS_RELEASE,     /* ino, handle; the last release of an unlinked file frees it */
 	WIRE_FS_TYPE_MAX = WIRE_FS_RELEASE,
 };
+
+/* write: at the end of the file as it is when the op executes (O_APPEND from any mount); the
+ * offset is ignored. */
+#define WIRE_WRITE_APPEND 1u
 
 /* setattr: which fields apply. A time is either given (WIRE_SET_ATIME with atime) or "now"
  * (WIRE_SET_ATIME_NOW): the op's time, which is its log entry's timestamp, so every replica

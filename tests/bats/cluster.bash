@@ -190,9 +190,11 @@ unmount_all() {
 	local name p
 	[ -e "$T/mounts" ] || return 0
 	while read -r name; do
-		if mountpoint -q "$T/$name"; then
-			fusermount3 -u "$T/$name" 2>/dev/null || umount -l "$T/$name" 2>/dev/null || true
+		case $name in /*) ;; *) name=$T/$name ;; esac
+		if mountpoint -q "$name"; then
+			fusermount3 -u "$name" 2>/dev/null || umount -l "$name" 2>/dev/null || true
 		fi
+		name=$(basename "$name")
 		p=$(cat "$T/mount-$name.pid" 2>/dev/null) || continue
 		for _ in $(seq 1 50); do
 			kill -0 "$p" 2>/dev/null || break

@@ -89,6 +89,121 @@ teardown() {
 	df "$B" | grep -q vrfs
 }
 
+@test "setfattr and getfattr across mounts" {
+	echo data >"$A/f"
+	setfattr -n user.colour -v blue "$A/f"
+	[ "$(getfattr --only-values -n user.colour "$B/f")" = blue ]
+	setfattr -x user.colour "$B/f"
+	! getfattr -n user.colour "$A/f" 2>/dev/null
+}
+
+@test "tar c | tar x onto a mount, and back out equal" {
+	mkdir "$T/src"
+	cp -r /usr/include/linux/netfilter "$T/src/"
+	(cd "$T/src" && tar cf - .) | (cd "$A" && tar xf -)
+	mkdir "$T/out"
+	(cd "$B" && tar cf - netfilter) | (cd "$T/out" && tar xf -)
+	diff -r "$T/src/netfilter" "$T/out/netfilter"
+}
+
+@test "two mounts appending to one file with O_APPEND: no line lost or doubled" {
+	: >"$A/log"
+	(for i in $(seq 1 150); do echo "a $i" >>"$A/log"; done) &
+	local pa=$!
+	(for i in $(seq 1 150); do echo "b $i" >>"$B/log"; done) &
+	local pb=$!
+	wait "$pa" "$pb"
+	[ "$(wc -l <"$A/log")" -eq 300 ]
+	[ "$(sort -u "$B/log" | wc -l)" -eq 300 ]
+	[ "$(grep -c '^a ' "$B/log")" -eq 150 ]
+	[ "$(grep -c '^b ' "$B/log")" -eq 150 ]
+}
+
+@test "a file unlinked on one mount while open on the other stays readable until closed" {
+	echo "still here" >"$A/f"
+	exec 5<"$B/f"
+	rm "$A/f"
+	[ ! -e "$B/f" ]
+	[ "$(cat <&5)" = "still here" ]
+	exec 5<&-
+}
+
+@test "git init, add and commit on a mount; the log on the other" {
+	cd "$A"
+	git init -q repo
+	cd repo
+	echo hello >README
+	git add README
+	git -c user.name=t -c user.email=t@t commit -q -m first
+	[ "$(git -C "$B/repo" log --format=%s)" = first ]
+	[ "$(git -C "$B/repo" status --porcelain | wc -l)" -eq 0 ]
+}
+
+@test "sqlite3 on a mount: a table written on one mount, queried on the other" {
+	sqlite3 "$A/db" "create table t(x); insert into t values (1),(2),(3);"
+	[ "$(sqlite3 "$B/db" 'select sum(x) from t')" -eq 6 ]
+	sqlite3 "$B/db" "insert into t values (4)"
+	[ "$(sqlite3 "$A/db" 'select count(*) from t')" -eq 4 ]
+}
+
+@test "the primary killed during cp -r: the copy completes, and both mounts agree" {
+	cp -r /usr/include/linux "$A/tree" &
+	local cp=$!
+	sleep 1
+	kill_replica 0
+	wait "$cp"
+	(cd /usr/include/linux && find . -type f | sort | xargs sha256sum) >"$T/src.sums"
+	(cd "$B/tree" && find . -type f | sort | xargs sha256sum) >"$T/b.sums"
+	cmp "$T/src.sums" "$T/b.sums"
+}
+
+@test "permissions for a non-root user: modes, and the sticky bit on a shared directory" {
+	mount_vrfs p -o allow_other
+	P=$T/p
+	chmod 755 "$T"
+	echo root >"$P/f"
+	chmod 644 "$P/f"
+	mkdir "$P/pub"
+	chmod 1777 "$P/pub"
+	touch "$P/pub/rootfile"
+	nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	run nobody sh -c "echo x >>'$P/f'"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Permission denied"* ]]
+	nobody sh -c "echo mine >'$P/pub/n'"
+	[ "$(stat -c %U "$A/pub/n")" = nobody ]
+	run nobody rm -f "$P/pub/rootfile"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Operation not permitted"* ]]
+	[ -e "$A/pub/rootfile" ]
+	nobody rm "$P/pub/n"
+	[ ! -e "$B/pub/n" ]
+}
+
+@test "as a mount helper: vrfs CLUSTER MOUNTPOINT -o OPTIONS (what mount -t fuse.vrfs runs)" {
+	mkdir "$T/h"
+	echo "$T/h" >>"$T/mounts"
+	"$VRFS" "$CLUSTER" "$T/h" -o allow_other,_netdev
+	mountpoint -q "$T/h"
+	echo via-helper >"$T/h/x"
+	[ "$(cat "$A/x")" = via-helper ]
+	fusermount3 -u "$T/h"
+}
+
+@test "-o timeout: with the cluster frozen an operation fails with EIO after the timeout, then works again" {
+	mount_vrfs t -o timeout=2
+	echo before >"$T/t/f"
+	kill -STOP "$(pid_of r0)" "$(pid_of r1)" "$(pid_of r2)"
+	local start=$SECONDS
+	run cat "$T/t/f"
+	kill -CONT "$(pid_of r0)" "$(pid_of r1)" "$(pid_of r2)"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Input/output error"* ]]
+	[ $((SECONDS - start)) -lt 15 ]
+	wait_converged 30
+	[ "$(cat "$T/t/f")" = before ]
+}
+
 @test "vrfs mount: an unreachable cluster or a missing mount point gives one line, and nothing is mounted" {
 	mkdir -p "$T/c"
 	run "$VRFS" mount --cluster 127.0.0.1:1,127.0.0.1:2,127.0.0.1:3 "$T/c"

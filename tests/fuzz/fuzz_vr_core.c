@@ -15,6 +15,7 @@
  *   then       events, each a selector byte and its arguments:
  *     tick             1..64 ticks
  *     persisted        every write issued so far is durable (or only up to a chosen one)
+ *     settle           persisted, then one tick
  *     raw              a length-prefixed body and a frame type, decoded by wire_vr_decode;
  *                      bodies that do not decode are skipped
  *     structured       PREPARE, COMMIT, PREPARE_OK, SVC, DVC, STARTVIEW, RECOVERY,

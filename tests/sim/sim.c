@@ -535,6 +535,8 @@ static void sim_check_replicas(struct sim *s)
 			         sr->vr.view);
 		if (sr->vr.commit < sr->commit_max)
 			sim_fail(s, "S6: r%d commit went back", i);
+		if (sr->vr.violations)
+			sim_fail(s, "r%d received a message that breaks a protocol invariant (see the trace)", i);
 		sr->view_max = sr->vr.view;
 		sr->commit_max = sr->vr.commit;
 	}

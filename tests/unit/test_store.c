@@ -1398,6 +1398,33 @@ static void test_write_at_zero(void **state)
 	assert_memory_equal(buf, "hELlo", 5);
 }
 
+/* O_APPEND from two mounts: each write lands at the end as it is when the write executes,
+ * whatever offset the writer's kernel believed; unknown write flags are refused. */
+static void test_write_append(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t f = fx_create(fx, ROOT, "f", 0644);
+	uint8_t buf[16];
+	uint32_t got;
+
+	struct wire_fs_op op = op_write(f, 0, "abc", 3);
+	assert_int_equal(fx_apply(fx, &op).err, 0);
+	op = op_write(f, 0, "def", 3);
+	op.flags = WIRE_WRITE_APPEND;
+	struct wire_fs_result res = fx_apply(fx, &op);
+	assert_int_equal(res.err, 0);
+	assert_int_equal(res.written, 3);
+	assert_int_equal(res.attr.size, 6);
+	op = op_write(f, 1, "gh", 2);
+	op.flags = WIRE_WRITE_APPEND;
+	assert_int_equal(fx_apply(fx, &op).attr.size, 8);
+	assert_int_equal(store_read(fx->s, f, 0, sizeof(buf), buf, &got), 0);
+	assert_int_equal(got, 8);
+	assert_memory_equal(buf, "abcdefgh", 8);
+	op.flags = 2;
+	assert_int_equal(fx_err(fx, &op), -EINVAL);
+}
+
 static void test_write_mid_chunk(void **state)
 {
 	struct fx *fx = *state;
@@ -3043,6 +3070,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_setattr_errors, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_setattr_times, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_write_at_zero, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_write_append, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_write_mid_chunk, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_write_across_chunk_boundary, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_write_sparse_far_beyond_eof, fx_setup, fx_teardown),

@@ -60,7 +60,7 @@ static const uint32_t FX_USES[WIRE_FS_TYPE_MAX + 1] = {
 	[WIRE_FS_RENAME] = FX_PARENT | FX_NAME | FX_NEW_PARENT | FX_NEW_NAME | FX_FLAGS,
 	[WIRE_FS_SETATTR] =
 	        FX_INO | FX_VALID | FX_MODE | FX_SET_UID | FX_SET_GID | FX_SIZE | FX_ATIME | FX_MTIME | FX_KILL_SUIDGID,
-	[WIRE_FS_WRITE] = FX_INO | FX_OFFSET | FX_DATA | FX_KILL_SUIDGID,
+	[WIRE_FS_WRITE] = FX_INO | FX_OFFSET | FX_DATA | FX_KILL_SUIDGID | FX_FLAGS,
 	[WIRE_FS_FALLOCATE] = FX_INO | FX_FLAGS | FX_OFFSET | FX_LENGTH,
 	[WIRE_FS_COPY_RANGE] = FX_INO | FX_OFFSET | FX_TARGET_INO | FX_TARGET_OFFSET | FX_LENGTH,
 	[WIRE_FS_SETXATTR] = FX_INO | FX_NAME | FX_DATA | FX_FLAGS,
@@ -212,6 +212,7 @@ static struct wire_fs_op fx_op(uint8_t type)
 		op.offset = 8192;
 		fx_data(&op, "hello, world\n", 13);
 		op.kill_suidgid = true;
+		op.flags = WIRE_WRITE_APPEND;
 		break;
 	case WIRE_FS_FALLOCATE:
 		op.ino = 42;
@@ -983,10 +984,10 @@ static const struct fx_case FX_OP_CORPUS[] = {
 	    FX_S("now"), FX_TRUE_ } },
 	{ "kill_suidgid as 1",
 	  "fs_op: field is not a boolean",
-	  { FX_A(8), FX_HEAD(WIRE_FS_WRITE), FX_U(42), FX_U(0), FX_B("x"), FX_U(1) } },
+	  { FX_A(9), FX_HEAD(WIRE_FS_WRITE), FX_U(42), FX_U(0), FX_B("x"), FX_U(1), FX_U(0) } },
 	{ "write data as str",
 	  "fs_op: field is not bin",
-	  { FX_A(8), FX_HEAD(WIRE_FS_WRITE), FX_U(42), FX_U(0), FX_S("x"), FX_TRUE_ } },
+	  { FX_A(9), FX_HEAD(WIRE_FS_WRITE), FX_U(42), FX_U(0), FX_S("x"), FX_TRUE_, FX_U(0) } },
 	{ "name empty", "fs_op: name empty", { FX_A(6), FX_HEAD(WIRE_FS_UNLINK), FX_U(7), FX_B("") } },
 	{ "name too long (WIRE_NAME_MAX + 2)",
 	  "fs_op: name too long",
@@ -1036,10 +1037,11 @@ static const struct fx_case FX_OP_CORPUS[] = {
 	    FX_U(0) } },
 	{ "write data too long",
 	  "fs_op: write data too long",
-	  { FX_A(8), FX_HEAD(WIRE_FS_WRITE), FX_U(42), FX_U(0), FX_BN(fx_big, WIRE_DATA_MAX + 1), FX_TRUE_ } },
+	  { FX_A(9), FX_HEAD(WIRE_FS_WRITE), FX_U(42), FX_U(0), FX_BN(fx_big, WIRE_DATA_MAX + 1), FX_TRUE_, FX_U(0) } },
 	{ "body too large",
 	  "fs_op: body too large",
-	  { FX_A(8), FX_HEAD(WIRE_FS_WRITE), FX_U(42), FX_U(0), FX_BN(fx_big, WIRE_FS_OP_SIZE_MAX), FX_TRUE_ } },
+	  { FX_A(9), FX_HEAD(WIRE_FS_WRITE), FX_U(42), FX_U(0), FX_BN(fx_big, WIRE_FS_OP_SIZE_MAX), FX_TRUE_,
+	    FX_U(0) } },
 	{ "bin32 header claiming 4 GiB",
 	  "fs_op: truncated",
 	  { FX_A(6), FX_HEAD(WIRE_FS_UNLINK), FX_U(7),
