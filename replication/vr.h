@@ -129,12 +129,13 @@ struct vr_io {
 struct vr_config {
 	uint8_t replica_count; /* 2f+1 */
 	uint8_t self;
-	uint32_t log_capacity;      /* entries held in memory: the log window first..op */
-	uint32_t checkpoint_ops;    /* 0: never truncate; else keep this many committed ops, truncating at twice */
-	uint64_t checkpoint_bytes;  /* 0: no byte limit; else truncate when committed bodies held exceed this */
-	uint32_t body_size_max;     /* largest op body */
-	uint32_t client_table_size; /* sessions */
-	uint32_t pipeline_max;      /* uncommitted ops the primary keeps in flight */
+	uint32_t log_capacity;       /* entries held in memory: the log window first..op */
+	uint32_t checkpoint_ops;     /* 0: never truncate; else keep this many committed ops, truncating at twice */
+	uint64_t checkpoint_bytes;   /* 0: no byte limit; else truncate when committed bodies held exceed this */
+	uint32_t body_size_max;      /* largest op body */
+	uint32_t client_table_size;  /* sessions */
+	uint32_t pipeline_max;       /* uncommitted ops the primary keeps in flight */
+	uint64_t pipeline_bytes_max; /* and their bodies' bytes (0: no limit); one op may exceed it alone */
 	uint32_t heartbeat_ticks;
 	uint32_t prepare_resend_ticks;
 	uint32_t liveness_ticks;    /* backup: primary silent this long starts a view change */
@@ -228,9 +229,8 @@ struct vr_replica {
 	/* Checkpoints. */
 	uint8_t **spare_bodies; /* scratch for moving the window */
 	uint32_t *spare_cap;
-	uint64_t checkpoints;   /* truncations done since start */
-	uint64_t bytes_checked; /* commit when the log's bodies were last summed */
-	uint64_t snapshots;     /* snapshots asked for since start */
+	uint64_t checkpoints; /* truncations done since start */
+	uint64_t snapshots;   /* snapshots asked for since start */
 
 	/* Reads (vr_read_begin). */
 	uint64_t read_nonce;                  /* primary: the newest read barrier sent */

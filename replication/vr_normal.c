@@ -115,6 +115,14 @@ void vr_on_request(struct vr_replica *r, const struct vr_message *m)
 		return;
 	if (r->log.op - r->commit >= r->config.pipeline_max)
 		return vr_log_drop(r, "request: pipeline full");
+	if (r->config.pipeline_bytes_max && r->log.op > r->commit) {
+		/* Bytes in flight bound the log window a view change carries in one message. */
+		uint64_t bytes = m->body_len;
+		for (uint64_t x = r->commit + 1; x <= r->log.op; x++)
+			bytes += vr_log_entry(r, x)->body_len;
+		if (bytes > r->config.pipeline_bytes_max)
+			return vr_log_drop(r, "request: pipeline full (bytes)");
+	}
 	if (r->log.op + 1 - r->log.first >= r->config.log_capacity)
 		return vr_log_drop(r, "request: log full");
 

@@ -511,12 +511,15 @@ static void vr_checkpoint(struct vr_replica *r)
 	if (!keep || r->commit < r->log.first)
 		return;
 	uint64_t held = r->commit + 1 - r->log.first;
-	bool over_ops = held > 2 * keep;
-	bool check_bytes = limit && r->commit >= r->bytes_checked + 64; /* bodies are summed every 64 ops */
-	if (!over_ops && !check_bytes)
+	bool over = held > 2 * keep;
+	if (!over && limit) { /* the bodies of the committed entries held */
+		uint64_t total = 0;
+		for (uint64_t x = r->log.first; x <= r->commit && total <= limit; x++)
+			total += vr_log_entry(r, x)->body_len;
+		over = total > limit;
+	}
+	if (!over)
 		return;
-	if (check_bytes)
-		r->bytes_checked = r->commit;
 	/* The new first: keep at most keep entries up to commit, whose bodies stay within limit / 2. */
 	uint64_t first = r->commit, bytes = vr_log_entry(r, first)->body_len;
 	while (first > r->log.first && r->commit - first + 1 < keep) {
@@ -525,13 +528,6 @@ static void vr_checkpoint(struct vr_replica *r)
 			break;
 		bytes += b;
 		first--;
-	}
-	if (!over_ops) {
-		uint64_t total = bytes;
-		for (uint64_t x = first - 1; x >= r->log.first && total <= limit; x--)
-			total += vr_log_entry(r, x)->body_len;
-		if (total <= limit)
-			return;
 	}
 	if (first <= r->log.first)
 		return;

@@ -1209,7 +1209,8 @@ static void usage(FILE *f)
 	           "  --sessions N      client sessions the cluster keeps (default 1024; the same on all)\n"
 	           "  --checkpoint-ops N  keep N committed ops in the log; truncate at 2N (default 1000;\n"
 	           "                    the same on all)\n"
-	           "  --checkpoint-kib N  truncate once the committed ops held exceed N KiB (default 512)\n"
+	           "  --checkpoint-kib N  truncate once the committed ops held exceed N KiB (default 16384,\n"
+	           "                    at most 32768: a view change carries the log in one 64 MiB frame)\n"
 	           "  -v, --verbose     also log every dropped message\n"
 	           "  -h, --help        this text\n"
 	           "  --version         the version\n");
@@ -1232,7 +1233,7 @@ int main(int argc, char **argv)
 	static struct vrfsd vd;
 	struct vrfsd *d = &vd;
 	const char *cluster = NULL, *key_file = NULL;
-	unsigned long id = ULONG_MAX, sessions = 1024, checkpoint_ops = 1000, checkpoint_kib = 512;
+	unsigned long id = ULONG_MAX, sessions = 1024, checkpoint_ops = 1000, checkpoint_kib = 16384;
 	char why[VRFSD_WHY_SIZE];
 	static const struct option opts[] = {
 		{ "id", required_argument, NULL, 'i' },
@@ -1282,8 +1283,8 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'M':
-			if (parse_uint(optarg, 1u << 20, &checkpoint_kib) || checkpoint_kib < 16) {
-				fprintf(stderr, "vrfsd: --checkpoint-kib %s: give KiB, 16..%u\n", optarg, 1u << 20);
+			if (parse_uint(optarg, 32768, &checkpoint_kib) || checkpoint_kib < 16) {
+				fprintf(stderr, "vrfsd: --checkpoint-kib %s: give KiB, 16..32768\n", optarg);
 				return 2;
 			}
 			break;
@@ -1374,6 +1375,7 @@ int main(int argc, char **argv)
 		.body_size_max = WIRE_VR_BODY_MAX,
 		.client_table_size = (uint32_t)sessions,
 		.pipeline_max = 128,
+		.pipeline_bytes_max = 16u << 20, /* with --checkpoint-kib, bounds a view change's message */
 		.heartbeat_ticks = 10,
 		.prepare_resend_ticks = 20,
 		.liveness_ticks = 150,

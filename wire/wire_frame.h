@@ -43,8 +43,11 @@
 #define WIRE_FRAME_TAGGED_SIZE 24 /* header bytes the tag covers: all but the tag */
 #define WIRE_FRAME_TAG_SIZE    16
 #define WIRE_FRAME_KEY_SIZE    32
-/* One 1 MiB write plus headroom for the VR message around the op. */
-#define WIRE_FRAME_BODY_MAX (WIRE_DATA_MAX + 64 * 1024)
+/* A log window in one message (DO_VIEW_CHANGE, START_VIEW, NEW_STATE, RECOVERY_RESPONSE):
+ * the committed ops a checkpoint keeps (vrfsd --checkpoint-kib) plus the uncommitted ones the
+ * pipeline allows (a byte limit too), with their headers. A client's frames are far smaller:
+ * one op of at most 1 MiB (WIRE_FS_OP_SIZE_MAX). */
+#define WIRE_FRAME_BODY_MAX (64u << 20)
 #define WIRE_FRAME_SIZE_MAX (WIRE_FRAME_HEADER_SIZE + WIRE_FRAME_BODY_MAX)
 
 _Static_assert(WIRE_FRAME_BODY_MAX >= WIRE_FS_OP_SIZE_MAX, "a frame carries any encoded op");

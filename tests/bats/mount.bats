@@ -157,6 +157,16 @@ teardown() {
 	cmp "$T/src.sums" "$T/b.sums"
 }
 
+@test "a 48 MiB file copied while the primary is killed: complete and equal on the other mount" {
+	head -c $((48 << 20)) /dev/urandom >"$T/big"
+	cp "$T/big" "$A/big" &
+	local cp=$!
+	sleep 1
+	kill_replica 0
+	wait "$cp"
+	[ "$(sha256sum <"$B/big")" = "$(sha256sum <"$T/big")" ]
+}
+
 @test "permissions for a non-root user: modes, and the sticky bit on a shared directory" {
 	mount_vrfs p -o allow_other
 	P=$T/p

@@ -170,6 +170,7 @@ struct sim {
 	uint32_t disk_latency_max, requests_per_client;
 	uint32_t checkpoint_ops;   /* 0: no checkpoints this seed */
 	uint64_t checkpoint_bytes; /* 0: no byte limit */
+	uint64_t pipeline_bytes;   /* 0: no byte limit on the primary's pipeline */
 	uint32_t client_table;
 	bool link[SIM_NODES_MAX][SIM_NODES_MAX];
 	struct sim_replica replica[SIM_REPLICAS_MAX];
@@ -807,6 +808,7 @@ static struct vr_config sim_config(struct sim *s, int i)
 		.log_capacity = SIM_LOG_CAPACITY,
 		.checkpoint_ops = s->checkpoint_ops,
 		.checkpoint_bytes = s->checkpoint_bytes,
+		.pipeline_bytes_max = s->pipeline_bytes,
 		.body_size_max = SIM_BODY_MAX,
 		.client_table_size = s->client_table, /* fewer than clients: evictions happen */
 		.pipeline_max = 8,
@@ -1469,6 +1471,8 @@ static int sim_run(const struct sim_options *opt)
 		if (opt->seed % 2)
 			s->checkpoint_bytes = 256 + sim_below(s, 4096);
 	}
+	if (opt->seed % 4 == 1)
+		s->pipeline_bytes = 32 + sim_below(s, 256);
 	for (int i = 0; i < s->n; i++) {
 		struct sim_replica *sr = &s->replica[i];
 		sr->sim = s;

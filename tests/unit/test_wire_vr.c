@@ -905,11 +905,15 @@ static void test_vr_encode_rejects_too_large(void **state)
 	fx_assert_vr_encode_fails(&m, -EMSGSIZE);
 
 	/* Each entry is fine, together they outgrow a frame. */
+	_Static_assert((uint64_t)FX_ENTRIES * WIRE_VR_BODY_MAX > WIRE_FRAME_BODY_MAX,
+	               "enough entries to outgrow a frame");
 	m = fx_message(VR_START_VIEW, entries);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < FX_ENTRIES; i++) {
+		entries[i] = fx_entry((uint32_t)i);
 		entries[i].body = fx_big;
-		entries[i].body_len = WIRE_VR_BODY_MAX / 2;
+		entries[i].body_len = WIRE_VR_BODY_MAX;
 	}
+	m.entry_count = FX_ENTRIES;
 	fx_assert_vr_encode_fails(&m, -EMSGSIZE);
 }
 
