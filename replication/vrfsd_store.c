@@ -140,6 +140,12 @@ static const char *const label_cluster = "label.cluster_id";
 static const char *const label_replica = "label.replica";
 static const char *const label_count = "label.replica_count";
 
+static int identity_put(struct store *st, const struct vrfsd_identity *id)
+{
+	return store_label_put(st, label_cluster, id->cluster_id) || store_label_put(st, label_replica, id->replica) ||
+	       store_label_put(st, label_count, id->replica_count);
+}
+
 int vrfsd_store_open(struct vrfsd_store **out, const char *dir, const struct vrfsd_identity *id, char *why,
                      size_t why_size)
 {
@@ -217,25 +223,11 @@ int vrfsd_store_open(struct vrfsd_store **out, const char *dir, const struct vrf
 		free(s);
 		return rc;
 	}
-	if (created) {
-		if (store_label_put(s->store, label_cluster, id->cluster_id) ||
-		    store_label_put(s->store, label_replica, id->replica) ||
-		    store_label_put(s->store, label_count, id->replica_count)) {
-			snprintf(why, why_size, "%s: cannot write the replica's identity", path);
-			vrfsd_store_close(s);
-			return -EIO;
-		}
-		*out = s;
-		return 1;
-	}
-
 	uint64_t cluster = 0, replica = 0, count = 0;
-	int missing = store_label_get(s->store, label_cluster, &cluster);
-	if (missing == -ENOENT && !vrfsd_store_has_image(s) && store_commit(s->store) == 0) {
-		/* Created by a start that stopped before it wrote the identity: finish that. */
-		if (store_label_put(s->store, label_cluster, id->cluster_id) ||
-		    store_label_put(s->store, label_replica, id->replica) ||
-		    store_label_put(s->store, label_count, id->replica_count)) {
+	int missing = created ? -ENOENT : store_label_get(s->store, label_cluster, &cluster);
+	/* New, or created by a start that stopped before it wrote the identity: write it. */
+	if (created || (missing == -ENOENT && !vrfsd_store_has_image(s) && store_commit(s->store) == 0)) {
+		if (identity_put(s->store, id)) {
 			snprintf(why, why_size, "%s: cannot write the replica's identity", path);
 			vrfsd_store_close(s);
 			return -EIO;
@@ -688,9 +680,7 @@ int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path
 	meta_encode(&meta, m);
 	rc = store_begin(snap) || store_log_truncate_below(snap, op) ||
 	     store_log_write(snap, op, keep ? own.rows : NULL, keep ? own.count : 0, m, sizeof(m)) ||
-	     store_label_put(snap, label_cluster, id->cluster_id) ||
-	     store_label_put(snap, label_replica, id->replica) ||
-	     store_label_put(snap, label_count, id->replica_count) || store_end(snap);
+	     identity_put(snap, id) || store_end(snap);
 	tail_free(&own);
 	store_close(snap);
 	if (rc) {
