@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -47,14 +48,33 @@ struct mount {
 	uint64_t handle_base; /* random high bits: handles differ across mounts */
 };
 
-/* Per worker thread: room for one read's answer. */
-static __thread struct vrfs_read_buf *tls_buf;
+/* Per worker thread: room for one read's answer, freed when the thread ends (libfuse ends
+ * idle workers). */
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+
+static void read_buf_free(void *arg)
+{
+	struct vrfs_read_buf *b = arg;
+
+	free(b->data);
+	free(b->dirents);
+	free(b->names);
+	free(b);
+}
+
+static void read_buf_key(void)
+{
+	pthread_key_create(&buf_key, read_buf_free);
+}
 
 static struct vrfs_read_buf *read_buf(void)
 {
-	if (tls_buf)
-		return tls_buf;
-	struct vrfs_read_buf *b = calloc(1, sizeof(*b));
+	pthread_once(&buf_once, read_buf_key);
+	struct vrfs_read_buf *b = pthread_getspecific(buf_key);
+	if (b)
+		return b;
+	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
 	b->data_size = WIRE_READ_DATA_MAX;
@@ -69,7 +89,7 @@ static struct vrfs_read_buf *read_buf(void)
 		free(b);
 		return NULL;
 	}
-	tls_buf = b;
+	pthread_setspecific(buf_key, b);
 	return b;
 }
 
