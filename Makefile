@@ -132,8 +132,9 @@ $(CORPUS)/.stamp: $(BUILD)/fuzz/corpus-gen
 $(BUILD) $(ASAN) $(BUILD)/mutants $(BUILD)/fuzz:
 	@mkdir -p $@
 
+# The build runs on every core: the programs are independent, each compiles its sources whole.
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/vr-sim $(ASAN)/vr-sim $(addprefix $(ASAN)/,$(UNIT_TESTS)) \
+	@$(MAKE) --no-print-directory -j$$(nproc) $(BUILD)/vr-sim $(ASAN)/vr-sim $(addprefix $(ASAN)/,$(UNIT_TESTS)) \
 		$(ASAN)/store-crash $(ASAN)/fs-diff \
 		$(ASAN)/vrfsd $(ASAN)/vrfs $(ASAN)/vrfs-load $(ASAN)/vrfs-check $(ASAN)/vrfs-badframes $(BUILD)/vrfsd $(BUILD)/vrfs \
 		$(addprefix $(BUILD)/mutants/vr-sim-,$(MUTANTS)) $(FUZZ_BINS) $(CORPUS)/.stamp
