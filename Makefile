@@ -2,7 +2,8 @@
 #
 #   make            build the programs into build/
 #   make test       every test, ending with one line "N passed, N failed"
-#   make demo       the main job (for now: the VR simulator, then a live 3-replica cluster losing its primary)
+#   make demo       the main job: the VR simulator, a live 3-replica cluster losing its primary, then
+#                   (in a terminal) vrfs demo: three replicas and two mounts until Ctrl-C
 #   make sim-mutants  build the simulator with each planted protocol bug and show each is caught
 #   make bench-state  measure the store on this machine's disk (DIR=path to choose the disk)
 #   make format     apply clang-format;  make check-format  fail on unformatted code
@@ -67,7 +68,7 @@ UV_LIBS    = $$(pkg-config --cflags --libs libuv)
 # What every client program links: the cluster list, blocking frame I/O, client sessions, the codecs.
 CLIENT_SRC := replication/vrfs_cluster.c replication/vrfs_net.c replication/vrfs_client.c $(VR_CORE) $(WIRE_SRC)
 CLIENT_LIBS = $$(pkg-config --cflags --libs msgpack libsodium) -pthread
-VRFS_SRC   := fs/vrfs.c fs/vrfs_mount.c
+VRFS_SRC   := fs/vrfs.c fs/vrfs_mount.c fs/vrfs_demo.c
 FUSE_LIBS   = $$(pkg-config --cflags --libs fuse3)
 
 $(BUILD)/vrfs: $(VRFS_SRC) $(CLIENT_SRC) $(LIB_HDRS) $(wildcard fs/*.h) | $(BUILD)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fs/vrfs_demo.h"
 #include "fs/vrfs_mount.h"
 #include "replication/vrfs_cluster.h"
 #include "replication/vrfs_net.h"
@@ -29,6 +30,8 @@ static void usage(FILE *f)
 	           "commands:\n"
 	           "  mount --cluster HOST:PORT,... [--key-file FILE] MOUNTPOINT [-o OPTIONS] [-f]\n"
 	           "        the replicated tree as a directory (FUSE); see vrfs mount --help\n"
+	           "  demo [DIR]\n"
+	           "        three replicas and two mounts under DIR on loopback, until Ctrl-C\n"
 	           "  status --cluster HOST:PORT,... [--key-file FILE] [--json] [--timeout MS]\n"
 	           "        each replica's state; exit 0 when a quorum (f+1) answers, 1 when not\n"
 	           "  keygen FILE\n"
@@ -290,6 +293,8 @@ int main(int argc, char **argv)
 		return cmd_keygen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "mount"))
 		return vrfs_mount_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "demo"))
+		return vrfs_demo_main(argc - 1, argv + 1);
 	/* As a mount helper (mount -t fuse.vrfs CLUSTER MOUNTPOINT -o OPTIONS, or an fstab line):
 	 * mount.fuse3 runs "vrfs CLUSTER MOUNTPOINT -o OPTIONS". */
 	if (strchr(argv[1], ':') && argc >= 3) {
