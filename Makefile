@@ -8,6 +8,7 @@
 #   make bench-state  measure the store on this machine's disk (DIR=path to choose the disk)
 #   make format     apply clang-format;  make check-format  fail on unformatted code
 #   make check-layers  fail when a module includes what it must not
+#   make install    the programs, man pages and the mount helper (PREFIX=/usr/local, DESTDIR=)
 #   make fuzz       run each libFuzzer target FUZZ_TIME seconds (default 60) on its corpus in build/fuzz/corpus
 
 CC      ?= cc
@@ -40,7 +41,7 @@ FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame fuzz_wire_vr f
 FUZZ_BINS  := $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 CORPUS     := $(BUILD)/fuzz/corpus
 
-.PHONY: all deps test demo sim-mutants bench-state fuzz format check-format check-layers clean
+.PHONY: all deps test demo sim-mutants bench-state fuzz format check-format check-layers clean install uninstall
 
 PROGRAMS := $(BUILD)/vr-sim $(BUILD)/vrfsd $(BUILD)/vrfs
 
@@ -158,6 +159,25 @@ fuzz: deps
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vr-sim $(BUILD)/vrfsd $(BUILD)/vrfs $(BUILD)/vrfs-load $(BUILD)/vrfs-check
 	@scripts/demo
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, the man pages, and the mount helper
+# /sbin/mount.fuse.vrfs (a link to vrfs), which `mount -t fuse.vrfs` and /etc/fstab lines run.
+PREFIX ?= /usr/local
+SBIN_HELPER ?= /sbin
+
+install: all
+	install -D -m 0755 $(BUILD)/vrfs $(DESTDIR)$(PREFIX)/bin/vrfs
+	install -D -m 0755 $(BUILD)/vrfsd $(DESTDIR)$(PREFIX)/sbin/vrfsd
+	install -D -m 0644 man/vrfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/vrfs.1
+	install -D -m 0644 man/vr-sim.1 $(DESTDIR)$(PREFIX)/share/man/man1/vr-sim.1
+	install -D -m 0644 man/vrfsd.8 $(DESTDIR)$(PREFIX)/share/man/man8/vrfsd.8
+	install -d $(DESTDIR)$(SBIN_HELPER)
+	ln -sf $(PREFIX)/bin/vrfs $(DESTDIR)$(SBIN_HELPER)/mount.fuse.vrfs
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/vrfs $(DESTDIR)$(PREFIX)/sbin/vrfsd $(DESTDIR)$(SBIN_HELPER)/mount.fuse.vrfs \
+		$(DESTDIR)$(PREFIX)/share/man/man1/vrfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/vr-sim.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/vrfsd.8
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

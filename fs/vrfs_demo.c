@@ -2,7 +2,7 @@
  * vrfs_demo.c — `vrfs demo [DIR]`: three replicas and two mounts under DIR on loopback,
  * until Ctrl-C (or SIGTERM); then the mounts are unmounted and every process it started
  * is stopped, by pid. The replicas and mounts are this program's own binaries: vrfsd
- * beside the vrfs that runs.
+ * beside the vrfs that runs (the build tree), or in ../sbin (make install).
  */
 #define _GNU_SOURCE
 
@@ -122,9 +122,13 @@ int vrfs_demo_main(int argc, char **argv)
 	self[n] = 0;
 	char copy[PATH_MAX];
 	snprintf(copy, sizeof(copy), "%s", self);
-	snprintf(vrfsd, sizeof(vrfsd), "%s/vrfsd", dirname(copy));
+	const char *bindir = dirname(copy);
+	snprintf(vrfsd, sizeof(vrfsd), "%s/vrfsd", bindir); /* the build tree */
+	if (access(vrfsd, X_OK))
+		snprintf(vrfsd, sizeof(vrfsd), "%s/../sbin/vrfsd", bindir); /* make install */
 	if (access(vrfsd, X_OK)) {
-		fprintf(stderr, "vrfs demo: %s is missing: build it (make) next to vrfs\n", vrfsd);
+		fprintf(stderr, "vrfs demo: vrfsd is neither beside %s nor in ../sbin: build it (make) or install it\n",
+		        self);
 		return 1;
 	}
 

@@ -51,3 +51,14 @@ teardown() {
 	done
 	grep -q "stopped; the data stays in" "$T/out"
 }
+
+@test "make install puts the programs, the man pages and the mount helper link where mount finds it" {
+	cd "$ROOT"
+	make -s install DESTDIR="$T/root" >/dev/null
+	[ -x "$T/root/usr/local/bin/vrfs" ]
+	[ -x "$T/root/usr/local/sbin/vrfsd" ]
+	[ "$(readlink "$T/root/sbin/mount.fuse.vrfs")" = /usr/local/bin/vrfs ]
+	[ -f "$T/root/usr/local/share/man/man8/vrfsd.8" ]
+	make -s uninstall DESTDIR="$T/root" >/dev/null
+	[ -z "$(find "$T/root" -type f -o -type l)" ]
+}
