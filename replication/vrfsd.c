@@ -904,6 +904,15 @@ static void on_request(struct vrfsd *d, struct conn *c, const struct vr_message 
 		const char *why = NULL;
 		if (wire_fs_op_decode(m->body, m->body_len, &op, &why)) {
 			conn_bad(c, why, false);
+			/* Tell the client, so that one of another version gets an error instead of
+			 * retrying for good: EVICTED (the request did not run, the session is gone). */
+			struct vr_message reply = { .command = VR_REPLY,
+				                    .replica = d->self,
+				                    .status = VR_REPLY_EVICTED,
+				                    .view = d->phase == PHASE_RUN ? d->vr.view : 0,
+				                    .client_id = m->client_id,
+				                    .request = m->request };
+			send_vr(d, c, &reply);
 			return;
 		}
 	}

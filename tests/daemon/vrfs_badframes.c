@@ -149,7 +149,31 @@ int main(int argc, char **argv)
 	if (wire_vr_encode(&req, &b))
 		return 2;
 	n = frame(VR_REQUEST, cluster.id, b.data, b.len, buf, sizeof(buf));
-	send_raw("a REQUEST whose op does not decode", buf, n);
+	/* Answered, so that a client of another version gets an error rather than retrying for
+	 * good: a REPLY with EVICTED (the request did not run; the session is gone). */
+	{
+		int fd = vrfs_net_connect(&cluster, target, 1000);
+		struct vrfs_reader r = { 0 };
+		uint16_t type = 0;
+		const uint8_t *rbody = NULL;
+		size_t rlen = 0;
+		const char *rwhy = NULL;
+		struct vr_message reply;
+		if (fd < 0 || vrfs_net_send(fd, &cluster, VR_REQUEST, b.data, b.len, 1000) ||
+		    vrfs_net_read_frame(fd, &r, &cluster, 2000, &type, &rbody, &rlen, &rwhy) != 1 || type != VR_REPLY ||
+		    wire_vr_decode(type, rbody, rlen, &reply, NULL, 0, &rwhy) || reply.status != VR_REPLY_EVICTED ||
+		    reply.client_id != 77 || reply.request != 1) {
+			fprintf(stderr, "vrfs-badframes: a REQUEST whose op does not decode got no EVICTED reply\n");
+			vrfs_reader_free(&r);
+			wire_buf_free(&b);
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+		vrfs_reader_free(&r);
+		close(fd);
+		printf("sent: a REQUEST whose op does not decode (answered: EVICTED)\n");
+	}
 	counted++;
 	wire_buf_free(&b);
 
