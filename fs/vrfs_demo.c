@@ -136,7 +136,7 @@ int vrfs_demo_main(int argc, char **argv)
 	int base = 0;
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	for (int tries = 0; tries < 50 && !base; tries++) {
-		int b = 20000 + rand() % 40000;
+		int b = 10000 + rand() % 20000; /* below the ephemeral ports (32768 and up) */
 		if (port_free(b) && port_free(b + 1) && port_free(b + 2))
 			base = b;
 	}

@@ -14,14 +14,16 @@ CHECK=$BIN/vrfs-check
 BADFRAMES=$BIN/vrfs-badframes
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 
-# Three free TCP ports on loopback, consecutive, from a random base.
+# Three free TCP ports on loopback, consecutive, from a random base below the kernel's
+# ephemeral range (outgoing connections take ports there, and a replica could not bind one).
 free_ports() {
-	local base p ok
+	local base p ok low
+	low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 	for _ in $(seq 1 50); do
-		base=$((20000 + RANDOM % 40000))
+		base=$((10000 + RANDOM % (low - 10003)))
 		ok=1
 		for p in $base $((base + 1)) $((base + 2)); do
-			if ss -Hltn "sport = :$p" | grep -q .; then ok=0; fi
+			if ss -Htan "sport = :$p" | grep -q .; then ok=0; fi
 		done
 		if [ "$ok" = 1 ]; then
 			echo "$base"
