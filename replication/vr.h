@@ -230,7 +230,6 @@ struct vr_replica {
 	uint8_t **spare_bodies; /* scratch for moving the window */
 	uint32_t *spare_cap;
 	uint64_t checkpoints; /* truncations done since start */
-	uint64_t snapshots;   /* snapshots asked for since start */
 
 	/* Reads (vr_read_begin). */
 	uint64_t read_nonce;                  /* primary: the newest read barrier sent */

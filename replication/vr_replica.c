@@ -370,7 +370,6 @@ void vr_violation(struct vr_replica *r, const char *why)
 /* The replica cannot go on from its own log: ask for a checkpoint of a replica ahead. */
 void vr_want_snapshot(struct vr_replica *r, uint64_t min_op, uint64_t view)
 {
-	r->snapshots++;
 	vr_note(r, "state transfer: the ops needed are only in a checkpoint now: asking for one");
 	if (r->io.need_snapshot)
 		r->io.need_snapshot(r->io.ctx, min_op, view);

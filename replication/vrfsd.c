@@ -123,7 +123,6 @@ struct vrfsd {
 	struct pending_read *reads; /* a ring of READS_MAX */
 	uint32_t read_head, read_count;
 	struct vrfsd_read_space *read_space;
-	uint64_t reads_served;
 	struct vr_entry *entries; /* decoding scratch */
 	uint64_t frames_bad;
 	uint64_t start_ms;
@@ -861,7 +860,6 @@ static void reads_serve(struct vrfsd *d)
 				wire_read_reply_encode(p->read.type, &reply, &d->wbuf);
 			}
 			conn_send(c, WIRE_MSG_READ_REPLY, d->wbuf.data, d->wbuf.len);
-			d->reads_served++;
 		}
 		d->read_head = (d->read_head + 1) % READS_MAX;
 		d->read_count--;

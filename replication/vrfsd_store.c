@@ -536,17 +536,6 @@ int vrfsd_store_flush(struct vrfsd_store *s)
 	return store_end(s->store) ? -EIO : 0;
 }
 
-uint64_t vrfsd_store_commit(const struct vrfsd_store *s)
-{
-	return store_commit(s->store);
-}
-
-int vrfsd_store_digest(struct vrfsd_store *s, uint8_t out[VRFSD_DIGEST_SIZE])
-{
-	_Static_assert(VRFSD_DIGEST_SIZE == STORE_DIGEST_SIZE, "digest sizes");
-	return store_digest(s->store, out) ? -EIO : 0;
-}
-
 /* ------------------------------------------------------------------ checkpoints */
 
 int vrfsd_store_checkpoint(struct vrfsd_store *s, const char *path, uint64_t *op, char *why, size_t why_size)

@@ -15,9 +15,8 @@
 #include "replication/vr.h"
 #include "wire/wire_read.h"
 
-#define VRFSD_STORE_FILE  "store.db"
-#define VRFSD_DIGEST_SIZE 32
-#define VRFSD_WHY_SIZE    512
+#define VRFSD_STORE_FILE "store.db"
+#define VRFSD_WHY_SIZE   512
 
 struct vrfsd_store;
 
@@ -59,10 +58,6 @@ int vrfsd_store_apply(struct vrfsd_store *s, const struct vr_apply *a, uint8_t *
 bool vrfsd_store_pending(const struct vrfsd_store *s);
 /* Commits the open group (one fsync). 0, or -EIO: stop the replica. */
 int vrfsd_store_flush(struct vrfsd_store *s);
-
-/* The op-number of the last applied op (durable or in the open group). */
-uint64_t vrfsd_store_commit(const struct vrfsd_store *s);
-int vrfsd_store_digest(struct vrfsd_store *s, uint8_t out[VRFSD_DIGEST_SIZE]);
 
 /* Room for one read's answer (vrfsd_store_read): data, directory entries and their names. */
 struct vrfsd_read_space {
