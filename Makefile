@@ -94,6 +94,9 @@ $(ASAN)/vrfs-load: tests/daemon/vrfs_load.c $(CLIENT_SRC) $(LIB_HDRS) | $(ASAN)
 $(ASAN)/vrfs-badframes: tests/daemon/vrfs_badframes.c $(CLIENT_SRC) $(LIB_HDRS) | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ tests/daemon/vrfs_badframes.c $(CLIENT_SRC) $(CLIENT_LIBS)
 
+$(ASAN)/vrfs-fsops: tests/daemon/vrfs_fsops.c | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ tests/daemon/vrfs_fsops.c
+
 $(ASAN)/vrfs-check: tests/daemon/vrfs_check.c $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ tests/daemon/vrfs_check.c $(STATE_SRC) $(WIRE_SRC) $(PKG_LIBS)
 
@@ -138,7 +141,7 @@ $(BUILD) $(ASAN) $(BUILD)/mutants $(BUILD)/fuzz:
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) $(BUILD)/vr-sim $(ASAN)/vr-sim $(addprefix $(ASAN)/,$(UNIT_TESTS)) \
 		$(ASAN)/store-crash $(ASAN)/fs-diff \
-		$(ASAN)/vrfsd $(ASAN)/vrfs $(ASAN)/vrfs-load $(ASAN)/vrfs-check $(ASAN)/vrfs-badframes $(BUILD)/vrfsd $(BUILD)/vrfs \
+		$(ASAN)/vrfsd $(ASAN)/vrfs $(ASAN)/vrfs-load $(ASAN)/vrfs-check $(ASAN)/vrfs-badframes $(ASAN)/vrfs-fsops $(BUILD)/vrfsd $(BUILD)/vrfs \
 		$(addprefix $(BUILD)/mutants/vr-sim-,$(MUTANTS)) $(FUZZ_BINS) $(CORPUS)/.stamp
 	@UNIT_TESTS="$(UNIT_TESTS)" MUTANTS="$(MUTANTS)" FUZZERS="$(FUZZERS)" tests/run
 
@@ -170,6 +173,7 @@ install: all
 	install -D -m 0755 $(BUILD)/vrfsd $(DESTDIR)$(PREFIX)/sbin/vrfsd
 	install -D -m 0644 man/vrfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/vrfs.1
 	install -D -m 0644 man/vr-sim.1 $(DESTDIR)$(PREFIX)/share/man/man1/vr-sim.1
+	install -D -m 0644 man/vrfs.7 $(DESTDIR)$(PREFIX)/share/man/man7/vrfs.7
 	install -D -m 0644 man/vrfsd.8 $(DESTDIR)$(PREFIX)/share/man/man8/vrfsd.8
 	install -d $(DESTDIR)$(SBIN_HELPER)
 	ln -sf $(PREFIX)/bin/vrfs $(DESTDIR)$(SBIN_HELPER)/mount.fuse.vrfs
@@ -177,7 +181,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/vrfs $(DESTDIR)$(PREFIX)/sbin/vrfsd $(DESTDIR)$(SBIN_HELPER)/mount.fuse.vrfs \
 		$(DESTDIR)$(PREFIX)/share/man/man1/vrfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/vr-sim.1 \
-		$(DESTDIR)$(PREFIX)/share/man/man8/vrfsd.8
+		$(DESTDIR)$(PREFIX)/share/man/man7/vrfs.7 $(DESTDIR)$(PREFIX)/share/man/man8/vrfsd.8
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

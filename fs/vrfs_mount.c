@@ -769,8 +769,8 @@ static void mount_usage(FILE *f)
 	           "\n"
 	           "  --cluster LIST    the replicas, as given to vrfsd\n"
 	           "  --key-file FILE   the cluster key, if the replicas use one\n"
-	           "  -o OPTIONS        timeout=SECONDS (give up with EIO after that long without the\n"
-	           "                    cluster; default: wait, like an NFS hard mount), sessions=N\n"
+	           "  -o OPTIONS        timeout=SECONDS (EIO for an operation not answered within that\n"
+	           "                    long; default: wait, like an NFS hard mount), sessions=N\n"
 	           "                    (updates in flight, default 8), key_file=FILE, and FUSE\n"
 	           "                    options such as allow_other, ro\n"
 	           "\n"
@@ -780,6 +780,31 @@ static void mount_usage(FILE *f)
 }
 
 /* Splits -o options: ours are taken out, the rest go to FUSE. */
+/* The last message of libfuse before the mount is up, and after it, libfuse's messages in syslog. */
+static char fuse_log_last[256];
+
+static void fuse_log_capture(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	static bool line_done = true; /* libfuse writes one line in several calls */
+	size_t n;
+
+	(void)level;
+	if (line_done)
+		fuse_log_last[0] = '\0';
+	n = strlen(fuse_log_last);
+	vsnprintf(fuse_log_last + n, sizeof(fuse_log_last) - n, fmt, ap);
+	n = strlen(fuse_log_last);
+	line_done = n > 0 && fuse_log_last[n - 1] == '\n';
+	fuse_log_last[strcspn(fuse_log_last, "\n")] = '\0';
+	if (!strncmp(fuse_log_last, "fuse: ", 6))
+		memmove(fuse_log_last, fuse_log_last + 6, strlen(fuse_log_last + 6) + 1);
+}
+
+static void fuse_log_syslog(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	vsyslog((int)level, fmt, ap);
+}
+
 static int mount_options(struct mount *m, const char *opts, char *fuse_opts, size_t size, const char **key_file)
 {
 	char *copy = strdup(opts), *save = NULL;
@@ -881,19 +906,26 @@ int vrfs_mount_main(int argc, char **argv)
 	}
 	vrfs_client_close(probe);
 
+	/* libfuse's own complaint about an option becomes the one line vrfs prints. */
+	fuse_set_log_func(fuse_log_capture);
 	char *fargv[] = { argv[0], "-o", fuse_opts, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	struct fuse_session *se = fuse_session_new(&args, &vrfs_ops, sizeof(vrfs_ops), &m);
+	fuse_opt_free_args(&args); /* the session keeps copies of what it parsed */
 	if (!se) {
-		fprintf(stderr, "vrfs mount: bad mount options \"%s\"\n", fuse_opts);
+		fprintf(stderr, "vrfs mount: %s (see vrfs(1) for the options)\n",
+		        fuse_log_last[0] ? fuse_log_last : "bad mount options");
 		return 2;
 	}
 	if (fuse_set_signal_handlers(se) || fuse_session_mount(se, mountpoint)) {
-		fprintf(stderr, "vrfs mount: cannot mount on %s (is /dev/fuse there, and the mount point empty?)\n",
-		        mountpoint);
+		if (fuse_log_last[0])
+			fprintf(stderr, "vrfs mount: cannot mount on %s: %s\n", mountpoint, fuse_log_last);
+		else
+			fprintf(stderr, "vrfs mount: cannot mount on %s (is /dev/fuse there?)\n", mountpoint);
 		fuse_session_destroy(se);
 		return 1;
 	}
+	fuse_set_log_func(foreground ? NULL : fuse_log_syslog);
 	/* The client's I/O thread starts after the fork of fuse_daemonize. */
 	if (fuse_daemonize(foreground)) {
 		fuse_session_unmount(se);

@@ -12,6 +12,7 @@ VRFS=$BIN/vrfs
 LOAD=$BIN/vrfs-load
 CHECK=$BIN/vrfs-check
 BADFRAMES=$BIN/vrfs-badframes
+FSOPS=$BIN/vrfs-fsops
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 
 # Three free TCP ports on loopback, consecutive, from a random base below the kernel's

@@ -59,6 +59,8 @@ teardown() {
 	[ -x "$T/root/usr/local/sbin/vrfsd" ]
 	[ "$(readlink "$T/root/sbin/mount.fuse.vrfs")" = /usr/local/bin/vrfs ]
 	[ -f "$T/root/usr/local/share/man/man8/vrfsd.8" ]
+	[ -f "$T/root/usr/local/share/man/man7/vrfs.7" ]
+	[ -f "$T/root/usr/local/share/man/man1/vrfs.1" ]
 	make -s uninstall DESTDIR="$T/root" >/dev/null
 	[ -z "$(find "$T/root" -type f -o -type l)" ]
 }

@@ -242,4 +242,83 @@ teardown() {
 	run "$VRFS" mount --cluster "$CLUSTER" "$T/c" -o timeout=abc
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"timeout=abc"* ]]
+	run "$VRFS" mount --cluster "$CLUSTER" "$T/c" -o bogus
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"unknown option"*"bogus"* ]]
+	! mountpoint -q "$T/c"
+}
+
+@test "renameat2 exchange and noreplace, fallocate and punch hole, SEEK_DATA/SEEK_HOLE, copy_file_range, a 4 MiB write" {
+	echo one >"$A/x"
+	echo two >"$A/y"
+	"$FSOPS" exchange "$A/x" "$A/y"
+	[ "$(cat "$B/x")" = two ]
+	[ "$(cat "$B/y")" = one ]
+	run "$FSOPS" noreplace "$A/x" "$A/y"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *EEXIST* ]]
+	"$FSOPS" noreplace "$A/x" "$A/z"
+	[ ! -e "$B/x" ]
+	[ "$(cat "$B/z")" = two ]
+
+	"$FSOPS" fallocate "$A/big" 0 1048576
+	[ "$(stat -c %s "$B/big")" = 1048576 ]
+	head -c 1048576 /dev/urandom >"$T/rand"
+	cp "$T/rand" "$A/big"
+	"$FSOPS" punch "$A/big" 131072 262144
+	[ "$(stat -c %s "$B/big")" = 1048576 ]
+	[ "$(dd if="$B/big" bs=4096 skip=32 count=64 status=none | tr -d '\0' | wc -c)" = 0 ]
+	cmp -n 131072 "$T/rand" "$B/big"
+	cmp -i 393216 "$T/rand" "$B/big"
+
+	printf 'tail' | dd of="$A/sparse" bs=1 seek=8388608 status=none
+	run "$FSOPS" seek "$B/sparse" 0
+	[ "$status" -eq 0 ]
+	local data=${output#data } hole
+	data=${data%% *}
+	hole=${output##* }
+	# The data is found at or before the tail, and there is a hole before it.
+	[ "$data" -le 8388608 ]
+	[ "$data" -gt 0 ]
+	[ "$hole" -eq 0 ]
+
+	"$FSOPS" copy "$A/big" "$A/copy"
+	cmp "$B/big" "$B/copy"
+
+	"$FSOPS" bigwrite "$A/four" 4
+	"$FSOPS" fsyncdir "$A"
+	[ "$(stat -c %s "$B/four")" = 4194304 ]
+	[ "$(sha256sum <"$A/four")" = "$(sha256sum <"$B/four")" ]
+}
+
+@test "mount -t fuse.vrfs and an /etc/fstab line (helper installed in a private mount namespace)" {
+	# mount(8) runs /sbin/mount.fuse.vrfs, which make install links to vrfs. Here the link is
+	# put in /sbin only inside a private mount namespace (an overlay), and the fstab is a file
+	# of the test's (mount -T): the machine's own /sbin and /etc/fstab are not touched.
+	mkdir -p "$T/extra" "$T/m1" "$T/m2"
+	ln -s "$VRFS" "$T/extra/mount.fuse.vrfs"
+	echo "$CLUSTER $T/m2 fuse.vrfs _netdev,timeout=60 0 0" >"$T/fstab"
+	local sbin
+	sbin=$(readlink -f /sbin)
+	cat >"$T/ns.sh" <<-NS
+		set -e
+		trap 'umount -l "$T/m1" 2>/dev/null || true; umount -l "$T/m2" 2>/dev/null || true' EXIT
+		mount -t overlay overlay -o lowerdir="$T/extra:$sbin" "$sbin"
+		mount -t fuse.vrfs "$CLUSTER" "$T/m1"
+		echo via-mount-t >"$T/m1/t"
+		mount -T "$T/fstab" "$T/m2"
+		grep -q "$T/m2 fuse.vrfs" /proc/self/mounts
+		echo via-fstab >"$T/m2/f"
+		cat "$T/m2/t" "$T/m1/f"
+		umount "$T/m1"
+		umount "$T/m2"
+	NS
+	run unshare -m --propagation private bash "$T/ns.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = via-mount-t ]
+	[ "${lines[1]}" = via-fstab ]
+	[ "$(cat "$B/t")" = via-mount-t ]
+	[ "$(cat "$B/f")" = via-fstab ]
 }
