@@ -89,7 +89,8 @@ static int do_bigwrite(const char *path, long long mib)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: vrfs-fsops exchange|noreplace|fallocate|punch|copy|seek|bigwrite|fsyncdir ARGS\n");
+		fprintf(stderr,
+		        "usage: vrfs-fsops exchange|noreplace|fallocate|punch|copy|seek|bigwrite|fsyncdir ARGS\n");
 		return 2;
 	}
 	const char *cmd = argv[1], *path = argv[2];
