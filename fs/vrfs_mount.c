@@ -402,6 +402,64 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	open_handle(req, ino, fi, NULL);
 }
 
+/* May the caller open a file with these attributes so? (The kernel did not check: it asked
+ * to create the file.) */
+static int may_open(fuse_req_t req, const struct wire_attr *a, int flags)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	int acc = flags & O_ACCMODE;
+	uint32_t want = (acc == O_RDONLY ? 4u : acc == O_WRONLY ? 2u : 6u) | (flags & O_TRUNC ? 2u : 0u);
+	uint32_t bits = a->mode & 7;
+
+	if (S_ISDIR(a->mode))
+		return EISDIR;
+	if (!S_ISREG(a->mode))
+		return EEXIST;
+	if (ctx->uid == 0)
+		return 0;
+	if (ctx->uid == a->uid) {
+		bits = (a->mode >> 6) & 7;
+	} else {
+		gid_t groups[64];
+		int n = fuse_req_getgroups(req, 64, groups);
+		bool member = ctx->gid == a->gid;
+		for (int i = 0; i < n && i < 64 && !member; i++)
+			member = groups[i] == a->gid;
+		if (member)
+			bits = (a->mode >> 3) & 7;
+	}
+	return (bits & want) == want ? 0 : EACCES;
+}
+
+/*
+ * open(O_CREAT) without O_EXCL of a name another mount created after this kernel's lookup
+ * said it was missing: the CREATE fails with EEXIST, and the file is opened instead, as
+ * open(2) does on a local disk (with its permission check, and O_TRUNC).
+ */
+static void create_found(fuse_req_t req, fuse_ino_t parent, const char *name, struct fuse_file_info *fi)
+{
+	struct wire_read rd = {
+		.type = WIRE_READ_LOOKUP, .ino = parent, .name = name, .name_len = (uint32_t)strlen(name)
+	};
+	struct wire_read_result found;
+	int err = read_call(req, &rd, &found);
+
+	if (!err)
+		err = may_open(req, &found.attr, fi->flags);
+	if (!err && (fi->flags & O_TRUNC) && found.attr.size) {
+		struct wire_fs_op op = { .type = WIRE_FS_SETATTR, .ino = found.attr.ino, .valid = WIRE_SET_SIZE };
+		struct wire_fs_result res;
+		err = update(req, &op, &res, -1, NULL);
+		if (!err)
+			found.attr = res.attr;
+	}
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	open_handle(req, found.attr.ino, fi, &found.attr);
+}
+
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
 {
 	struct wire_fs_op op = {
@@ -410,6 +468,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct wire_fs_result res;
 	int err = update(req, &op, &res, -1, NULL);
 
+	if (err == EEXIST && !(fi->flags & O_EXCL)) {
+		create_found(req, parent, name, fi);
+		return;
+	}
 	if (err) {
 		fuse_reply_err(req, err);
 		return;

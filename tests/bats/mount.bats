@@ -322,3 +322,17 @@ teardown() {
 	[ "$(cat "$B/t")" = via-mount-t ]
 	[ "$(cat "$B/f")" = via-fstab ]
 }
+
+@test "open(O_CREAT) of one new name from both mounts at once: both open the file, neither gets EEXIST" {
+	local i
+	for i in $(seq 1 150); do
+		echo a >>"$A/race$i" &
+		local p1=$!
+		echo b >>"$B/race$i" &
+		wait "$p1" "$!"
+	done 2>"$T/race.err"
+	[ ! -s "$T/race.err" ] || { cat "$T/race.err"; false; }
+	for i in $(seq 1 150); do
+		[ "$(sort "$A/race$i" | tr -d '\n')" = ab ]
+	done
+}
