@@ -179,6 +179,9 @@ static bool vr_backup_filter(struct vr_replica *r, const struct vr_message *m)
 		/* §7 case B: the group is NORMAL in a view we do not have. */
 		if (r->status != VR_STATUS_CATCHING_UP || r->catch_up_view < m->view)
 			vr_catch_up(r, m->view);
+		else if (r->catch_up_view == m->view)
+			/* The view's primary is alive: a long transfer is no reason for a view change. */
+			r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
 		return true;
 	}
 	if (r->status != VR_STATUS_NORMAL) {

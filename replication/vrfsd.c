@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -52,6 +54,8 @@
 #define CONN_WRITE_MAX     (64u << 20) /* queued bytes per connection beyond which messages are dropped */
 #define CONN_CLIENTS_MAX   64          /* client ids remembered per connection */
 #define CONNS_MAX          1024
+#define PEER_STALL_TICK    150 /* a peer that takes none of our queued bytes this long: reconnect */
+#define PEER_CONNECT_TICK  100 /* a dial not answered this long is tried again (SYNs may be lost) */
 #define BACKOFF_MIN_MS     50
 #define BACKOFF_MAX_MS     1000
 #define PROBE_RESEND_TICK  20
@@ -83,6 +87,8 @@ struct conn {
 	size_t pos, len, cap;
 	uint64_t clients[CONN_CLIENTS_MAX];
 	uint32_t client_next;
+	uint64_t born_tick;  /* when it was made (a dial's timeout) */
+	uint64_t write_tick; /* when the write queue last drained or moved, while it is not empty */
 	struct conn *next, *prev;
 	char name[INET6_ADDRSTRLEN + 16];
 };
@@ -221,7 +227,8 @@ static void vrfsd_after(struct vrfsd *d)
 		vlog(d, "info", "recovering: asking the other replicas for the log (disk lost)");
 		break;
 	case VR_STATUS_CATCHING_UP:
-		vlog(d, "info", "state transfer: catching up to view %" PRIu64 " from op %" PRIu64, r->view, r->log.op);
+		vlog(d, "info", "state transfer: catching up to view %" PRIu64 " from op %" PRIu64, r->catch_up_view,
+		     r->log.op);
 		break;
 	}
 	d->shown = true;
@@ -243,6 +250,7 @@ static struct conn *conn_new(struct vrfsd *d, int peer)
 	c->d = d;
 	c->peer = peer;
 	c->tcp.data = c;
+	c->born_tick = c->write_tick = d->ticks;
 	c->next = d->conns;
 	if (d->conns)
 		d->conns->prev = c;
@@ -309,7 +317,10 @@ struct wreq {
 
 static void conn_on_write(uv_write_t *req, int status)
 {
+	struct conn *c = req->handle->data; /* alive: a cancelled write's callback runs before the close's */
+
 	(void)status; /* a failed write shows up as a read error or EOF, which closes the connection */
+	c->write_tick = c->d->ticks;
 	free(req);
 }
 
@@ -321,8 +332,11 @@ static void conn_send(struct conn *c, uint16_t type, const uint8_t *body, size_t
 	if (!c || c->closing || !c->connected)
 		return;
 	d = c->d;
-	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_MAX)
+	size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+	if (queued > CONN_WRITE_MAX)
 		return; /* a peer that does not read loses messages, as the network may */
+	if (queued == 0)
+		c->write_tick = d->ticks;
 	struct wreq *w = malloc(sizeof(*w) + total);
 	if (!w)
 		return;
@@ -1126,6 +1140,13 @@ static void peer_on_connect(uv_connect_t *req, int status)
 	p->was_up = true;
 	p->down_logged = false;
 	uv_tcp_nodelay(&c->tcp, 1);
+	/* Data unacknowledged this long closes the connection, which is dialled again: after a
+	 * partition heals, the peer hears the present at once, not after TCP's backed-off
+	 * retransmissions of a stale backlog. */
+	uv_os_fd_t fd;
+	unsigned int user_timeout_ms = PEER_STALL_TICK * TICK_MS;
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
 	uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read);
 	if (d->phase == PHASE_PROBE)
 		probe_send(d);
@@ -1166,11 +1187,39 @@ static void peer_schedule(struct vrfsd *d, uint8_t i)
 
 /* ------------------------------------------------------------------ timers and signals */
 
+/*
+ * A replica sends only on the connection it dialled. When the peer takes nothing for
+ * PEER_STALL_TICK (it is cut off, or frozen), the queued messages are stale: the connection is
+ * dropped with them and dialled again, so that after the fault heals the peer hears the present
+ * at once instead of a backlog first (VR resends what still matters). A dial that gets no answer
+ * (its SYN lost) is likewise abandoned after PEER_CONNECT_TICK and tried again.
+ */
+static void peer_check(struct vrfsd *d)
+{
+	for (uint8_t i = 0; i < d->cluster.count; i++) {
+		struct conn *c = d->peer[i].conn;
+		if (!c || c->closing)
+			continue;
+		if (!c->connected) {
+			if (d->ticks - c->born_tick >= PEER_CONNECT_TICK)
+				conn_close(c);
+			continue;
+		}
+		size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+		if (queued && d->ticks - c->write_tick >= PEER_STALL_TICK) {
+			vlog(d, "warn", "replica r%u (%s) took nothing for %u ms (%zu bytes queued): reconnecting", i,
+			     c->name, PEER_STALL_TICK * TICK_MS, queued);
+			conn_close(c);
+		}
+	}
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	struct vrfsd *d = t->data;
 
 	d->ticks++;
+	peer_check(d);
 	if (d->phase == PHASE_PROBE) {
 		if (d->ticks % PROBE_RESEND_TICK == 0)
 			probe_send(d);
