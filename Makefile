@@ -6,6 +6,7 @@
 #                   (in a terminal) vrfs demo: three replicas and two mounts until Ctrl-C
 #   make sim-mutants  build the simulator with each planted protocol bug and show each is caught
 #   make bench-state  measure the store on this machine's disk (DIR=path to choose the disk)
+#   make bench-faults failover time over KILLS=10 kills of the primary, and recovery times (STATE_MIB=256)
 #   make format     apply clang-format;  make check-format  fail on unformatted code
 #   make check-layers  fail when a module includes what it must not
 #   make install    the programs, man pages and the mount helper (PREFIX=/usr/local, DESTDIR=)
@@ -30,7 +31,7 @@ LIB_HDRS  := $(VR_HDRS) $(wildcard wire/*.h state/*.h)
 # Evaluated when a recipe runs, after scripts/install-deps: a fresh machine has no .pc files before.
 PKG_LIBS  = $$(pkg-config --cflags --libs sqlite3 msgpack libsodium)
 
-UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c)) test_jepsen
 MUTANTS := 1 2 3 4 5 6 7 8 9
 
 # libFuzzer targets (tests/fuzz/NAME.c), each with a seed corpus in $(CORPUS)/NAME written by corpus-gen.
@@ -41,7 +42,7 @@ FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame fuzz_wire_vr f
 FUZZ_BINS  := $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 CORPUS     := $(BUILD)/fuzz/corpus
 
-.PHONY: all deps test demo sim-mutants bench-state fuzz format check-format check-layers clean install uninstall
+.PHONY: all deps test demo sim-mutants bench-state bench-faults fuzz format check-format check-layers clean install uninstall
 
 PROGRAMS := $(BUILD)/vr-sim $(BUILD)/vrfsd $(BUILD)/vrfs
 
@@ -94,6 +95,14 @@ $(ASAN)/vrfs-load: tests/daemon/vrfs_load.c $(CLIENT_SRC) $(LIB_HDRS) | $(ASAN)
 $(ASAN)/vrfs-badframes: tests/daemon/vrfs_badframes.c $(CLIENT_SRC) $(LIB_HDRS) | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ tests/daemon/vrfs_badframes.c $(CLIENT_SRC) $(CLIENT_LIBS)
 
+# Fault tests (tests/faults/): the Jepsen-style workload and checker, and the checker's own tests.
+JEPSEN_SRC := tests/faults/jepsen.c
+$(ASAN)/vrfs-jepsen: tests/faults/vrfs_jepsen.c $(JEPSEN_SRC) tests/faults/jepsen.h | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -pthread -o $@ tests/faults/vrfs_jepsen.c $(JEPSEN_SRC) $$(pkg-config --cflags --libs libsodium)
+
+$(ASAN)/test_jepsen: tests/faults/test_jepsen.c $(JEPSEN_SRC) tests/faults/jepsen.h | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ tests/faults/test_jepsen.c $(JEPSEN_SRC) $$(pkg-config --cflags --libs libsodium cmocka)
+
 $(ASAN)/vrfs-fsops: tests/daemon/vrfs_fsops.c | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ tests/daemon/vrfs_fsops.c
 
@@ -114,6 +123,10 @@ $(ASAN)/fs-diff: $(FS_DIFF_SRC) $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) | $(ASAN)
 
 $(BUILD)/bench-state: bench/bench_state.c $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) | $(BUILD)
 	$(CC) $(CFLAGS_BASE) -O2 -g -o $@ bench/bench_state.c $(STATE_SRC) $(WIRE_SRC) $(PKG_LIBS)
+
+bench-faults: deps
+	@$(MAKE) --no-print-directory $(BUILD)/vrfsd $(BUILD)/vrfs
+	@bench/bench_faults.sh
 
 bench-state: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench-state
@@ -141,7 +154,7 @@ $(BUILD) $(ASAN) $(BUILD)/mutants $(BUILD)/fuzz:
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) $(BUILD)/vr-sim $(ASAN)/vr-sim $(addprefix $(ASAN)/,$(UNIT_TESTS)) \
 		$(ASAN)/store-crash $(ASAN)/fs-diff \
-		$(ASAN)/vrfsd $(ASAN)/vrfs $(ASAN)/vrfs-load $(ASAN)/vrfs-check $(ASAN)/vrfs-badframes $(ASAN)/vrfs-fsops $(BUILD)/vrfsd $(BUILD)/vrfs \
+		$(ASAN)/vrfsd $(ASAN)/vrfs $(ASAN)/vrfs-load $(ASAN)/vrfs-check $(ASAN)/vrfs-badframes $(ASAN)/vrfs-fsops $(ASAN)/vrfs-jepsen $(BUILD)/vrfsd $(BUILD)/vrfs \
 		$(addprefix $(BUILD)/mutants/vr-sim-,$(MUTANTS)) $(FUZZ_BINS) $(CORPUS)/.stamp
 	@UNIT_TESTS="$(UNIT_TESTS)" MUTANTS="$(MUTANTS)" FUZZERS="$(FUZZERS)" tests/run
 

@@ -1267,6 +1267,8 @@ static void usage(FILE *f)
 	           "                    the same on all)\n"
 	           "  --checkpoint-kib N  truncate once the committed ops held exceed N KiB (default 16384,\n"
 	           "                    at most 32768: a view change carries the log in one 64 MiB frame)\n"
+	           "  --liveness-ms MS  a backup that hears nothing from the primary for MS (up to 1.5 MS,\n"
+	           "                    at random) starts a view change (default 500, 100..60000)\n"
 	           "  -v, --verbose     also log every dropped message\n"
 	           "  -h, --help        this text\n"
 	           "  --version         the version\n");
@@ -1289,7 +1291,7 @@ int main(int argc, char **argv)
 	static struct vrfsd vd;
 	struct vrfsd *d = &vd;
 	const char *cluster = NULL, *key_file = NULL;
-	unsigned long id = ULONG_MAX, sessions = 1024, checkpoint_ops = 1000, checkpoint_kib = 16384;
+	unsigned long id = ULONG_MAX, sessions = 1024, checkpoint_ops = 1000, checkpoint_kib = 16384, liveness_ms = 500;
 	char why[VRFSD_WHY_SIZE];
 	static const struct option opts[] = {
 		{ "id", required_argument, NULL, 'i' },
@@ -1299,6 +1301,7 @@ int main(int argc, char **argv)
 		{ "sessions", required_argument, NULL, 's' },
 		{ "checkpoint-ops", required_argument, NULL, 'K' },
 		{ "checkpoint-kib", required_argument, NULL, 'M' },
+		{ "liveness-ms", required_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -1341,6 +1344,12 @@ int main(int argc, char **argv)
 		case 'M':
 			if (parse_uint(optarg, 32768, &checkpoint_kib) || checkpoint_kib < 16) {
 				fprintf(stderr, "vrfsd: --checkpoint-kib %s: give KiB, 16..32768\n", optarg);
+				return 2;
+			}
+			break;
+		case 'L':
+			if (parse_uint(optarg, 60000, &liveness_ms) || liveness_ms < 100) {
+				fprintf(stderr, "vrfsd: --liveness-ms %s: give milliseconds, 100..60000\n", optarg);
 				return 2;
 			}
 			break;
@@ -1432,10 +1441,12 @@ int main(int argc, char **argv)
 		.client_table_size = (uint32_t)sessions,
 		.pipeline_max = 128,
 		.pipeline_bytes_max = 16u << 20, /* with --checkpoint-kib, bounds a view change's message */
-		.heartbeat_ticks = 10,
+		/* A backup that hears nothing for --liveness-ms (stretched by up to half, at random)
+		 * starts a view change; the primary speaks at least five times in that span. */
+		.heartbeat_ticks = (uint32_t)(liveness_ms / TICK_MS / 5),
 		.prepare_resend_ticks = 20,
-		.liveness_ticks = 150,
-		.view_change_ticks = 200,
+		.liveness_ticks = (uint32_t)(liveness_ms / TICK_MS),
+		.view_change_ticks = (uint32_t)(liveness_ms / TICK_MS) > 200 ? (uint32_t)(liveness_ms / TICK_MS) : 200,
 		.resend_ticks = 20,
 		.seed = seed,
 	};

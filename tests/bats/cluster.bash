@@ -52,9 +52,12 @@ start_replica() {
 	echo $! >"$T/r$i.pid"
 }
 
+# The number of replicas; netbed.bash may set 5.
+NREPLICAS=${NREPLICAS:-3}
+
 start_cluster() {
 	local i
-	for i in 0 1 2; do start_replica "$i"; done
+	for ((i = 0; i < NREPLICAS; i++)); do start_replica "$i"; done
 	wait_converged 30
 }
 
@@ -88,7 +91,7 @@ stop_replica() {
 
 stop_cluster() {
 	local i
-	for i in 0 1 2; do stop_replica "$i"; done
+	for ((i = 0; i < NREPLICAS; i++)); do stop_replica "$i"; done
 }
 
 status_json() { "$VRFS" status --cluster "$CLUSTER" "${KEYARG[@]}" --json --timeout 500; }
@@ -97,9 +100,9 @@ status_json() { "$VRFS" status --cluster "$CLUSTER" "${KEYARG[@]}" --json --time
 wait_converged() {
 	local limit=$1 start=$SECONDS
 	while [ $((SECONDS - start)) -lt "$limit" ]; do
-		if status_json 2>/dev/null | jq -e '
+		if status_json 2>/dev/null | jq -e --argjson n "$NREPLICAS" '
 			[.replicas[] | select(.reachable and .status == "normal")] as $r
-			| ($r | length) == 3
+			| ($r | length) == $n
 			and ([$r[].view] | unique | length) == 1
 			and ([$r[].op] | unique | length) == 1
 			and ([$r[].commit] | unique | length) == 1
@@ -142,10 +145,11 @@ load_wait() {
 
 # check_state LOGNAMES...: stops the cluster and checks every store against the loads' logs.
 check_state() {
-	local args=() n
+	local args=() n dirs=()
 	for n in "$@"; do args+=(--log "$T/$n.log"); done
+	for ((n = 0; n < NREPLICAS; n++)); do dirs+=("$T/r$n"); done
 	stop_cluster
-	"$CHECK" "${args[@]}" "$T/r0" "$T/r1" "$T/r2"
+	"$CHECK" "${args[@]}" "${dirs[@]}"
 }
 
 cluster_teardown() {
@@ -179,7 +183,7 @@ mount_vrfs() {
 	echo $! >"$T/mount-$name.pid"
 	echo "$name" >>"$T/mounts"
 	for _ in $(seq 1 100); do
-		mountpoint -q "$T/$name" && return 0
+		is_mounted "$T/$name" && return 0
 		kill -0 "$(cat "$T/mount-$name.pid")" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -188,13 +192,17 @@ mount_vrfs() {
 	return 1
 }
 
+# is_mounted PATH: PATH is a mount point in /proc/self/mounts (no stat of PATH, which would
+# wait on a mount whose cluster is down).
+is_mounted() { awk -v p="$1" '$2 == p { f = 1 } END { exit !f }' /proc/self/mounts; }
+
 # Unmounts every mount the test made, then stops their processes (by pid).
 unmount_all() {
 	local name p
 	[ -e "$T/mounts" ] || return 0
 	while read -r name; do
 		case $name in /*) ;; *) name=$T/$name ;; esac
-		if mountpoint -q "$name"; then
+		if is_mounted "$name"; then
 			fusermount3 -u "$name" 2>/dev/null || umount -l "$name" 2>/dev/null || true
 		fi
 		name=$(basename "$name")

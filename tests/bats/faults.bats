@@ -1,0 +1,257 @@
+#!/usr/bin/env bats
+# Surviving faults, the way Jepsen tests a database: replicas and mounts on hosts in network
+# namespaces (netbed.bash), a workload on the mounts that records every system call
+# (vrfs-jepsen run), faults injected meanwhile, and a checker that decides afterwards whether
+# anything acknowledged was lost, done twice, invented or read stale (vrfs-jepsen check).
+# Each scenario prints what it did and the verdict; a failed one keeps the history, the
+# checker's report and every log in its folder (printed at the end).
+#
+# Clock jumps are not among the faults: vrfs has no leases (reads take a read barrier), so no
+# decision depends on a replica's realtime clock.
+
+load netbed
+
+setup() {
+	local n=3 opts=()
+	case $BATS_TEST_DESCRIPTION in
+	8.*) n=5 ;;                   # five replicas
+	4.*) opts=(-o timeout=3) ;;   # the mounts give EIO after 3 s, so the workload sees the outage
+	7.*) VRFSD_ARGS=(--checkpoint-ops 100) ;; # checkpoints often
+	esac
+	cluster_setup
+	net_setup "$n" 2
+	start_cluster
+	mount_on c0 a "${opts[@]}"
+	mount_on c1 b "${opts[@]}"
+}
+
+teardown() {
+	net_bed_teardown
+}
+
+@test "1. primary killed during cp -r of 2,000 files: the copy completes; every sha256 equal on both mounts" {
+	mkdir -p "$T/src"
+	find /usr/include -maxdepth 2 -type f -size -64k | head -2000 | tar -cf - -T - 2>/dev/null |
+		tar -xf - -C "$T/src"
+	local n
+	n=$(find "$T/src" -type f | wc -l)
+	say "copying $n files onto mount a"
+	cp -r "$T/src" "$T/a/tree" &
+	local cp_pid=$!
+	echo "$cp_pid" >"$T/cp.pid"
+	while [ "$(find "$T/b/tree" -type f 2>/dev/null | wc -l)" -lt $((n / 3)) ]; do sleep 0.2; done
+	local p
+	p=$(primary_id)
+	say "kill -9 r$p (the primary) after $(find "$T/b/tree" -type f | wc -l) files"
+	kill_replica "$p"
+	wait "$cp_pid"
+	rm -f "$T/cp.pid"
+	say "new primary: r$(wait_primary_not "$p" 30)"
+	(cd "$T/src" && find . -type f -exec sha256sum {} + | sort -k2) >"$T/want"
+	(cd "$T/b/tree" && find . -type f -exec sha256sum {} + | sort -k2) >"$T/got-b"
+	(cd "$T/a/tree" && find . -type f -exec sha256sum {} + | sort -k2) >"$T/got-a"
+	cmp "$T/want" "$T/got-b"
+	cmp "$T/want" "$T/got-a"
+	say "sha256 of $n files equal on both mounts"
+	start_replica "$p"
+	wait_converged 60
+	digests_equal
+}
+
+@test "2. a backup killed and restarted during writes catches up; digests equal" {
+	jepsen_start 16
+	sleep 4
+	local b=$((($(primary_id) + 1) % 3))
+	say "kill -9 r$b (a backup)"
+	kill_replica "$b"
+	sleep 5
+	say "restart r$b"
+	start_replica "$b"
+	jepsen_finish
+	wait_converged 60
+	digests_equal
+}
+
+@test "3. primary cut off from the backups, not from the mounts: a new view; no stale read; the old primary rejoins" {
+	jepsen_start 20
+	sleep 4
+	local old p
+	old=$(primary_id)
+	say "cut r$old (the primary) from the backups; the mounts still reach all three"
+	partition "r$old" "r$(((old + 1) % 3)) r$(((old + 2) % 3))"
+	p=$(wait_primary_not "$old" 30)
+	say "new primary: r$p"
+	sleep 6
+	heal
+	jepsen_finish
+	wait_converged 60
+	# The old primary came back as a backup of a later view.
+	grep -Eq "view [0-9]+: normal, backup" "$T/r$old.log"
+	say "r$old: $(grep -E "view [0-9]+: normal, backup" "$T/r$old.log" | tail -1 | cut -d' ' -f5-)"
+	digests_equal
+}
+
+@test "4. a minority cannot commit: with r1 and r2 cut off, writes time out; after healing only acknowledged ones count" {
+	jepsen_start 24 --grace 15
+	sleep 4
+	local p a b
+	p=$(primary_id)
+	a=r$(((p + 1) % 3))
+	b=r$(((p + 2) % 3))
+	say "cut $a and $b from everyone: r$p (the primary) alone"
+	partition "$a $b" "r$p c0 c1 o"
+	partition "$a" "$b"
+	sleep 10
+	heal
+	say "healed"
+	jepsen_finish
+	# Operations during the cut did not complete: the workload recorded unknown outcomes.
+	grep -Eq '[1-9][0-9]* (fail|info)' "$T/jepsen-run.log"
+	wait_converged 60
+	digests_equal
+}
+
+@test "5. every replica killed at the same moment during writes, then restarted: every acknowledged write present" {
+	jepsen_start 18
+	sleep 5
+	say "kill -9 r0 r1 r2 at once"
+	kill -9 "$(pid_of r0)" "$(pid_of r1)" "$(pid_of r2)"
+	local i
+	for i in 0 1 2; do kill_replica "$i"; done
+	sleep 2
+	say "restart all three"
+	for i in 0 1 2; do start_replica "$i"; done
+	jepsen_finish
+	wait_converged 60
+	digests_equal
+}
+
+@test "6. a replica's disk wiped: it recovers through RECOVERY and state transfer" {
+	jepsen_start 16
+	sleep 4
+	say "kill -9 r2 and wipe its data directory"
+	kill_replica 2
+	rm -rf "$T/r2"
+	sleep 2
+	say "restart r2 on an empty directory"
+	start_replica 2
+	jepsen_finish
+	wait_converged 60
+	grep -q "recovering (disk lost)" "$T/r2.log"
+	digests_equal
+}
+
+@test "7. a replica down across several checkpoints catches up by snapshot" {
+	jepsen_start 16
+	sleep 2
+	say "kill -9 r2; the others take checkpoints every 100 ops"
+	kill_replica 2
+	sleep 9
+	say "restart r2"
+	start_replica 2
+	jepsen_finish
+	wait_converged 60
+	grep -q "installed the checkpoint" "$T/r2.log"
+	say "r2: $(grep -m1 "installed the checkpoint" "$T/r2.log" | cut -d" " -f4-)"
+	digests_equal
+}
+
+@test "8. five replicas, two faults at a time" {
+	jepsen_start 24
+	sleep 3
+	local p q r s
+	p=$(primary_id)
+	q=$(((p + 1) % 5))
+	say "kill -9 r$p (the primary) and r$q"
+	kill_replica "$p"
+	kill_replica "$q"
+	sleep 5
+	r=$(((p + 2) % 5))
+	s=$(((p + 3) % 5))
+	say "restart r$p and r$q; cut r$r and r$s from everyone"
+	start_replica "$p"
+	start_replica "$q"
+	partition "r$r r$s" "$(for h in r0 r1 r2 r3 r4 c0 c1 o; do [ "$h" = "r$r" ] || [ "$h" = "r$s" ] || echo -n "$h "; done)"
+	sleep 6
+	heal
+	p=$(wait_primary_not none 30)
+	r=$(((p + 1) % 5))
+	say "healed; freeze r$r (SIGSTOP) and kill -9 r$p (the primary)"
+	kill -STOP "$(pid_of "r$r")"
+	kill_replica "$p"
+	sleep 4
+	kill -CONT "$(pid_of "r$r")"
+	start_replica "$p"
+	say "r$r thawed; r$p restarted"
+	jepsen_finish
+	wait_converged 60
+	digests_equal
+}
+
+@test "9. nemesis: random faults for ${NEMESIS_SECONDS:-90} s under the workload, then heal and check" {
+	local secs=${NEMESIS_SECONDS:-90} seed=${NEMESIS_SEED:-$RANDOM}
+	RANDOM=$seed
+	say "nemesis seed $seed (NEMESIS_SEED=$seed makes the same random choices)"
+	JEPSEN_SEED=$seed
+	jepsen_start "$secs" --grace 30
+	local end=$((SECONDS + secs - 8)) r f p
+	while [ "$SECONDS" -lt "$end" ]; do
+		sleep $((2 + RANDOM % 3))
+		r=$((RANDOM % 3))
+		p=$(primary_id)
+		f=$((RANDOM % 6))
+		case $f in
+		0)
+			say "kill -9 r$r"
+			kill_replica "$r"
+			sleep $((1 + RANDOM % 4))
+			say "restart r$r"
+			start_replica "$r"
+			;;
+		1)
+			[ -n "$p" ] || continue
+			say "SIGSTOP r$p (the primary)"
+			kill -STOP "$(pid_of "r$p")"
+			sleep $((1 + RANDOM % 4))
+			say "SIGCONT r$p"
+			kill -CONT "$(pid_of "r$p")"
+			;;
+		2)
+			[ -n "$p" ] || continue
+			say "cut r$p (the primary) from the backups"
+			partition "r$p" "$(for i in 0 1 2; do [ "$i" = "$p" ] || echo -n "r$i "; done)"
+			sleep $((2 + RANDOM % 4))
+			heal
+			;;
+		3)
+			say "cut r$r from everyone"
+			partition "r$r" "$(for h in r0 r1 r2 c0 c1 o; do [ "$h" = "r$r" ] || echo -n "$h "; done)"
+			sleep $((2 + RANDOM % 4))
+			heal
+			;;
+		4)
+			local to=$(((r + 1) % 3))
+			say "one way: r$r no longer hears r$to"
+			block "r$to" "r$r"
+			sleep $((2 + RANDOM % 4))
+			heal
+			;;
+		5)
+			say "kill -9 r$r and wipe its disk"
+			kill_replica "$r"
+			rm -rf "$T/r$r"
+			sleep 1
+			say "restart r$r on an empty directory"
+			start_replica "$r"
+			# A wiped replica must finish RECOVERY before another disk may go.
+			wait_converged 60
+			;;
+		esac
+	done
+	heal
+	for r in 0 1 2; do alive "r$r" || start_replica "$r"; done
+	say "healed; every replica running"
+	jepsen_finish
+	wait_converged 90
+	digests_equal
+}
