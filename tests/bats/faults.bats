@@ -77,6 +77,7 @@ teardown() {
 	sleep 4
 	local old p
 	old=$(primary_id)
+	local mark=$(($(wc -l <"$T/r$old.log") + 1))
 	say "cut r$old (the primary) from the backups; the mounts still reach all three"
 	partition "r$old" "r$(((old + 1) % 3)) r$(((old + 2) % 3))"
 	p=$(wait_primary_not "$old" 30)
@@ -86,8 +87,9 @@ teardown() {
 	jepsen_finish
 	wait_converged 60
 	# The old primary came back as a backup of a later view.
-	grep -Eq "view [0-9]+: normal, backup" "$T/r$old.log"
-	say "r$old: $(grep -E "view [0-9]+: normal, backup" "$T/r$old.log" | tail -1 | cut -d' ' -f5-)"
+	local back
+	back=$(tail -n +"$mark" "$T/r$old.log" | grep -E -m1 "view [0-9]+: normal, backup")
+	say "r$old: ${back#* info: }"
 	digests_equal
 }
 
