@@ -2,12 +2,12 @@
 # bench_faults.sh — failover and recovery figures on loopback (make bench-faults).
 #
 #   failover: a writer creates small files on a mount without pause; the primary is killed
-#             (kill -9) KILLS times; each failover is the time from the kill to the first
-#             write that completes after it. Median and max are printed.
+#             (kill -9) KILLS times; each failover is the time from its death (reaped) to
+#             the end of the first write that started after it. Median and max are printed.
 #   recovery: the time a replica takes to rejoin (every replica normal, op = commit equal),
 #             (a) with its disk wiped, through RECOVERY and a checkpoint of STATE_MIB of state,
 #             and (b) restarted from its own disk after missing STATE_MIB of writes (from the
-#             log when it still holds them). Both per GiB.
+#             log when it still holds them, else by a checkpoint). Both per GiB moved.
 #
 # Environment: KILLS (default 10), STATE_MIB (default 256), BIN (default build).
 # Figures, not assertions: `make test` never checks timings.
@@ -41,6 +41,8 @@ start_replica() {
 
 status_json() { "$BIN/vrfs" status --cluster "$CLUSTER" --json --timeout 500 2>/dev/null || true; }
 
+say() { echo "bench-faults: $*" >&2; }
+
 converged() {
 	status_json | jq -e '[.replicas[] | select(.reachable and .status == "normal")] as $r
 		| ($r | length) == 3 and ([$r[].view] | unique | length) == 1
@@ -55,7 +57,17 @@ wait_converged() {
 	done
 }
 
-primary() { status_json | jq -r '[.replicas[] | select(.reachable and .status == "normal")] | max_by(.view) | .primary'; }
+# primary: the primary of the newest normal view (waits until there is one).
+primary() {
+	local p
+	for _ in $(seq 1 200); do
+		p=$(status_json | jq -r '[.replicas[] | select(.reachable and .status == "normal")] | max_by(.view) | .primary // empty')
+		[ -n "$p" ] && { echo "$p"; return 0; }
+		sleep 0.05
+	done
+	say "no primary"
+	exit 1
+}
 
 kill_replica() {
 	local p
@@ -76,9 +88,11 @@ echo "bench-faults: 3 replicas on loopback, one mount, $(nproc) cores; $(date -u
 # --- failover
 writer() {
 	local i=0
+	local t
 	while [ ! -e "$T/stop" ]; do
+		t=$(now_ns)
 		echo x >"$T/m/f$((i % 500))"
-		now_ns >>"$T/acks"
+		echo "$t $(now_ns)" >>"$T/acks"
 		i=$((i + 1))
 	done
 }
@@ -88,11 +102,11 @@ sleep 1
 failovers=()
 for k in $(seq 1 "$KILLS"); do
 	p=$(primary)
-	t0=$(now_ns)
 	kill_replica "$p"
-	# the first acknowledgement after the kill
+	t0=$(now_ns) # the primary is dead (reaped)
+	# the end of the first write that started after its death
 	while :; do
-		t1=$(awk -v t="$t0" '$1 > t { print $1; exit }' "$T/acks")
+		t1=$(awk -v t="$t0" '$1 > t { print $2; exit }' "$T/acks")
 		[ -n "$t1" ] && break
 		sleep 0.02
 	done
@@ -122,10 +136,14 @@ start_replica "$b"
 wait_converged 600
 t1=$(now_ns)
 ms=$(((t1 - t0) / 1000000))
-echo "recovery with a wiped disk (RECOVERY and a checkpoint of ${STATE_MIB} MiB of file data): $ms ms," \
-	"$((ms * 1024 / STATE_MIB)) ms per GiB"
+# The size of the checkpoint it installed (the whole store), from its log.
+ckpt_mib() { grep "installed the checkpoint" "$T/r$1.log" | tail -1 | sed 's/.*(\([0-9]*\) bytes).*/\1/' | awk '{ printf "%d", $1 / 1048576 }'; }
+mib=$(ckpt_mib "$b")
+echo "recovery with a wiped disk (RECOVERY, then a checkpoint of $mib MiB): $ms ms," \
+	"$((ms * 1024 / (mib > 0 ? mib : 1))) ms per GiB of state"
 
 b=$((($(primary) + 1) % 3))
+before=$(grep -c "installed the checkpoint" "$T/r$b.log" || true)
 kill_replica "$b"
 dd if=/dev/urandom of="$T/m/state2" bs=1M count="$STATE_MIB" status=none
 t0=$(now_ns)
@@ -133,6 +151,12 @@ start_replica "$b"
 wait_converged 600
 t1=$(now_ns)
 ms=$(((t1 - t0) / 1000000))
-how=$(grep -q "installed the checkpoint" "$T/r$b.log" && echo "by checkpoint" || echo "from the log")
+if [ "$(grep -c "installed the checkpoint" "$T/r$b.log")" -gt "$before" ]; then
+	mib=$(ckpt_mib "$b")
+	how="by a checkpoint of $mib MiB"
+else
+	mib=$STATE_MIB
+	how="from the log"
+fi
 echo "catch-up from its own disk after missing ${STATE_MIB} MiB of writes ($how): $ms ms," \
-	"$((ms * 1024 / STATE_MIB)) ms per GiB"
+	"$((ms * 1024 / (mib > 0 ? mib : 1))) ms per GiB transferred"

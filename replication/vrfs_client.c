@@ -26,7 +26,7 @@
 #include "wire/wire_vr.h"
 
 #define TICK_MS      10
-#define RESEND_TICKS 50 /* a request or read unanswered this long goes to the next replica */
+#define RESEND_TICKS 20 /* a request or read unanswered this long goes to the next replica */
 #define SESSIONS_MAX 64
 
 struct pending {
@@ -230,12 +230,18 @@ static void on_frame(struct vrfs_client *c, uint16_t type, const uint8_t *body, 
 			c->view = r.view;
 		for (uint32_t i = 0; i < c->sessions; i++)
 			vr_client_on_redirect(&c->s[i].vc, r.view);
-		for (struct pending *p = c->reads; p; p = p->next)
-			if (p->to == r.replica) {
+		bool from_primary = r.status == VR_STATUS_NORMAL && r.primary == r.replica && r.view == c->view;
+		for (struct pending *p = c->reads; p; p = p->next) {
+			if (from_primary && p->to != r.replica) {
+				/* A new primary announced itself: reads waiting elsewhere go there now. */
+				p->to = r.replica;
+				read_send(c, p);
+			} else if (!from_primary && p->to == r.replica) {
 				uint8_t to = vr_primary_index(c->view, c->cluster.count);
 				p->to = to != r.replica ? to : (uint8_t)((r.replica + 1) % c->cluster.count);
 				read_send(c, p);
 			}
+		}
 	} else if (type == WIRE_MSG_READ_REPLY) {
 		on_read_reply(c, body, len);
 	}

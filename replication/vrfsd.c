@@ -203,6 +203,7 @@ __attribute__((noreturn)) static void fatal(const struct vrfsd *d, const char *w
 }
 
 static void reads_serve(struct vrfsd *d);
+static void send_redirect(struct vrfsd *d, struct conn *c);
 
 /* After every input to the core: serve the reads whose barrier holds, log view and status
  * changes (one line per event that matters). */
@@ -219,6 +220,13 @@ static void vrfsd_after(struct vrfsd *d)
 	case VR_STATUS_NORMAL:
 		vlog(d, "info", "view %" PRIu64 ": normal, %s (primary r%u), op %" PRIu64 ", commit %" PRIu64, r->view,
 		     primary == d->self ? "primary" : "backup", primary, r->log.op, r->commit);
+		if (primary == d->self && (!d->shown || r->view != d->shown_view)) {
+			/* A new primary tells the mounts connected to it at once: requests they sent
+			 * to the old one come here without waiting for their resend timers. */
+			for (struct conn *c = d->conns; c; c = c->next)
+				if (c->peer < 0 && !c->closing && c->clients[0]) /* a mount's, not a replica's */
+					send_redirect(d, c);
+		}
 		break;
 	case VR_STATUS_VIEW_CHANGE:
 		vlog(d, "info", "view change to view %" PRIu64 " (primary r%u)", r->view, primary);
@@ -637,8 +645,13 @@ static void io_need_snapshot(void *ctx, uint64_t min_op, uint64_t view)
 	d->in.min_op = min_op;
 	d->in.view = view;
 	d->in.attempts = 0;
+	/* A backup gives it rather than the primary: making a checkpoint holds the giver's loop
+	 * for a while (a copy of the whole store), and a primary that falls silent that long is
+	 * deposed; a backup that does only pauses. */
 	uint8_t primary = vr_primary_index(view, d->cluster.count);
-	d->in.donor = primary != d->self ? primary : (uint8_t)((d->self + 1) % d->cluster.count);
+	d->in.donor = (uint8_t)((primary + 1) % d->cluster.count);
+	if (d->in.donor == d->self)
+		d->in.donor = (uint8_t)((d->in.donor + 1) % d->cluster.count);
 	snapshot_in_reset(d);
 	vlog(d, "info", "state transfer: the ops after %" PRIu64 " are only in checkpoints now; fetching one from r%u",
 	     d->vr.commit, d->in.donor);
