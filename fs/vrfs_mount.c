@@ -388,6 +388,12 @@ static void open_handle(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	}
 	fi->fh = fh_make(session, handle);
 	fi->keep_cache = 0;
+	/* An O_APPEND write must reach the cluster whole, as one append: through the page cache the
+	 * kernel splits a write that straddles a page it has not cached into two requests, and
+	 * another mount's append could land between them. Direct I/O sends it as one (up to
+	 * max_write, 1 MiB). */
+	if (fi->flags & O_APPEND)
+		fi->direct_io = 1;
 	if (created) {
 		struct fuse_entry_param e;
 		entry_of(created, &e);
