@@ -175,13 +175,15 @@ static bool vr_backup_filter(struct vr_replica *r, const struct vr_message *m)
 		vr_log_drop(r, "prepare/commit: sender is not primary of its view");
 		return true;
 	}
+	if (r->status == VR_STATUS_CATCHING_UP && m->view == r->catch_up_view) {
+		/* The view's primary is alive: a long transfer is no reason for a view change. */
+		r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
+		return true;
+	}
 	if (m->view > r->view || r->status == VR_STATUS_VIEW_CHANGE) {
 		/* §7 case B: the group is NORMAL in a view we do not have. */
 		if (r->status != VR_STATUS_CATCHING_UP || r->catch_up_view < m->view)
 			vr_catch_up(r, m->view);
-		else if (r->catch_up_view == m->view)
-			/* The view's primary is alive: a long transfer is no reason for a view change. */
-			r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
 		return true;
 	}
 	if (r->status != VR_STATUS_NORMAL) {

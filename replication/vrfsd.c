@@ -220,7 +220,7 @@ static void vrfsd_after(struct vrfsd *d)
 	case VR_STATUS_NORMAL:
 		vlog(d, "info", "view %" PRIu64 ": normal, %s (primary r%u), op %" PRIu64 ", commit %" PRIu64, r->view,
 		     primary == d->self ? "primary" : "backup", primary, r->log.op, r->commit);
-		if (primary == d->self && (!d->shown || r->view != d->shown_view)) {
+		if (primary == d->self) { /* it just became normal, or entered this view */
 			/* A new primary tells the mounts connected to it at once: requests they sent
 			 * to the old one come here without waiting for their resend timers. */
 			for (struct conn *c = d->conns; c; c = c->next)
@@ -658,13 +658,14 @@ static void io_need_snapshot(void *ctx, uint64_t min_op, uint64_t view)
 	snapshot_request(d);
 }
 
-/* No chunk for a while: resume from the same giver once, then start over with the next one. */
+/* No chunk for a while: resume from the same giver once, then start over with the next one. A
+ * giver that never answered (not normal, or not far enough yet) is left at once. */
 static void snapshot_tick(struct vrfsd *d)
 {
 	if (!d->in.active || d->ticks - d->in.last_tick < SNAPSHOT_WAIT_TICK)
 		return;
 	d->in.attempts++;
-	if (d->in.attempts % 2 == 0) {
+	if (d->in.op == 0 || d->in.attempts % 2 == 0) {
 		do
 			d->in.donor = (uint8_t)((d->in.donor + 1) % d->cluster.count);
 		while (d->in.donor == d->self);

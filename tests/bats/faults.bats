@@ -16,7 +16,7 @@ setup() {
 	case $BATS_TEST_DESCRIPTION in
 	8.*) n=5 ;;                   # five replicas
 	4.*) opts=(-o timeout=3) ;;   # the mounts give EIO after 3 s, so the workload sees the outage
-	7.*) VRFSD_ARGS=(--checkpoint-ops 100) ;; # checkpoints often
+	7.* | 10.*) VRFSD_ARGS=(--checkpoint-ops 100) ;; # checkpoints often
 	esac
 	cluster_setup
 	net_setup "$n" 2
@@ -255,5 +255,28 @@ teardown() {
 	say "healed; every replica running"
 	jepsen_finish
 	wait_converged 90
+	digests_equal
+}
+
+@test "10. a backup still catching up by checkpoint when the other backup's disk is wiped: both rejoin" {
+	# Once a liveness bug: the catching-up replica ignored the primary's heartbeats of the view it
+	# was catching up to and kept starting view changes, so the wiped one could never recover.
+	jepsen_start 20
+	sleep 2
+	local p a b
+	p=$(primary_id)
+	a=r$(((p + 1) % 3))
+	b=$(((p + 2) % 3))
+	say "cut $a from everyone for 6 s (the others take checkpoints every 100 ops)"
+	partition "$a" "$(for h in r0 r1 r2 c0 c1 o; do [ "$h" = "$a" ] || echo -n "$h "; done)"
+	sleep 6
+	heal
+	say "healed; at once kill -9 r$b and wipe its disk, restart it"
+	kill_replica "$b"
+	rm -rf "$T/r$b"
+	start_replica "$b"
+	jepsen_finish
+	wait_converged 60
+	grep -q "recovering (disk lost)" "$T/r$b.log"
 	digests_equal
 }
