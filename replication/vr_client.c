@@ -126,6 +126,14 @@ void vr_client_on_redirect(struct vr_client *c, uint64_t view)
 	vr_client_send(c, false);
 }
 
+void vr_client_on_primary(struct vr_client *c, uint64_t view)
+{
+	if (!c->busy || view < c->view)
+		return;
+	c->view = view;
+	vr_client_send(c, false); /* a duplicate at the primary gets the saved reply, or is dropped */
+}
+
 void vr_client_on_tick(struct vr_client *c)
 {
 	c->tick++;

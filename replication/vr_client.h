@@ -53,6 +53,9 @@ void vr_client_on_reply(struct vr_client *c, const struct vr_message *m);
 /* A replica said the cluster is in view (it is not that view's primary, or not NORMAL):
  * a newer view than believed sends the outstanding request to its primary now. */
 void vr_client_on_redirect(struct vr_client *c, uint64_t view);
+/* The primary of `view` says it is normal (it just took over): send the outstanding request to
+ * it now, even when this view was already known (learnt while the view was changing). */
+void vr_client_on_primary(struct vr_client *c, uint64_t view);
 void vr_client_on_tick(struct vr_client *c);
 bool vr_client_ready(const struct vr_client *c);
 

@@ -66,8 +66,9 @@ struct vrfs_client {
 	uint32_t sessions;
 	struct pending *reads;
 	uint64_t read_seq;
-	uint64_t read_client; /* the client id reads carry (routes the answers) */
-	uint64_t view;        /* the newest view heard of */
+	uint64_t read_client;    /* the client id reads carry (routes the answers) */
+	uint64_t view;           /* the newest view heard of */
+	uint64_t announced_view; /* the newest view whose primary announced itself */
 	uint64_t tick;
 	pthread_t thread;
 	int wake[2];
@@ -228,9 +229,18 @@ static void on_frame(struct vrfs_client *c, uint16_t type, const uint8_t *body, 
 			return;
 		if (r.view > c->view)
 			c->view = r.view;
-		for (uint32_t i = 0; i < c->sessions; i++)
-			vr_client_on_redirect(&c->s[i].vc, r.view);
-		bool from_primary = r.status == VR_STATUS_NORMAL && r.primary == r.replica && r.view == c->view;
+		/* The first word of a primary of a new view (it announces itself on taking over). A
+		 * primary also redirects to itself when its read queue is full: that is not acted on. */
+		bool from_primary = r.status == VR_STATUS_NORMAL && r.primary == r.replica && r.view == c->view &&
+		                    r.view > c->announced_view;
+		if (from_primary)
+			c->announced_view = r.view;
+		for (uint32_t i = 0; i < c->sessions; i++) {
+			if (from_primary)
+				vr_client_on_primary(&c->s[i].vc, r.view);
+			else
+				vr_client_on_redirect(&c->s[i].vc, r.view);
+		}
 		for (struct pending *p = c->reads; p; p = p->next) {
 			if (from_primary && p->to != r.replica) {
 				/* A new primary announced itself: reads waiting elsewhere go there now. */

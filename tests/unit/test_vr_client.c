@@ -472,6 +472,40 @@ static void test_client_follows_higher_view(void **state)
 	fx_assert_request(fx, 1, 1, 42, VR_KIND_OP, 1, 3, "c");
 }
 
+static void test_client_resends_when_the_new_primary_announces_itself(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_registered(fx, 5);
+	fx_submit(fx, "w");
+	fx_reset(fx);
+
+	/* Told of view 1 while it is still changing: the request goes to its primary (r1). */
+	vr_client_on_redirect(&fx->c, 1);
+	assert_int_equal(fx->sent_count, 1);
+	fx_assert_request(fx, 0, 1, 42, VR_KIND_OP, 5, 1, "w");
+	/* The same view again by redirect: nothing (no news). */
+	vr_client_on_redirect(&fx->c, 1);
+	assert_int_equal(fx->sent_count, 1);
+	/* r1 announces it is the normal primary of view 1: the request goes again, at once. */
+	vr_client_on_primary(&fx->c, 1);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_request(fx, 1, 1, 42, VR_KIND_OP, 5, 1, "w");
+	/* An announcement of an older view, or with nothing outstanding, sends nothing. */
+	vr_client_on_primary(&fx->c, 0);
+	assert_int_equal(fx->sent_count, 2);
+}
+
+static void test_client_idle_ignores_announcement(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_registered(fx, 5);
+	fx_reset(fx);
+	vr_client_on_primary(&fx->c, 3);
+	assert_int_equal(fx->sent_count, 0);
+}
+
 static void test_client_follows_view_of_registration_reply(void **state)
 {
 	struct fx *fx = *state;
@@ -507,6 +541,9 @@ int main(void)
 		                                fx_teardown),
 		/* Following the view */
 		cmocka_unit_test_setup_teardown(test_client_follows_higher_view, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_client_resends_when_the_new_primary_announces_itself, fx_setup,
+		                                fx_teardown),
+		cmocka_unit_test_setup_teardown(test_client_idle_ignores_announcement, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_client_follows_view_of_registration_reply, fx_setup, fx_teardown),
 	};
 
