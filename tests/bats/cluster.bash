@@ -180,11 +180,18 @@ mount_vrfs() {
 	shift
 	mkdir -p "$T/$name"
 	"$VRFS" mount --cluster "$CLUSTER" "${KEYARG[@]}" "$T/$name" -f "$@" 2>>"$T/mount-$name.log" &
-	echo $! >"$T/mount-$name.pid"
+	mount_started "$name" $!
+}
+
+# mount_started NAME PID: records the mount process just started and waits until $T/NAME is
+# mounted (or the process died: its log is printed).
+mount_started() {
+	local name=$1
+	echo "$2" >"$T/mount-$name.pid"
 	echo "$name" >>"$T/mounts"
 	for _ in $(seq 1 100); do
 		is_mounted "$T/$name" && return 0
-		kill -0 "$(cat "$T/mount-$name.pid")" 2>/dev/null || break
+		kill -0 "$2" 2>/dev/null || break
 		sleep 0.1
 	done
 	echo "mount $name did not come up:" >&2

@@ -117,16 +117,7 @@ mount_on() {
 	shift 2
 	mkdir -p "$T/$name"
 	nsenter --net="/run/netns/$NET-$c" "$VRFS" mount --cluster "$CLUSTER" "${KEYARG[@]}" "$T/$name" -f "$@" 2>>"$T/mount-$name.log" &
-	echo $! >"$T/mount-$name.pid"
-	echo "$name" >>"$T/mounts"
-	for _ in $(seq 1 100); do
-		is_mounted "$T/$name" && return 0
-		kill -0 "$(cat "$T/mount-$name.pid")" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "mount $name did not come up:" >&2
-	cat "$T/mount-$name.log" >&2
-	return 1
+	mount_started "$name" $!
 }
 
 load_bg() {
