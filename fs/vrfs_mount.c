@@ -187,19 +187,24 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_write = WIRE_DATA_MAX;
 }
 
-static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* The attributes of NAME in directory PARENT, at the primary. */
+static int lookup_call(fuse_req_t req, fuse_ino_t parent, const char *name, struct wire_read_result *res)
 {
 	struct wire_read rd = {
 		.type = WIRE_READ_LOOKUP, .ino = parent, .name = name, .name_len = (uint32_t)strlen(name)
 	};
+
+	if (rd.name_len > WIRE_NAME_MAX)
+		return ENAMETOOLONG;
+	return read_call(req, &rd, res);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
 	struct wire_read_result res;
 	struct fuse_entry_param e;
+	int err = lookup_call(req, parent, name, &res);
 
-	if (rd.name_len > WIRE_NAME_MAX) {
-		fuse_reply_err(req, ENAMETOOLONG);
-		return;
-	}
-	int err = read_call(req, &rd, &res);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -444,11 +449,8 @@ static int may_open(fuse_req_t req, const struct wire_attr *a, int flags)
  */
 static void create_found(fuse_req_t req, fuse_ino_t parent, const char *name, struct fuse_file_info *fi)
 {
-	struct wire_read rd = {
-		.type = WIRE_READ_LOOKUP, .ino = parent, .name = name, .name_len = (uint32_t)strlen(name)
-	};
 	struct wire_read_result found;
-	int err = read_call(req, &rd, &found);
+	int err = lookup_call(req, parent, name, &found);
 
 	if (!err)
 		err = may_open(req, &found.attr, fi->flags);

@@ -41,7 +41,7 @@ teardown() {
 	echo "$cp_pid" >"$T/cp.pid"
 	while [ "$(find "$T/b/tree" -type f 2>/dev/null | wc -l)" -lt $((n / 3)) ]; do sleep 0.2; done
 	local p
-	p=$(primary_id)
+	p=$(the_primary)
 	say "kill -9 r$p (the primary) after $(find "$T/b/tree" -type f | wc -l) files"
 	kill_replica "$p"
 	wait "$cp_pid"
@@ -61,7 +61,7 @@ teardown() {
 @test "2. a backup killed and restarted during writes catches up; digests equal" {
 	jepsen_start 16
 	sleep 4
-	local b=$((($(primary_id) + 1) % 3))
+	local b=$((($(the_primary) + 1) % 3))
 	say "kill -9 r$b (a backup)"
 	kill_replica "$b"
 	sleep 5
@@ -76,7 +76,7 @@ teardown() {
 	jepsen_start 20
 	sleep 4
 	local old p
-	old=$(primary_id)
+	old=$(the_primary)
 	local mark=$(($(wc -l <"$T/r$old.log") + 1))
 	say "cut r$old (the primary) from the backups; the mounts still reach all three"
 	partition "r$old" "r$(((old + 1) % 3)) r$(((old + 2) % 3))"
@@ -97,7 +97,7 @@ teardown() {
 	jepsen_start 24 --grace 15
 	sleep 4
 	local p a b
-	p=$(primary_id)
+	p=$(the_primary)
 	a=r$(((p + 1) % 3))
 	b=r$(((p + 2) % 3))
 	say "cut $a and $b from everyone: r$p (the primary) alone"
@@ -162,7 +162,7 @@ teardown() {
 	jepsen_start 24
 	sleep 3
 	local p q r s
-	p=$(primary_id)
+	p=$(the_primary)
 	q=$(((p + 1) % 5))
 	say "kill -9 r$p (the primary) and r$q"
 	kill_replica "$p"
@@ -264,7 +264,7 @@ teardown() {
 	jepsen_start 20
 	sleep 2
 	local p a b
-	p=$(primary_id)
+	p=$(the_primary)
 	a=r$(((p + 1) % 3))
 	b=$(((p + 2) % 3))
 	say "cut $a from everyone for 6 s (the others take checkpoints every 100 ops)"

@@ -150,6 +150,10 @@ wait_primary_not() {
 	return 1
 }
 
+# the_primary: the current primary's id, waiting up to 30 s for one; fails when there is none,
+# so that a scenario never goes on to fault "the primary" without knowing it.
+the_primary() { wait_primary_not none 30; }
+
 # net_bed_teardown: processes (by pid) and mounts, then the namespaces. $T is kept (and its
 # logs printed) when the test failed.
 net_bed_teardown() {
