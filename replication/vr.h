@@ -129,12 +129,13 @@ struct vr_io {
 struct vr_config {
 	uint8_t replica_count; /* 2f+1 */
 	uint8_t self;
-	uint32_t log_capacity;       /* entries held in memory: the log window first..op */
-	uint32_t checkpoint_ops;     /* 0: never truncate; else keep this many committed ops, truncating at twice */
-	uint64_t checkpoint_bytes;   /* 0: no byte limit; else truncate when committed bodies held exceed this */
-	uint32_t body_size_max;      /* largest op body */
-	uint32_t client_table_size;  /* sessions */
-	uint32_t pipeline_max;       /* uncommitted ops the primary keeps in flight */
+	uint32_t log_capacity;      /* entries held in memory: the log window first..op */
+	uint32_t checkpoint_ops;    /* 0: never truncate; else keep this many committed ops, truncating at twice */
+	uint64_t checkpoint_bytes;  /* 0: no byte limit; else truncate when committed bodies held exceed this */
+	uint32_t body_size_max;     /* largest op body */
+	uint32_t client_table_size; /* sessions */
+	uint32_t pipeline_max;      /* uncommitted ops the primary keeps in flight */
+	uint32_t batch_max;         /* ops one PREPARE carries (vr_flush); 0 or 1: each request's own PREPARE at once */
 	uint64_t pipeline_bytes_max; /* and their bodies' bytes (0: no limit); one op may exceed it alone */
 	uint32_t heartbeat_ticks;
 	uint32_t prepare_resend_ticks;
@@ -197,7 +198,8 @@ struct vr_replica {
 	uint64_t ok_sent;                /* backup: highest op acked to primary(view) in this view */
 	uint64_t commit_max;             /* highest commit-number heard from primary(view) in this view */
 	uint64_t view_start_op;          /* primary: op when the view started; requests wait for commit to reach it */
-	bool start_view_pending;         /* primary: STARTVIEW waits for durability */
+	uint64_t prepare_sent;   /* primary: ops up to this one went out in a PREPARE (the rest wait for vr_flush) */
+	bool start_view_pending; /* primary: STARTVIEW waits for durability */
 	uint64_t heartbeat_deadline;
 	uint64_t resend_deadline;
 	uint64_t liveness_deadline;
@@ -269,6 +271,14 @@ void vr_deinit(struct vr_replica *r);
 /* Returns 0, or -EBADMSG when m is malformed (the reason goes to io.log). */
 int vr_on_message(struct vr_replica *r, const struct vr_message *m);
 void vr_on_tick(struct vr_replica *r);
+/*
+ * Batching (§9.6): with batch_max > 1 the primary logs (and persists) each request at once
+ * but sends the requests logged since the last call together, up to batch_max per PREPARE.
+ * The driver calls this after each burst of inputs (an event-loop iteration), so requests
+ * that arrive together share a PREPARE and one that arrives alone leaves at once. Every tick
+ * sends what a driver left unsent.
+ */
+void vr_prepare_flush(struct vr_replica *r);
 /* Every write with seq <= seq is durable. */
 void vr_on_persisted(struct vr_replica *r, uint64_t seq);
 

@@ -58,7 +58,7 @@ void vr_on_commit_ok(struct vr_replica *r, const struct vr_message *m);
 void vr_primary_commit(struct vr_replica *r);
 void vr_primary_tick(struct vr_replica *r);
 void vr_backup_flush(struct vr_replica *r);
-void vr_send_prepare(struct vr_replica *r, uint8_t to, uint64_t op);
+void vr_send_prepare(struct vr_replica *r, uint8_t to, uint64_t from, uint64_t to_op);
 
 /* vr_view_change.c */
 void vr_view_change_start(struct vr_replica *r, uint64_t view);

@@ -15,19 +15,61 @@
 
 #include "replication/vr_internal.h"
 
-void vr_send_prepare(struct vr_replica *r, uint8_t to, uint64_t op)
+/* PREPARE ⟨v, m, n, k⟩ for ops from..last (one, or a batch: §9.6); k stays below the first. */
+void vr_send_prepare(struct vr_replica *r, uint8_t to, uint64_t from, uint64_t last)
 {
 	struct vr_message m = {
 		.command = VR_PREPARE,
 		.view = r->view,
-		.op = op,
-		.commit = r->commit < op ? r->commit : op - 1,
-		.entry_count = 1,
-		.entries = vr_log_entry(r, op),
+		.op = last,
+		.commit = r->commit < from ? r->commit : from - 1,
+		.entry_count = (uint32_t)(last - from + 1),
+		.entries = vr_log_entry(r, from),
 	};
 
+	ASSERT(from >= 1 && from <= last && last <= r->log.op);
 	ASSERT(m.entries != NULL);
 	vr_send(r, to, &m);
+}
+
+/* The last op of a PREPARE that starts at from and ends at most at last: batch_max ops, and
+ * no more bytes than the pipeline may hold (one op alone may exceed it). */
+static uint64_t vr_batch_end(const struct vr_replica *r, uint64_t from, uint64_t last)
+{
+	uint64_t n = r->config.batch_max > 1 ? r->config.batch_max : 1, bytes = 0;
+
+	if (last - from + 1 > n)
+		last = from + n - 1;
+	for (uint64_t x = from; x <= last; x++) {
+		bytes += vr_log_entry(r, x)->body_len;
+		if (x > from && r->config.pipeline_bytes_max && bytes > r->config.pipeline_bytes_max)
+			return x - 1;
+	}
+	return last;
+}
+
+/* Ops from..last to one backup, in as few PREPAREs as the batch bounds allow. */
+static void vr_send_prepares(struct vr_replica *r, uint8_t to, uint64_t from, uint64_t last)
+{
+	while (from <= last) {
+		uint64_t end = vr_batch_end(r, from, last);
+		vr_send_prepare(r, to, from, end);
+		from = end + 1;
+	}
+}
+
+void vr_prepare_flush(struct vr_replica *r)
+{
+	if (r->status != VR_STATUS_NORMAL || !vr_is_primary(r) || r->start_view_pending)
+		return;
+	ASSERT(r->prepare_sent >= r->view_start_op);
+	if (r->prepare_sent >= r->log.op)
+		return;
+	/* §4.1 step 5: PREPARE to every backup. */
+	for (uint8_t i = 0; i < r->config.replica_count; i++)
+		if (i != r->config.self)
+			vr_send_prepares(r, i, r->prepare_sent + 1, r->log.op);
+	r->prepare_sent = r->log.op;
 }
 
 /* §4.1 step 2: the newest request-number of a session in the log, executed or in flight. */
@@ -144,11 +186,8 @@ void vr_on_request(struct vr_replica *r, const struct vr_message *m)
 	e.checksum = vr_entry_checksum(&e);
 	vr_log_append(r, &e);
 	vr_log_persist_from(r, e.op);
-
-	/* §4.1 step 5: PREPARE to every backup. */
-	for (uint8_t i = 0; i < r->config.replica_count; i++)
-		if (i != r->config.self)
-			vr_send_prepare(r, i, e.op);
+	if (r->config.batch_max <= 1)
+		vr_prepare_flush(r); /* no batching: this request's PREPARE leaves now */
 }
 
 /* Backup: ops the primary says are committed are executed, up to what is durable here. */
@@ -195,27 +234,41 @@ static bool vr_backup_filter(struct vr_replica *r, const struct vr_message *m)
 	return false;
 }
 
-/* §4.2: a backup receives PREPARE ⟨v, m, n, k⟩. */
+/* §4.2: a backup receives PREPARE ⟨v, m, n, k⟩, with one op or a batch of them (§9.6). */
 void vr_on_prepare(struct vr_replica *r, const struct vr_message *m)
 {
+	uint64_t appended = 0;
+
 	if (vr_backup_filter(r, m))
 		return;
 	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
-	const struct vr_entry *e = &m->entries[0];
-	if (e->op <= r->log.op) {
-		/* Duplicate: resend the acknowledgement (vr_backup_flush sends it when durable). */
-		if (r->ok_sent >= e->op)
-			r->ok_sent = e->op - 1;
-	} else if (e->op > r->log.op + 1) {
-		r->state_wanted = true; /* a gap: never accept out of order (§4.2 step 3) */
-	} else if (r->log.op > 0 && e->parent != vr_log_entry(r, r->log.op)->checksum) {
-		vr_log_drop(r, "prepare: does not chain onto the log");
-		r->state_wanted = true;
-	} else if (e->op - r->log.first >= r->config.log_capacity) {
-		vr_log_drop(r, "prepare: log full");
-	} else {
+	for (uint32_t i = 0; i < m->entry_count; i++) {
+		const struct vr_entry *e = &m->entries[i];
+		if (e->op <= r->log.op) {
+			/* Duplicate: resend the acknowledgement (vr_backup_flush sends it when durable). */
+			if (r->ok_sent >= e->op)
+				r->ok_sent = e->op - 1;
+			continue;
+		}
+		if (e->op > r->log.op + 1) {
+			r->state_wanted = true; /* a gap: never accept out of order (§4.2 step 3) */
+			break;
+		}
+		if (r->log.op > 0 && e->parent != vr_log_entry(r, r->log.op)->checksum) {
+			vr_log_drop(r, "prepare: does not chain onto the log");
+			r->state_wanted = true;
+			break;
+		}
+		if (e->op - r->log.first >= r->config.log_capacity) {
+			vr_log_drop(r, "prepare: log full");
+			break;
+		}
 		vr_log_append(r, e);
-		vr_log_persist_from(r, e->op);
+		if (!appended)
+			appended = e->op;
+	}
+	if (appended) {
+		vr_log_persist_from(r, appended);
 #if VR_MUTANT == 2
 		r->durable_op = r->log.op; /* planted: treat the op as durable before it is */
 #endif
@@ -326,6 +379,7 @@ void vr_primary_tick(struct vr_replica *r)
 	ASSERT(vr_is_primary(r));
 	if (r->start_view_pending)
 		return;
+	vr_prepare_flush(r); /* what the driver left unsent */
 	/* §4.5 step 1: COMMIT on a fixed period, whatever else is sent. */
 	if (r->tick >= r->heartbeat_deadline) {
 		struct vr_message m = { .command = VR_COMMIT,
@@ -346,8 +400,8 @@ void vr_primary_tick(struct vr_replica *r)
 			uint64_t to = r->log.op;
 			if (to >= from + r->config.pipeline_max)
 				to = from + r->config.pipeline_max - 1;
-			for (uint64_t x = from; x <= to; x++)
-				vr_send_prepare(r, i, x);
+			if (from <= to)
+				vr_send_prepares(r, i, from, to);
 		}
 	}
 }

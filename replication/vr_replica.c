@@ -772,6 +772,10 @@ static void vr_check(struct vr_replica *r, uint64_t view_before, uint64_t commit
 	ASSERT(r->commit >= commit_before);
 	ASSERT(r->status != VR_STATUS_NORMAL || r->last_normal_view == r->view);
 	ASSERT(r->durable_seq <= r->persist_seq);
+	/* B1 (batching): a normal primary has sent (or will send in vr_prepare_flush) exactly the
+	 * ops it logged in this view, nothing it did not log. */
+	if (r->status == VR_STATUS_NORMAL && vr_is_primary(r))
+		ASSERT(r->prepare_sent >= r->view_start_op && r->prepare_sent <= r->log.op);
 	if (r->log.op > r->log.first)
 		ASSERT(vr_log_entry(r, r->log.op)->parent == vr_log_entry(r, r->log.op - 1)->checksum);
 }
@@ -799,8 +803,6 @@ static const char *vr_message_invalid(const struct vr_replica *r, const struct v
 	}
 	if (m->entry_count > r->config.log_capacity || (m->entry_count && !m->entries))
 		return "message: too many entries";
-	if (m->entry_count > 1 && m->command == VR_PREPARE)
-		return "prepare: not one entry";
 	for (uint32_t i = 0; i < m->entry_count; i++) {
 		const struct vr_entry *e = &m->entries[i];
 		if (e->op != m->entries[0].op + i || e->op == 0)
@@ -816,10 +818,10 @@ static const char *vr_message_invalid(const struct vr_replica *r, const struct v
 	}
 	switch (m->command) {
 	case VR_PREPARE:
-		if (m->entry_count != 1 || m->entries[0].op != m->op)
-			return "prepare: entry is not op";
-		if (m->commit >= m->op)
-			return "prepare: commit not below op";
+		if (m->entry_count == 0 || m->entries[m->entry_count - 1].op != m->op)
+			return "prepare: entries do not end at op";
+		if (m->commit >= m->entries[0].op)
+			return "prepare: commit not below its ops";
 		break;
 	case VR_DO_VIEW_CHANGE:
 	case VR_START_VIEW:

@@ -146,6 +146,7 @@ static void vr_dvc_complete(struct vr_replica *r)
 	memset(r->read_acked, 0, sizeof(r->read_acked));
 	r->commit_max = k_new;
 	r->view_start_op = r->log.op;
+	r->prepare_sent = r->log.op; /* the starting log goes out in STARTVIEW */
 	r->start_view_pending = true;
 	r->heartbeat_deadline = r->tick;
 	r->resend_deadline = r->tick + r->config.prepare_resend_ticks;

@@ -468,6 +468,9 @@ static void on_check(uv_check_t *h)
 	struct vrfsd *d = h->data;
 
 	uv_idle_stop(&d->idle);
+	/* Batching: the requests of this iteration go out in one PREPARE, before the fsync. */
+	if (d->phase == PHASE_RUN)
+		vr_prepare_flush(&d->vr);
 	vrfsd_commit(d);
 }
 
@@ -1283,6 +1286,8 @@ static void usage(FILE *f)
 	           "                    at most 32768: a view change carries the log in one 64 MiB frame)\n"
 	           "  --liveness-ms MS  a backup that hears nothing from the primary for MS (up to 1.5 MS,\n"
 	           "                    at random) starts a view change (default 500, 100..60000)\n"
+	           "  --batch-ops N     the primary sends up to N requests that arrive together in one\n"
+	           "                    PREPARE (default 64; 1: each request in its own, at once)\n"
 	           "  -v, --verbose     also log every dropped message\n"
 	           "  -h, --help        this text\n"
 	           "  --version         the version\n");
@@ -1305,7 +1310,8 @@ int main(int argc, char **argv)
 	static struct vrfsd vd;
 	struct vrfsd *d = &vd;
 	const char *cluster = NULL, *key_file = NULL;
-	unsigned long id = ULONG_MAX, sessions = 1024, checkpoint_ops = 1000, checkpoint_kib = 16384, liveness_ms = 500;
+	unsigned long id = ULONG_MAX, sessions = 1024, checkpoint_ops = 1000, checkpoint_kib = 16384, liveness_ms = 500,
+	              batch_ops = 64;
 	char why[VRFSD_WHY_SIZE];
 	static const struct option opts[] = {
 		{ "id", required_argument, NULL, 'i' },
@@ -1316,6 +1322,7 @@ int main(int argc, char **argv)
 		{ "checkpoint-ops", required_argument, NULL, 'K' },
 		{ "checkpoint-kib", required_argument, NULL, 'M' },
 		{ "liveness-ms", required_argument, NULL, 'L' },
+		{ "batch-ops", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -1364,6 +1371,12 @@ int main(int argc, char **argv)
 		case 'L':
 			if (parse_uint(optarg, 60000, &liveness_ms) || liveness_ms < 100) {
 				fprintf(stderr, "vrfsd: --liveness-ms %s: give milliseconds, 100..60000\n", optarg);
+				return 2;
+			}
+			break;
+		case 'B':
+			if (parse_uint(optarg, 128, &batch_ops) || batch_ops < 1) {
+				fprintf(stderr, "vrfsd: --batch-ops %s: give a number of requests, 1..128\n", optarg);
 				return 2;
 			}
 			break;
@@ -1454,6 +1467,7 @@ int main(int argc, char **argv)
 		.body_size_max = WIRE_VR_BODY_MAX,
 		.client_table_size = (uint32_t)sessions,
 		.pipeline_max = 128,
+		.batch_max = (uint32_t)batch_ops,
 		.pipeline_bytes_max = 16u << 20, /* with --checkpoint-kib, bounds a view change's message */
 		/* A backup that hears nothing for --liveness-ms (stretched by up to half, at random)
 		 * starts a view change; the primary speaks at least five times in that span. */

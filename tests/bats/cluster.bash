@@ -84,7 +84,8 @@ kill_replica() {
 stop_replica() {
 	kill_replica "$1" TERM
 	if [ "$EXIT_RC" != 0 ]; then
-		echo "replica $1 exited $EXIT_RC on SIGTERM" >&2
+		echo "replica $1 exited $EXIT_RC on SIGTERM; the end of its log:" >&2
+		tail -8 "$T/r$1.log" >&2
 		return 1
 	fi
 }

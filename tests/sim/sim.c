@@ -65,8 +65,9 @@
 
 struct sim_options {
 	uint64_t seed;
-	int replicas; /* 0: from the seed (odd seeds 3, even seeds 5) */
-	int store;    /* 1: every replica applies real filesystem ops to a store; 0: one seed in five */
+	int replicas;   /* 0: from the seed (odd seeds 3, even seeds 5) */
+	int store;      /* 1: every replica applies real filesystem ops to a store; 0: one seed in five */
+	uint32_t batch; /* ops per PREPARE; 0: from the seed (1 when bit 1 of the seed is clear, else 2..16) */
 	bool verbose;
 	bool quiet; /* one of many seeds: print only violations */
 };
@@ -171,6 +172,7 @@ struct sim {
 	uint32_t checkpoint_ops;   /* 0: no checkpoints this seed */
 	uint64_t checkpoint_bytes; /* 0: no byte limit */
 	uint64_t pipeline_bytes;   /* 0: no byte limit on the primary's pipeline */
+	uint32_t batch_max;        /* vr_config.batch_max */
 	uint32_t client_table;
 	bool link[SIM_NODES_MAX][SIM_NODES_MAX];
 	struct sim_replica replica[SIM_REPLICAS_MAX];
@@ -812,6 +814,7 @@ static struct vr_config sim_config(struct sim *s, int i)
 		.body_size_max = SIM_BODY_MAX,
 		.client_table_size = s->client_table, /* fewer than clients: evictions happen */
 		.pipeline_max = 8,
+		.batch_max = s->batch_max,
 		.heartbeat_ticks = 5,
 		.prepare_resend_ticks = 10,
 		.liveness_ticks = 40,
@@ -1354,6 +1357,7 @@ static void sim_step(struct sim *s)
 		struct sim_replica *sr = &s->replica[i];
 		if (!sr->up)
 			continue;
+		vr_prepare_flush(&sr->vr); /* the end of a burst: what one tick delivered */
 		uint64_t seq = sim_disk_progress(s, &sr->disk);
 		if (seq) {
 			sim_check_durable(sr);
@@ -1473,6 +1477,9 @@ static int sim_run(const struct sim_options *opt)
 	}
 	if (opt->seed % 4 == 1)
 		s->pipeline_bytes = 32 + sim_below(s, 256);
+	/* Batching in half the seeds, from the seed alone (the random stream stays as it was). */
+	s->batch_max = opt->batch ? opt->batch : (opt->seed / 2) % 2 ? 2 + (uint32_t)(opt->seed / 4 % 15) : 1;
+	sim_trace(s, "batch: up to %u ops per PREPARE", s->batch_max);
 	for (int i = 0; i < s->n; i++) {
 		struct sim_replica *sr = &s->replica[i];
 		sr->sim = s;
@@ -1561,13 +1568,16 @@ static void sim_on_abort(int sig)
 
 static void sim_usage(FILE *out)
 {
-	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--store] [--jobs N] [--stop] [-v]\n"
+	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--store] [--batch N] [--jobs N] "
+	             "[--stop] [-v]\n"
 	             "  Simulates a VR cluster under faults and checks its invariants.\n"
 	             "  --seed N       run one seed (default 1)\n"
 	             "  --seeds A-B    run seeds A..B, print each failing seed, then a summary\n"
 	             "  --replicas K   cluster size 3 or 5 (default: odd seeds 3, even seeds 5)\n"
 	             "  --store        every seed applies real filesystem ops to SQLite stores\n"
 	             "                 (default: seeds divisible by 5)\n"
+	             "  --batch N      at most N ops per PREPARE (default: 1 when bit 1 of the seed is\n"
+	             "                 clear, else 2..16 from the seed)\n"
 	             "  --jobs N       run N seeds at once (default 1)\n"
 	             "  --stop         stop at the first failing seed\n"
 	             "  -v             print the trace of a single seed\n"
@@ -1697,6 +1707,14 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			opt.replicas = (int)k;
+			i++;
+		} else if (!strcmp(a, "--batch") && v) {
+			uint64_t k;
+			if (sim_parse_u64(v, &k) || k < 1 || k > 64) {
+				fprintf(stderr, "vr-sim: --batch wants 1..64 ops per PREPARE, not '%s'\n", v);
+				return 2;
+			}
+			opt.batch = (uint32_t)k;
 			i++;
 		} else if (!strcmp(a, "--jobs") && v) {
 			if (sim_parse_u64(v, &jobs) || jobs < 1 || jobs > 64) {

@@ -1749,16 +1749,117 @@ static void test_bad_prepare_entry_count(void **state)
 	fx_chain(log, 1, 2, 0);
 	fx_init(fx, 1);
 	struct vr_message m = { .command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .commit = 0 };
-	fx_assert_bad(fx, &m, "prepare: entry is not op");
-	m.entry_count = 2;
+	fx_assert_bad(fx, &m, "prepare: entries do not end at op");
+	m.entry_count = 2; /* a batch of ops 1..2 that claims to end at 1 */
 	m.entries = log;
-	fx_assert_bad(fx, &m, "prepare: not one entry");
+	fx_assert_bad(fx, &m, "prepare: entries do not end at op");
 	m.entry_count = 1;
 	m.op = 2; /* the entry is op 1 */
-	fx_assert_bad(fx, &m, "prepare: entry is not op");
+	fx_assert_bad(fx, &m, "prepare: entries do not end at op");
 	m.op = 1;
 	m.commit = 1;
-	fx_assert_bad(fx, &m, "prepare: commit not below op");
+	fx_assert_bad(fx, &m, "prepare: commit not below its ops");
+	m.entry_count = 2; /* a batch 1..2 whose commit-number is inside it */
+	m.op = 2;
+	fx_assert_bad(fx, &m, "prepare: commit not below its ops");
+}
+
+/* §9.6: requests that arrive together leave in one PREPARE per backup, at most batch_max ops
+ * each, only when the driver flushes; the backups' cumulative acks commit them all. */
+static void test_primary_batches_requests(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_init(fx, 0);
+	fx->r.config.batch_max = 3;
+	for (uint64_t c = 7; c < 7 + FX_CLIENTS; c++) {
+		fx_register(fx, c); /* ops 1..4 */
+		vr_prepare_flush(&fx->r);
+	}
+	assert_int_equal(fx->r.commit, 4);
+	fx_reset(fx);
+
+	for (uint64_t c = 7; c < 7 + FX_CLIENTS; c++) {
+		struct vr_message op = fx_request(c, VR_KIND_OP, c - 6, 1, "x");
+		fx_deliver(fx, &op);
+	}
+	assert_int_equal(fx->r.log.op, 8);
+	assert_int_equal(fx->write_count, 4); /* each logged and persisted at once */
+	assert_int_equal(fx->sent_count, 0);  /* but not sent */
+
+	vr_prepare_flush(&fx->r);
+	assert_int_equal(fx->sent_count, 4); /* ops 5..7 and op 8, to each backup */
+	for (size_t i = 0; i < 4; i++) {
+		fx_assert_send(fx, i, VR_PREPARE, i < 2 ? 1 : 2, 0);
+		assert_int_equal(fx->sent[i].first_op, i % 2 ? 8 : 5);
+		assert_int_equal(fx->sent[i].m.op, i % 2 ? 8 : 7);
+		assert_int_equal(fx->sent[i].m.commit, 4);
+	}
+	fx_reset(fx);
+	vr_prepare_flush(&fx->r); /* nothing new: nothing sent */
+	assert_int_equal(fx->sent_count, 0);
+
+	fx_persist_all(fx);
+	fx_prepare_ok(fx, 2, 0, 8);
+	assert_int_equal(fx->r.commit, 8);
+	assert_int_equal(fx->reply_count, 4);
+}
+
+/* Without batching (batch_max 1) each request's PREPARE leaves at once, as before. */
+static void test_primary_unbatched_sends_at_once(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_init(fx, 0);
+	fx->r.config.batch_max = 1;
+	struct vr_message m = fx_request(7, VR_KIND_REGISTER, 0, 0, NULL);
+	fx_deliver(fx, &m);
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_PREPARE, 1, 0);
+	fx_assert_send(fx, 1, VR_PREPARE, 2, 0);
+	assert_int_equal(fx->sent[0].m.entry_count, 1);
+}
+
+/* A backup takes a batch like the PREPAREs of its ops one by one: what it holds already is a
+ * duplicate, the rest is appended in one write and acknowledged once durable. */
+static void test_backup_takes_a_batch(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[4];
+
+	fx_chain(log, 1, 4, 0);
+	fx_init(fx, 1);
+	fx_prepare(fx, 0, 0, &log[0], 0);
+	fx_persist_all(fx);
+	fx_reset(fx);
+
+	struct vr_message m = {
+		.command = VR_PREPARE, .replica = 0, .view = 0, .op = 4, .commit = 0, .entry_count = 4, .entries = log
+	};
+	fx_deliver(fx, &m);
+	assert_int_equal(fx->r.log.op, 4);
+	assert_int_equal(fx->write_count, 1);
+	fx_assert_log_write(&fx->writes[0], 2, 4);
+	fx_persist_all(fx);
+	fx_assert_send(fx, fx->sent_count - 1, VR_PREPARE_OK, 0, 0);
+	assert_int_equal(fx->sent[fx->sent_count - 1].m.op, 4);
+
+	/* A batch that starts beyond the log leaves a gap: nothing appended, state wanted. */
+	struct vr_entry more[8];
+	fx_chain(more, 1, 8, 0);
+	fx_reset(fx);
+	m = (struct vr_message){ .command = VR_PREPARE,
+		                 .replica = 0,
+		                 .view = 0,
+		                 .op = 8,
+		                 .commit = 0,
+		                 .entry_count = 2,
+		                 .entries = &more[6] };
+	fx_deliver(fx, &m);
+	fx_tick(fx, 1); /* the request may wait one tick */
+	assert_int_equal(fx->r.log.op, 4);
+	assert_int_equal(fx->write_count, 0);
+	fx_assert_send(fx, fx->sent_count - 1, VR_GET_STATE, 0, 0);
 }
 
 static void test_bad_entry_checksum(void **state)
@@ -2210,6 +2311,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_unknown_command, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_sender, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_prepare_entry_count, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_primary_batches_requests, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_primary_unbatched_sends_at_once, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_backup_takes_a_batch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_entry_checksum, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_entries_not_contiguous, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_entries_broken_chain, fx_setup, fx_teardown),

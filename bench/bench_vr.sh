@@ -1,0 +1,117 @@
+#!/bin/bash
+# bench_vr.sh — what the protocol's optimisations buy (make bench-vr), measured back to back
+# in one run on loopback, each figure next to the same workload without the optimisation.
+#
+#   batching: W writers (1, 4, 16) create 4 KiB files in their own directories on one mount
+#             for SECONDS_EACH seconds; files/s, median of REPEAT runs, with the primary
+#             batching (vrfsd default, --batch-ops 64) and without (--batch-ops 1).
+#
+# Environment: SECONDS_EACH (default 5), REPEAT (default 3), WRITERS (default "1 4 16"),
+# BIN (default build). Figures, not assertions: `make test` never checks timings.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$ROOT/build}
+SECONDS_EACH=${SECONDS_EACH:-5}
+REPEAT=${REPEAT:-3}
+WRITERS=${WRITERS:-1 4 16}
+T=$(mktemp -d "${TMPDIR:-/tmp}/vrfs-bench-vr.XXXXXX")
+MOUNTED=""
+
+say() { echo "bench-vr: $*" >&2; }
+
+stop_all() {
+	set +e
+	if [ -n "$MOUNTED" ]; then
+		fusermount3 -u "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED" 2>/dev/null
+		MOUNTED=""
+	fi
+	local f p
+	for f in "$T"/*.pid; do
+		[ -e "$f" ] || continue
+		p=$(cat "$f")
+		kill -TERM "$p" 2>/dev/null
+		{ wait "$p"; } 2>/dev/null
+		rm -f "$f"
+	done
+	set -e
+}
+
+cleanup() {
+	stop_all
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+base=$((10000 + RANDOM % (low - 10003)))
+CLUSTER=127.0.0.1:$base,127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2))
+
+# start ARGS...: a new three-replica cluster with vrfsd ARGS and one mount on $T/m.
+start() {
+	local i
+	rm -rf "$T/r0" "$T/r1" "$T/r2" "$T/m"
+	for i in 0 1 2; do
+		"$BIN/vrfsd" --id "$i" --cluster "$CLUSTER" --data "$T/r$i" "$@" 2>>"$T/r$i.log" &
+		echo $! >"$T/r$i.pid"
+	done
+	mkdir -p "$T/m"
+	"$BIN/vrfs" mount --cluster "$CLUSTER" "$T/m" -f -o sessions=16 2>>"$T/mount.log" &
+	echo $! >"$T/mount.pid"
+	MOUNTED=$T/m
+	for _ in $(seq 1 200); do
+		mountpoint -q "$T/m" && return 0
+		sleep 0.05
+	done
+	say "the mount did not come up; see $T/mount.log"
+	cat "$T/mount.log" >&2
+	exit 1
+}
+
+# creates W: W writers create 4 KiB files for SECONDS_EACH seconds; prints files/s.
+creates() {
+	local w=$1 j total=0 pids=()
+	local data
+	data=$(head -c 3072 /dev/urandom | base64 -w0 | head -c 4096)
+	local end=$((${EPOCHREALTIME/./} + SECONDS_EACH * 1000000))
+	for ((j = 0; j < w; j++)); do
+		mkdir -p "$T/m/w$j.$RANDOM"
+	done
+	for d in "$T"/m/w*; do
+		(
+			n=0
+			while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+				printf '%s' "$data" >"$d/f$n"
+				n=$((n + 1))
+			done
+			echo "$n" >"$d.count"
+		) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for f in "$T"/m/w*.count; do total=$((total + $(cat "$f"))); done
+	rm -rf "$T"/m/w*
+	echo $((total / SECONDS_EACH))
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+say "batching: small-file creates on one mount, 3 replicas on loopback, ${SECONDS_EACH} s per run, median of $REPEAT"
+declare -A result
+for mode in batched unbatched; do
+	if [ "$mode" = batched ]; then start; else start --batch-ops 1; fi
+	for w in $WRITERS; do
+		runs=""
+		for ((k = 0; k < REPEAT; k++)); do runs+="$(creates "$w") "; done
+		result[$mode,$w]=$(echo "$runs" | tr ' ' '\n' | grep . | median)
+		say "$mode, $w writers: $runs files/s"
+	done
+	stop_all
+done
+
+printf '\n%-34s %12s %12s %8s\n' "small-file creates (files/s)" "batched" "unbatched" "ratio"
+for w in $WRITERS; do
+	b=${result[batched,$w]}
+	u=${result[unbatched,$w]}
+	printf '%-34s %12s %12s %8s\n' "$w writer(s)" "$b" "$u" "$(awk -v b="$b" -v u="$u" 'BEGIN { printf "%.2f", u ? b / u : 0 }')"
+done
