@@ -4,10 +4,16 @@
 #
 #   batching: W writers (1, 4, 16) create 4 KiB files in their own directories on one mount
 #             for SECONDS_EACH seconds; files/s, median of REPEAT runs, with the primary
-#             batching (vrfsd default, --batch-ops 64) and without (--batch-ops 1).
+#             batching (vrfsd default, --batch-ops 64) and without (--batch-ops 1). Also the
+#             ops per PREPARE the primary sent (vrfs status).
+#   leases:   R readers (1, 4) stat a file on the mount in a loop for SECONDS_EACH seconds;
+#             stats/s (each is a LOOKUP and a GETATTR at the primary), median of REPEAT runs,
+#             with leases (vrfsd default, --lease-ms = --liveness-ms) and without (--lease-ms 0:
+#             each read waits for a barrier round to the backups).
 #
 # Environment: SECONDS_EACH (default 5), REPEAT (default 3), WRITERS (default "1 4 16"),
-# BIN (default build). Figures, not assertions: `make test` never checks timings.
+# READERS (default "1 4"), BIN (default build). Figures, not assertions: `make test` never
+# checks timings.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +21,7 @@ BIN=${BIN:-$ROOT/build}
 SECONDS_EACH=${SECONDS_EACH:-5}
 REPEAT=${REPEAT:-3}
 WRITERS=${WRITERS:-1 4 16}
+READERS=${READERS:-1 4}
 T=$(mktemp -d "${TMPDIR:-/tmp}/vrfs-bench-vr.XXXXXX")
 MOUNTED=""
 
@@ -96,8 +103,39 @@ creates() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+# stats R: R readers stat one file for SECONDS_EACH seconds; prints stats/s.
+stats() {
+	local r=$1 j total=0 pids=()
+	local end=$((${EPOCHREALTIME/./} + SECONDS_EACH * 1000000))
+	echo x >"$T/m/target"
+	for ((j = 0; j < r; j++)); do
+		(
+			n=0
+			while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+				[ -e "$T/m/target" ] || exit 1
+				n=$((n + 1))
+			done
+			echo "$n" >"$T/reader$j.count"
+		) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for ((j = 0; j < r; j++)); do total=$((total + $(cat "$T/reader$j.count"))); done
+	echo $((total / SECONDS_EACH))
+}
+
+# primary_stats FIELD...: those fields of the normal primary, from one status answer.
+primary_stats() {
+	"$BIN/vrfs" status --cluster "$CLUSTER" --json --timeout 500 |
+		jq -r --args '[.replicas[] | select(.reachable and .status == "normal" and .id == .primary)]
+		| max_by(.view) as $p | [$ARGS.positional[] | $p[.]] | map(tostring) | join(" ")' "$@"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+
+declare -A result per_prepare
+
 say "batching: small-file creates on one mount, 3 replicas on loopback, ${SECONDS_EACH} s per run, median of $REPEAT"
-declare -A result
 for mode in batched unbatched; do
 	if [ "$mode" = batched ]; then start; else start --batch-ops 1; fi
 	for w in $WRITERS; do
@@ -106,12 +144,33 @@ for mode in batched unbatched; do
 		result[$mode,$w]=$(echo "$runs" | tr ' ' '\n' | grep . | median)
 		say "$mode, $w writers: $runs files/s"
 	done
+	read -r prepares ops < <(primary_stats prepares prepare_ops)
+	per_prepare[$mode]=$(ratio "$ops" "$prepares")
+	stop_all
+done
+
+say "leases: stat of one file on one mount, ${SECONDS_EACH} s per run, median of $REPEAT"
+for mode in leases barrier; do
+	if [ "$mode" = leases ]; then start; else start --lease-ms 0; fi
+	for r in $READERS; do
+		runs=""
+		for ((k = 0; k < REPEAT; k++)); do runs+="$(stats "$r") "; done
+		result[$mode,$r]=$(echo "$runs" | tr ' ' '\n' | grep . | median)
+		say "$mode, $r readers: $runs stats/s"
+	done
+	read -r reads lease_reads < <(primary_stats reads lease_reads)
+	say "$mode: the primary served $reads reads, $lease_reads under a lease"
 	stop_all
 done
 
 printf '\n%-34s %12s %12s %8s\n' "small-file creates (files/s)" "batched" "unbatched" "ratio"
 for w in $WRITERS; do
-	b=${result[batched,$w]}
-	u=${result[unbatched,$w]}
-	printf '%-34s %12s %12s %8s\n' "$w writer(s)" "$b" "$u" "$(awk -v b="$b" -v u="$u" 'BEGIN { printf "%.2f", u ? b / u : 0 }')"
+	printf '%-34s %12s %12s %8s\n' "$w writer(s)" "${result[batched,$w]}" "${result[unbatched,$w]}" \
+		"$(ratio "${result[batched,$w]}" "${result[unbatched,$w]}")"
+done
+printf '%-34s %12s %12s\n' "ops per PREPARE" "${per_prepare[batched]}" "${per_prepare[unbatched]}"
+printf '\n%-34s %12s %12s %8s\n' "stat of a file (stats/s)" "leases" "barrier" "ratio"
+for r in $READERS; do
+	printf '%-34s %12s %12s %8s\n' "$r reader(s)" "${result[leases,$r]}" "${result[barrier,$r]}" \
+		"$(ratio "${result[leases,$r]}" "${result[barrier,$r]}")"
 done

@@ -48,6 +48,7 @@
 #define VR_REPLICAS_MAX    9
 #define VR_RESULT_SIZE_MAX 256
 #define VR_NONE            UINT32_MAX
+#define VR_LEASE_RING      64 /* heartbeats the primary remembers the send time of (leases) */
 
 /* What is durable about a replica besides its log and the applied state. */
 struct vr_meta {
@@ -115,6 +116,12 @@ struct vr_io {
 	uint32_t (*apply)(void *ctx, const struct vr_apply *a, uint8_t *result);
 	uint64_t (*realtime)(void *ctx);
 	/*
+	 * Required with leases (config.lease_ns): a clock in nanoseconds that never jumps (the
+	 * driver's CLOCK_MONOTONIC), read at the moment of each lease decision. Its rate may
+	 * differ from any other replica's by at most config.drift_ppm; nothing else is assumed.
+	 */
+	uint64_t (*monotonic)(void *ctx);
+	/*
 	 * Optional. The replica needs ops that no replica keeps in its log any more: bring it
 	 * the state of a replica whose commit s is >= min_op (a checkpoint: the applied state
 	 * with its client table and log entry s), make that its disk with the metadata that
@@ -142,6 +149,8 @@ struct vr_config {
 	uint32_t liveness_ticks;    /* backup: primary silent this long starts a view change */
 	uint32_t view_change_ticks; /* VIEW_CHANGE: no progress this long moves to view+1 */
 	uint32_t resend_ticks;      /* SVC/DVC/RECOVERY/GETSTATE resend period */
+	uint64_t lease_ns;          /* 0: no leases (every read takes a barrier); else §9.7, see vr_read_begin */
+	uint32_t drift_ppm;         /* with leases: bound on the difference of two replicas' clock rates */
 	uint64_t seed;              /* timer jitter and recovery nonces */
 };
 
@@ -237,6 +246,13 @@ struct vr_replica {
 	uint64_t read_nonce;                  /* primary: the newest read barrier sent */
 	uint64_t read_acked[VR_REPLICAS_MAX]; /* primary: newest barrier each backup acknowledged, this view */
 
+	/* Leases (§9.7), on the monotonic clock. */
+	uint64_t lease_sent_at[VR_LEASE_RING];    /* primary: when barrier nonce n (slot n % ring) left */
+	uint64_t lease_sent_nonce[VR_LEASE_RING]; /* the nonce in that slot */
+	uint64_t lease_until[VR_REPLICAS_MAX];    /* primary: backup i's lease holds before this, this view */
+	uint64_t lease_granted_until;             /* this replica decides no DVC before this */
+	uint64_t lease_reads;                     /* reads served under a lease */
+
 	uint64_t tick;
 	uint64_t prng;
 	uint64_t drops;      /* messages dropped by the filters */
@@ -246,19 +262,30 @@ struct vr_replica {
 /* A read in progress at the primary (vr_read_begin). */
 struct vr_read {
 	uint64_t view;
-	uint64_t nonce; /* the barrier: a COMMIT sent after the read began */
+	uint64_t nonce; /* the barrier: a COMMIT sent after the read began (0: under a lease) */
 	uint64_t index; /* commit when it began */
+	bool lease;     /* began while the primary held leases from f backups: ready at once */
 };
 
 /*
- * Linearizable reads without leases. vr_read_begin: 0 and a barrier in *rd, or -EAGAIN when
- * this replica cannot serve reads now (not the normal primary, or its view not started):
- * the client asks the primary. vr_read_ready: 1 once the read may run on the applied state
- * (which then holds every op acknowledged before the read began), 0 while it must wait,
- * -ESTALE when it never will (the view changed): the client asks again.
+ * Linearizable reads. vr_read_begin: 0 and a read in *rd, or -EAGAIN when this replica cannot
+ * serve reads now (not the normal primary, or its view not started): the client asks the
+ * primary. vr_read_ready: 1 once the read may run on the applied state (which then holds
+ * every op acknowledged before the read began), 0 while it must wait, -ESTALE when it never
+ * will (the view changed): the client asks again.
+ *
+ * Without a lease the read waits for a barrier: f backups acknowledge a COMMIT sent after it
+ * began. With config.lease_ns, a primary that holds unexpired leases from f backups serves
+ * it at once (§9.7). A backup grants a lease by acknowledging a barrier, and then decides no
+ * DVC for lease_ns of its own clock; the primary counts it as held for
+ * lease_ns * (1e6 - drift_ppm) / (1e6 + drift_ppm) of its own clock from when it sent that
+ * barrier. A replica that starts (restart, checkpoint installed) may have granted a lease it
+ * does not remember: it too decides no DVC for lease_ns.
  */
 int vr_read_begin(struct vr_replica *r, struct vr_read *rd);
 int vr_read_ready(const struct vr_replica *r, const struct vr_read *rd);
+/* With leases: true while this normal primary holds leases from f backups. */
+bool vr_lease_held(const struct vr_replica *r);
 
 /* Initialises r. d == NULL formats a new replica (view 0, NORMAL, empty log).
  * Allocates every buffer the replica will use; nothing is allocated later.

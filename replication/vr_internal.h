@@ -14,6 +14,8 @@
  *   8  after a checkpoint from another replica, the replica claims NORMAL in the view asked
  *      for, as if the checkpoint alone were that view's log (vr_snapshot_meta);
  *   9  a primary serves reads without the barrier (it trusts itself to still be primary).
+ *  10  a backup decides its DVC while a lease it granted still holds.
+ *  11  the primary holds a lease as long as it was granted, with no margin for clock drift.
  */
 #ifndef VR_INTERNAL_H
 #define VR_INTERNAL_H
@@ -24,7 +26,7 @@
 #ifndef VR_MUTANT
 #define VR_MUTANT 0
 #endif
-#define VR_MUTANT_COUNT 9
+#define VR_MUTANT_COUNT 11
 
 /* vr_replica.c */
 void vr_log_drop(struct vr_replica *r, const char *why);

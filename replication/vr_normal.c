@@ -277,7 +277,8 @@ void vr_on_prepare(struct vr_replica *r, const struct vr_message *m)
 }
 
 /* §4.5 step 3: a backup receives the COMMIT heartbeat. One that carries a read barrier
- * (nonce) is acknowledged: "in view v, as a normal backup, after you sent it" (vr_read_ready). */
+ * (nonce) is acknowledged: "in view v, as a normal backup, after you sent it" (vr_read_ready).
+ * With leases the acknowledgement grants one (§9.7): no DVC from here for lease_ns. */
 void vr_on_commit(struct vr_replica *r, const struct vr_message *m)
 {
 	if (vr_backup_filter(r, m))
@@ -287,9 +288,51 @@ void vr_on_commit(struct vr_replica *r, const struct vr_message *m)
 	if (m->op > r->log.op)
 		r->state_wanted = true;
 	if (m->nonce && r->status == VR_STATUS_NORMAL && m->view == r->view && vr_is_voter(r) && vr_meta_durable(r)) {
-		struct vr_message ok = { .command = VR_COMMIT_OK, .view = r->view, .nonce = m->nonce };
+		struct vr_message ok = {
+			.command = VR_COMMIT_OK, .view = r->view, .nonce = m->nonce, .op = r->config.lease_ns
+		};
+		if (r->config.lease_ns) {
+			uint64_t until = r->io.monotonic(r->io.ctx) + r->config.lease_ns;
+			if (until > r->lease_granted_until)
+				r->lease_granted_until = until;
+		}
 		vr_send(r, m->replica, &ok);
 	}
+}
+
+/* The primary sends barrier nonce n now (with leases: remembers when, for vr_on_commit_ok). */
+static void vr_barrier_sent(struct vr_replica *r, uint64_t nonce)
+{
+	if (!r->config.lease_ns)
+		return;
+	r->lease_sent_nonce[nonce % VR_LEASE_RING] = nonce;
+	r->lease_sent_at[nonce % VR_LEASE_RING] = r->io.monotonic(r->io.ctx);
+}
+
+/* How long the primary counts a lease from when it sent the barrier that obtained it: the
+ * grantor's lease (granted ns, which the grantor waits on its own clock), shrunk so that it
+ * ends first even when the grantor's clock runs fast by drift and the primary's slow by drift
+ * (their rates differ by at most drift_ppm). */
+static uint64_t vr_lease_hold_ns(const struct vr_replica *r, uint64_t granted)
+{
+	if (granted > 60ull * 1000000000u)
+		granted = 60ull * 1000000000u; /* no overflow below; vrfsd grants at most 60 s */
+#if VR_MUTANT == 11
+	return granted; /* planted: the lease is held as long as granted, whatever the drift */
+#endif
+	return granted * (1000000u - r->config.drift_ppm) / (1000000u + r->config.drift_ppm);
+}
+
+bool vr_lease_held(const struct vr_replica *r)
+{
+	if (!r->config.lease_ns || r->status != VR_STATUS_NORMAL || !vr_is_primary(r))
+		return false;
+	uint64_t now = r->io.monotonic(r->io.ctx);
+	uint8_t held = 0;
+	for (uint8_t i = 0; i < r->config.replica_count; i++)
+		if (i != r->config.self && r->lease_until[i] > now)
+			held++;
+	return held >= r->f;
 }
 
 /* The primary learns that a backup was normal in its view after it sent barrier nonce. */
@@ -301,6 +344,11 @@ void vr_on_commit_ok(struct vr_replica *r, const struct vr_message *m)
 		return vr_log_drop(r, "commit_ok: a barrier never sent");
 	if (m->nonce > r->read_acked[m->replica])
 		r->read_acked[m->replica] = m->nonce;
+	if (r->config.lease_ns && m->op && r->lease_sent_nonce[m->nonce % VR_LEASE_RING] == m->nonce) {
+		uint64_t until = r->lease_sent_at[m->nonce % VR_LEASE_RING] + vr_lease_hold_ns(r, m->op);
+		if (until > r->lease_until[m->replica])
+			r->lease_until[m->replica] = until;
+	}
 }
 
 /*
@@ -309,6 +357,11 @@ void vr_on_commit_ok(struct vr_replica *r, const struct vr_message *m)
  * (2) f backups acknowledged, in the same view, a COMMIT sent after the read began: then no
  * later view had a quorum when the read began (quorums intersect and views only grow), so
  * nothing acknowledged before the read began is missing from that state.
+ *
+ * With leases (§9.7), while f backups' leases hold no other view can have started (each new
+ * view needs a DVC from one of them, or from this primary), so every op acknowledged so far
+ * was committed here: the applied state holds it, and the read runs at once. A new primary
+ * serves lease reads only once it committed its starting log (commit >= view_start_op).
  */
 int vr_read_begin(struct vr_replica *r, struct vr_read *rd)
 {
@@ -316,11 +369,18 @@ int vr_read_begin(struct vr_replica *r, struct vr_read *rd)
 	    r->commit < r->view_start_op || !vr_meta_durable(r))
 		return -EAGAIN;
 	rd->view = r->view;
-	rd->nonce = ++r->read_nonce;
 	rd->index = r->commit;
+	rd->lease = vr_lease_held(r);
+	if (rd->lease) {
+		rd->nonce = 0;
+		r->lease_reads++;
+		return 0;
+	}
+	rd->nonce = ++r->read_nonce;
 	struct vr_message m = {
 		.command = VR_COMMIT, .view = r->view, .commit = r->commit, .op = r->log.op, .nonce = rd->nonce
 	};
+	vr_barrier_sent(r, rd->nonce);
 	vr_send_all(r, &m);
 	return 0;
 }
@@ -329,6 +389,8 @@ int vr_read_ready(const struct vr_replica *r, const struct vr_read *rd)
 {
 	if (r->view != rd->view || r->status != VR_STATUS_NORMAL || !vr_is_primary(r))
 		return -ESTALE;
+	if (rd->lease)
+		return r->commit >= rd->index;
 	uint8_t acks = 0;
 	for (uint8_t i = 0; i < r->config.replica_count; i++)
 		if (i != r->config.self && r->read_acked[i] >= rd->nonce)
@@ -382,6 +444,9 @@ void vr_primary_tick(struct vr_replica *r)
 	vr_prepare_flush(r); /* what the driver left unsent */
 	/* §4.5 step 1: COMMIT on a fixed period, whatever else is sent. */
 	if (r->tick >= r->heartbeat_deadline) {
+		/* With leases every heartbeat is a new barrier: its acknowledgements renew them. */
+		if (r->config.lease_ns)
+			vr_barrier_sent(r, ++r->read_nonce);
 		struct vr_message m = { .command = VR_COMMIT,
 			                .view = r->view,
 			                .commit = r->commit,

@@ -576,6 +576,8 @@ static int vr_config_check(const struct vr_config *c)
 		return -EINVAL;
 	if (c->liveness_ticks <= c->heartbeat_ticks || c->view_change_ticks <= c->resend_ticks)
 		return -EINVAL;
+	if (c->lease_ns && c->drift_ppm >= 1000000)
+		return -EINVAL;
 	return 0;
 }
 
@@ -606,12 +608,16 @@ static int vr_alloc(struct vr_replica *r, const struct vr_config *c, const struc
 
 	if (rc)
 		return rc;
+	if (c->lease_ns && !io->monotonic)
+		return -EINVAL;
 	memset(r, 0, sizeof(*r));
 	r->config = *c;
 	r->io = *io;
 	r->f = (uint8_t)((c->replica_count - 1) / 2);
 	r->quorum = (uint8_t)(r->f + 1);
 	r->prng = c->seed ^ ((uint64_t)c->self << 56);
+	if (c->lease_ns) /* a lease granted before this start is not remembered: wait it out */
+		r->lease_granted_until = io->monotonic(io->ctx) + c->lease_ns;
 	r->entry_seq = calloc(c->log_capacity, sizeof(*r->entry_seq));
 	r->spare_bodies = calloc(c->log_capacity, sizeof(*r->spare_bodies));
 	r->spare_cap = calloc(c->log_capacity, sizeof(*r->spare_cap));

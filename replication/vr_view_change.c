@@ -36,6 +36,15 @@ void vr_view_change_start(struct vr_replica *r, uint64_t view)
 	r->resend_deadline = r->tick + r->config.resend_ticks;
 }
 
+/* A lease granted (or possibly granted, before a restart) is unexpired on the own clock. */
+static bool vr_lease_granted(const struct vr_replica *r)
+{
+#if VR_MUTANT == 10
+	return false; /* planted: a backup votes in a view change while its lease holds */
+#endif
+	return r->config.lease_ns && r->io.monotonic(r->io.ctx) < r->lease_granted_until;
+}
+
 static uint8_t vr_count(const bool *set, uint8_t n)
 {
 	uint8_t count = 0;
@@ -144,6 +153,7 @@ static void vr_dvc_complete(struct vr_replica *r)
 	ASSERT(r->log.op >= r->commit);
 	memset(r->acked, 0, sizeof(r->acked));
 	memset(r->read_acked, 0, sizeof(r->read_acked));
+	memset(r->lease_until, 0, sizeof(r->lease_until));
 	r->commit_max = k_new;
 	r->view_start_op = r->log.op;
 	r->prepare_sent = r->log.op; /* the starting log goes out in STARTVIEW */
@@ -186,13 +196,16 @@ void vr_view_change_flush(struct vr_replica *r)
 		vr_send_all(r, &m);
 		r->svc_sent = true;
 	}
+	/* §9.7 rule 2: no DVC (the own one at the new primary included) while a lease this
+	 * replica granted may still be held by the primary of an earlier view. */
+	bool leased = vr_lease_granted(r);
 	/* §5.2 step 2: f SVCs from others fix the DVC; it is persisted before it is sent (V2). */
 	uint8_t svcs = vr_count(r->svc_from, r->config.replica_count) - r->svc_from[r->config.self];
-	if (!r->dvc_decided && svcs >= r->f) {
+	if (!r->dvc_decided && svcs >= r->f && !leased) {
 		r->dvc_decided = true;
 		vr_persist_meta(r);
 	}
-	if (r->dvc_decided && !r->dvc_sent && vr_meta_durable(r) && r->durable_op == r->log.op) {
+	if (r->dvc_decided && !r->dvc_sent && !leased && vr_meta_durable(r) && r->durable_op == r->log.op) {
 		struct vr_dvc d = {
 			.last_normal_view = r->last_normal_view,
 			.op = r->log.op,

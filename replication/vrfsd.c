@@ -131,6 +131,7 @@ struct vrfsd {
 	struct vrfsd_read_space *read_space;
 	struct vr_entry *entries; /* decoding scratch */
 	uint64_t frames_bad;
+	uint64_t reads_served, prepares, prepare_ops; /* for vrfs status */
 	uint64_t start_ms;
 	uint64_t ticks;
 
@@ -396,6 +397,10 @@ static void io_send(void *ctx, uint8_t replica, const struct vr_message *m)
 
 	if (replica < d->cluster.count && replica != d->self)
 		send_vr(d, d->peer[replica].conn, m);
+	if (m->command == VR_PREPARE) {
+		d->prepares++;
+		d->prepare_ops += m->entry_count;
+	}
 }
 
 static void io_reply(void *ctx, uint64_t client_id, const struct vr_message *m)
@@ -437,6 +442,17 @@ static uint64_t io_realtime(void *ctx)
 
 	(void)ctx;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Leases: CLOCK_BOOTTIME never jumps and, unlike CLOCK_MONOTONIC, goes on counting while the
+ * machine is suspended, so a primary that wakes up finds its leases expired. */
+static uint64_t io_monotonic(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -484,6 +500,9 @@ static void send_status(struct vrfsd *d, struct conn *c, uint64_t nonce)
 		.replica_count = d->cluster.count,
 		.uptime_ms = now_ms() - d->start_ms,
 		.frames_bad = d->frames_bad,
+		.reads = d->reads_served,
+		.prepares = d->prepares,
+		.prepare_ops = d->prepare_ops,
 	};
 
 	if (d->phase == PHASE_PROBE) {
@@ -495,6 +514,7 @@ static void send_status(struct vrfsd *d, struct conn *c, uint64_t nonce)
 		st.primary = vr_primary_index(r->view, r->config.replica_count);
 		st.op = r->log.op;
 		st.commit = r->commit;
+		st.lease_reads = r->lease_reads;
 		st.checkpoint = r->log.first > 1 ? r->log.first : 0;
 		st.log_ops = vr_log_count(&r->log);
 		for (uint64_t x = r->log.first; x <= r->log.op; x++)
@@ -516,6 +536,7 @@ static struct vr_io vrfsd_io(struct vrfsd *d)
 		.persist = io_persist,
 		.apply = io_apply,
 		.realtime = io_realtime,
+		.monotonic = io_monotonic,
 		.need_snapshot = io_need_snapshot,
 		.log = io_log,
 	};
@@ -891,6 +912,7 @@ static void reads_serve(struct vrfsd *d)
 				wire_read_reply_encode(p->read.type, &reply, &d->wbuf);
 			}
 			conn_send(c, WIRE_MSG_READ_REPLY, d->wbuf.data, d->wbuf.len);
+			d->reads_served++;
 		}
 		d->read_head = (d->read_head + 1) % READS_MAX;
 		d->read_count--;
@@ -1288,6 +1310,10 @@ static void usage(FILE *f)
 	           "                    at random) starts a view change (default 500, 100..60000)\n"
 	           "  --batch-ops N     the primary sends up to N requests that arrive together in one\n"
 	           "                    PREPARE (default 64; 1: each request in its own, at once)\n"
+	           "  --lease-ms MS     reads at the primary under leases of MS, no message round (default:\n"
+	           "                    --liveness-ms; 0: every read waits for a barrier round)\n"
+	           "  --clock-drift-ppm N  leases assume no two replicas' clocks (CLOCK_BOOTTIME) differ in\n"
+	           "                    rate by more than N parts per million (default 50000, i.e. 5%%)\n"
 	           "  -v, --verbose     also log every dropped message\n"
 	           "  -h, --help        this text\n"
 	           "  --version         the version\n");
@@ -1311,7 +1337,7 @@ int main(int argc, char **argv)
 	struct vrfsd *d = &vd;
 	const char *cluster = NULL, *key_file = NULL;
 	unsigned long id = ULONG_MAX, sessions = 1024, checkpoint_ops = 1000, checkpoint_kib = 16384, liveness_ms = 500,
-	              batch_ops = 64;
+	              batch_ops = 64, lease_ms = ULONG_MAX, drift_ppm = 50000;
 	char why[VRFSD_WHY_SIZE];
 	static const struct option opts[] = {
 		{ "id", required_argument, NULL, 'i' },
@@ -1323,6 +1349,8 @@ int main(int argc, char **argv)
 		{ "checkpoint-kib", required_argument, NULL, 'M' },
 		{ "liveness-ms", required_argument, NULL, 'L' },
 		{ "batch-ops", required_argument, NULL, 'B' },
+		{ "lease-ms", required_argument, NULL, 'E' },
+		{ "clock-drift-ppm", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -1377,6 +1405,20 @@ int main(int argc, char **argv)
 		case 'B':
 			if (parse_uint(optarg, 128, &batch_ops) || batch_ops < 1) {
 				fprintf(stderr, "vrfsd: --batch-ops %s: give a number of requests, 1..128\n", optarg);
+				return 2;
+			}
+			break;
+		case 'E':
+			if (parse_uint(optarg, 60000, &lease_ms)) {
+				fprintf(stderr, "vrfsd: --lease-ms %s: give milliseconds, 0..60000 (0: no leases)\n",
+				        optarg);
+				return 2;
+			}
+			break;
+		case 'D':
+			if (parse_uint(optarg, 500000, &drift_ppm)) {
+				fprintf(stderr, "vrfsd: --clock-drift-ppm %s: give parts per million, 0..500000\n",
+				        optarg);
 				return 2;
 			}
 			break;
@@ -1476,6 +1518,10 @@ int main(int argc, char **argv)
 		.liveness_ticks = (uint32_t)(liveness_ms / TICK_MS),
 		.view_change_ticks = (uint32_t)(liveness_ms / TICK_MS) > 200 ? (uint32_t)(liveness_ms / TICK_MS) : 200,
 		.resend_ticks = 20,
+		/* Leases as long as the liveness timeout: a backup that stops hearing the primary
+		 * starts a view change no sooner than its lease ends, so leases cost no failover time. */
+		.lease_ns = (uint64_t)(lease_ms == ULONG_MAX ? liveness_ms : lease_ms) * 1000000u,
+		.drift_ppm = (uint32_t)drift_ppm,
 		.seed = seed,
 	};
 	d->probe_nonce = seed | 1;

@@ -28,7 +28,7 @@ enum vr_command {
 	VR_RECOVERY_RESPONSE,
 	VR_GET_STATE,
 	VR_NEW_STATE,
-	VR_COMMIT_OK, /* a backup acknowledges a COMMIT that carries a read barrier (nonce) */
+	VR_COMMIT_OK, /* a backup acknowledges a COMMIT that carries a read barrier (nonce); a lease */
 	VR_COMMAND_MAX = VR_COMMIT_OK,
 };
 
@@ -72,17 +72,17 @@ struct vr_message {
 	uint8_t status;  /* REPLY: enum vr_reply_status */
 	uint64_t epoch;
 	uint64_t view;
-	uint64_t op;               /* n */
+	uint64_t op;               /* n; COMMIT_OK: the lease it grants, ns (0: none) */
 	uint64_t commit;           /* k */
 	uint64_t last_normal_view; /* v' in DO_VIEW_CHANGE */
-	uint64_t nonce;            /* RECOVERY, RECOVERY_RESPONSE */
+	uint64_t nonce;            /* RECOVERY, RECOVERY_RESPONSE; COMMIT, COMMIT_OK: read barrier */
 	uint64_t client_id;        /* REQUEST, REPLY */
 	uint64_t session;          /* REQUEST: the session (op-number of its REGISTER) */
 	uint64_t request;          /* REQUEST, REPLY: request-number */
 	uint8_t kind;              /* REQUEST: enum vr_kind */
 	uint32_t body_len;         /* REQUEST: op bytes; REPLY: result bytes */
 	const uint8_t *body;
-	uint32_t entry_count; /* PREPARE (1), DO_VIEW_CHANGE, START_VIEW, NEW_STATE, RECOVERY_RESPONSE */
+	uint32_t entry_count; /* PREPARE (1, or a batch), DO_VIEW_CHANGE, START_VIEW, NEW_STATE, RECOVERY_RESPONSE */
 	const struct vr_entry *entries;
 };
 

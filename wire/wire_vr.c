@@ -14,7 +14,8 @@
  *   status_request    (WIRE_MSG_STATUS_REQUEST)    [nonce]
  *   status            (WIRE_MSG_STATUS)            [nonce, replica, replica_count, status, primary,
  *                                                    view, op, commit, checkpoint, log_ops,
- *                                                    log_bytes, frames_bad, uptime_ms]
+ *                                                    log_bytes, frames_bad, uptime_ms, reads,
+ *                                                    lease_reads, prepares, prepare_ops]
  *   snapshot_request  (WIRE_MSG_SNAPSHOT_REQUEST)  [replica, min_op, snapshot_op, offset]
  *   snapshot_chunk    (WIRE_MSG_SNAPSHOT_CHUNK)    [replica, snapshot_op, head, view, total,
  *                                                    offset, digest, data]
@@ -72,7 +73,7 @@
 #define WIRE_VR_ENTRY_FIELDS         10
 #define WIRE_REDIRECT_FIELDS         4
 #define WIRE_STATUS_REQUEST_FIELDS   1
-#define WIRE_STATUS_FIELDS           13
+#define WIRE_STATUS_FIELDS           17
 #define WIRE_SNAPSHOT_REQUEST_FIELDS 4
 #define WIRE_SNAPSHOT_CHUNK_FIELDS   8
 #define WIRE_VR_INT_SIZE_MAX         9 /* a uint64 */
@@ -298,6 +299,10 @@ int wire_status_encode(const struct wire_status *m, struct wire_buf *b)
 	msgpack_pack_uint64(&pk, m->log_bytes);
 	msgpack_pack_uint64(&pk, m->frames_bad);
 	msgpack_pack_uint64(&pk, m->uptime_ms);
+	msgpack_pack_uint64(&pk, m->reads);
+	msgpack_pack_uint64(&pk, m->lease_reads);
+	msgpack_pack_uint64(&pk, m->prepares);
+	msgpack_pack_uint64(&pk, m->prepare_ops);
 	return wire_sink_finish(&sink);
 }
 
@@ -579,6 +584,10 @@ static const char *wire_status_fields(struct wire_reader *r, struct wire_status 
 	m->log_bytes = wire_reader_u64(r);
 	m->frames_bad = wire_reader_u64(r);
 	m->uptime_ms = wire_reader_u64(r);
+	m->reads = wire_reader_u64(r);
+	m->lease_reads = wire_reader_u64(r);
+	m->prepares = wire_reader_u64(r);
+	m->prepare_ops = wire_reader_u64(r);
 	if (r->status != WIRE_READER_OK)
 		return WIRE_STATUS_READ_WHY[r->status];
 	if (r->left != 0)

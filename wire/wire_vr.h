@@ -65,6 +65,10 @@ struct wire_status {
 	uint64_t log_bytes;  /* their bytes */
 	uint64_t frames_bad; /* frames dropped: bad checksum/MAC, other cluster, malformed */
 	uint64_t uptime_ms;
+	uint64_t reads;       /* reads served since start */
+	uint64_t lease_reads; /* of them, begun under a lease (no barrier round) */
+	uint64_t prepares;    /* PREPARE messages sent since start */
+	uint64_t prepare_ops; /* ops they carried (batching: more ops than messages) */
 };
 
 /* Asks for the checkpoint with op >= min_op, from byte offset (resuming after a reconnect). */

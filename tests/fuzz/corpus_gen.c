@@ -364,6 +364,15 @@ static void corpus_vr(void)
 			break;
 		}
 		corpus_vr_message(names[c], &m);
+		if (c == VR_PREPARE) { /* a batch (§9.6) */
+			m.entries = entries, m.entry_count = CORPUS_ENTRIES;
+			m.op = entries[CORPUS_ENTRIES - 1].op, m.commit = entries[0].op - 1;
+			corpus_vr_message("prepare_batch", &m);
+		}
+		if (c == VR_COMMIT_OK) { /* a lease of 500 ms (§9.7) */
+			m.nonce = 7, m.op = 500000000;
+			corpus_vr_message("commit_ok_lease", &m);
+		}
 
 		snprintf(name, sizeof(name), "%s_max", names[c]);
 		corpus_vr_max(name, c, entries);
@@ -401,7 +410,11 @@ static void corpus_msgs(void)
 		                      .log_ops = 345,
 		                      .log_bytes = 1449000,
 		                      .frames_bad = 2,
-		                      .uptime_ms = 86400000 };
+		                      .uptime_ms = 86400000,
+		                      .reads = 5000,
+		                      .lease_reads = 4900,
+		                      .prepares = 800,
+		                      .prepare_ops = 12000 };
 	struct wire_snapshot_request snapshot_request = {
 		.replica = 2, .min_op = 12000, .snapshot_op = 12000, .offset = 1 << 20
 	};

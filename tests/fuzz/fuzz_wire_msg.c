@@ -101,7 +101,9 @@ static int fuzz_equal(enum fuzz_msg which, const struct fuzz_any *a, const struc
 		       sa->status == sb->status && sa->primary == sb->primary && sa->view == sb->view &&
 		       sa->op == sb->op && sa->commit == sb->commit && sa->checkpoint == sb->checkpoint &&
 		       sa->log_ops == sb->log_ops && sa->log_bytes == sb->log_bytes &&
-		       sa->frames_bad == sb->frames_bad && sa->uptime_ms == sb->uptime_ms;
+		       sa->frames_bad == sb->frames_bad && sa->uptime_ms == sb->uptime_ms && sa->reads == sb->reads &&
+		       sa->lease_reads == sb->lease_reads && sa->prepares == sb->prepares &&
+		       sa->prepare_ops == sb->prepare_ops;
 	case FUZZ_SNAPSHOT_REQUEST:
 		return qa->replica == qb->replica && qa->min_op == qb->min_op && qa->snapshot_op == qb->snapshot_op &&
 		       qa->offset == qb->offset;

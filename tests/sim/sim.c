@@ -58,6 +58,7 @@
 #define SIM_NODES_MAX    (SIM_REPLICAS_MAX + SIM_CLIENTS_MAX)
 #define SIM_LOG_CAPACITY 2048
 #define SIM_BODY_MAX     512
+#define SIM_DRIFT_PPM    300000 /* clock rates 0.7x .. 1.3x under faults (rate_permille) */
 #define SIM_RESULT_LEN   8
 
 #define SIM_TICKS_FAULTS   3000 /* the fault phase */
@@ -65,9 +66,10 @@
 
 struct sim_options {
 	uint64_t seed;
-	int replicas;   /* 0: from the seed (odd seeds 3, even seeds 5) */
-	int store;      /* 1: every replica applies real filesystem ops to a store; 0: one seed in five */
-	uint32_t batch; /* ops per PREPARE; 0: from the seed (1 when bit 1 of the seed is clear, else 2..16) */
+	int replicas;    /* 0: from the seed (odd seeds 3, even seeds 5) */
+	int store;       /* 1: every replica applies real filesystem ops to a store; 0: one seed in five */
+	uint32_t batch;  /* ops per PREPARE; 0: from the seed (1 when bit 1 of the seed is clear, else 2..16) */
+	int lease_ticks; /* lease in nominal ticks; -1: from the seed (0, 20, 40 or 120 by bits 3-4) */
 	bool verbose;
 	bool quiet; /* one of many seeds: print only violations */
 };
@@ -112,6 +114,7 @@ struct sim_replica {
 	struct vr_replica vr;
 	struct sim_disk disk;
 	uint32_t rate_permille; /* clock rate: chance per global tick that this replica ticks */
+	uint64_t mono_ns;       /* its monotonic clock: rate_permille microseconds per global tick */
 	uint64_t restart_at;
 	uint64_t down_since;
 	/* A checkpoint asked for (need_snapshot), installed after a delay. */
@@ -173,6 +176,8 @@ struct sim {
 	uint64_t checkpoint_bytes; /* 0: no byte limit */
 	uint64_t pipeline_bytes;   /* 0: no byte limit on the primary's pipeline */
 	uint32_t batch_max;        /* vr_config.batch_max */
+	uint64_t lease_ns;         /* vr_config.lease_ns: a nominal tick is 1 ms */
+	uint64_t lease_reads;      /* reads served under a lease, all replicas */
 	uint32_t client_table;
 	bool link[SIM_NODES_MAX][SIM_NODES_MAX];
 	struct sim_replica replica[SIM_REPLICAS_MAX];
@@ -543,6 +548,21 @@ static void sim_check_replicas(struct sim *s)
 		sr->view_max = sr->vr.view;
 		sr->commit_max = sr->vr.commit;
 	}
+	/* L1 (§9.7): while a primary holds leases from f backups, no replica is normal in a later
+	 * view: no other primary can have committed anything its reads would miss. */
+	for (int i = 0; i < s->n && s->lease_ns; i++) {
+		struct sim_replica *p = &s->replica[i];
+		if (!p->up || !vr_lease_held(&p->vr))
+			continue;
+		for (int j = 0; j < s->n; j++) {
+			const struct vr_replica *q = &s->replica[j].vr;
+			if (s->replica[j].up && q->status == VR_STATUS_NORMAL && q->view > p->vr.view)
+				sim_fail(s,
+				         "L1: r%d holds leases in view %" PRIu64
+				         " while r%d is normal in view %" PRIu64,
+				         i, p->vr.view, j, q->view);
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- disk */
@@ -796,6 +816,13 @@ static uint64_t sim_realtime(void *ctx)
 	return sr->sim->now * 1000000 + (uint64_t)sr->index * 777777;
 }
 
+/* The monotonic clock: each replica's runs at its own rate (sim_step). */
+static uint64_t sim_monotonic(void *ctx)
+{
+	struct sim_replica *sr = ctx;
+	return sr->mono_ns;
+}
+
 static void sim_log(void *ctx, const char *what)
 {
 	struct sim_replica *sr = ctx;
@@ -815,6 +842,8 @@ static struct vr_config sim_config(struct sim *s, int i)
 		.client_table_size = s->client_table, /* fewer than clients: evictions happen */
 		.pipeline_max = 8,
 		.batch_max = s->batch_max,
+		.lease_ns = s->lease_ns,
+		.drift_ppm = SIM_DRIFT_PPM,
 		.heartbeat_ticks = 5,
 		.prepare_resend_ticks = 10,
 		.liveness_ticks = 40,
@@ -851,6 +880,7 @@ static const struct vr_io sim_io_template = {
 	.persist = sim_persist,
 	.apply = sim_apply,
 	.realtime = sim_realtime,
+	.monotonic = sim_monotonic,
 	.log = sim_log,
 };
 
@@ -1165,6 +1195,8 @@ static void sim_reads(struct sim *s)
 		if (!sc->reading)
 			continue;
 		struct sim_replica *sr = &s->replica[sc->read_at];
+		if (sc->read.lease)
+			s->lease_reads++;
 		int rc = sr->up ? vr_read_ready(&sr->vr, &sc->read) : -ESTALE;
 		if (rc == 0 && s->now - sc->read_started < 400)
 			continue;
@@ -1365,6 +1397,7 @@ static void sim_step(struct sim *s)
 		}
 		/* Clock drift: a slow replica skips ticks, a fast one takes two. */
 		uint32_t rate = s->faults ? sr->rate_permille : 1000;
+		sr->mono_ns += (uint64_t)rate * 1000;
 		int ticks = rate > 1000 ? 1 + sim_chance(s, rate - 1000, 1000) : sim_chance(s, rate, 1000);
 		while (ticks-- > 0)
 			vr_on_tick(&sr->vr);
@@ -1480,6 +1513,12 @@ static int sim_run(const struct sim_options *opt)
 	/* Batching in half the seeds, from the seed alone (the random stream stays as it was). */
 	s->batch_max = opt->batch ? opt->batch : (opt->seed / 2) % 2 ? 2 + (uint32_t)(opt->seed / 4 % 15) : 1;
 	sim_trace(s, "batch: up to %u ops per PREPARE", s->batch_max);
+	/* Leases in three seeds of four, from the seed: shorter than, as long as, and three times
+	 * the liveness timeout (then a view change waits for them). */
+	static const int lease_choice[4] = { 0, 20, 40, 120 };
+	int lease = opt->lease_ticks >= 0 ? opt->lease_ticks : lease_choice[(opt->seed / 8) % 4];
+	s->lease_ns = (uint64_t)lease * 1000000;
+	sim_trace(s, "leases: %d ticks", lease);
 	for (int i = 0; i < s->n; i++) {
 		struct sim_replica *sr = &s->replica[i];
 		sr->sim = s;
@@ -1521,9 +1560,9 @@ static int sim_run(const struct sim_options *opt)
 		done += s->client[j].requests_done;
 	if (opt->verbose || !s->failed)
 		sim_trace(s,
-		          "end: %" PRIu64 " requests, %" PRIu64 " reads, %" PRIu64 " ops executed, %" PRIu64
-		          " messages",
-		          done, s->reads_done, s->executed_max, s->messages);
+		          "end: %" PRIu64 " requests, %" PRIu64 " reads (%" PRIu64 " begun under a lease), %" PRIu64
+		          " ops executed, %" PRIu64 " messages",
+		          done, s->reads_done, s->lease_reads, s->executed_max, s->messages);
 	if (!opt->quiet)
 		printf("seed %" PRIu64 ": %s, %d replicas, trace hash %016" PRIx64 "\n", opt->seed,
 		       s->failed ? "FAILED" : "ok", s->n, s->trace_hash);
@@ -1568,7 +1607,8 @@ static void sim_on_abort(int sig)
 
 static void sim_usage(FILE *out)
 {
-	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--store] [--batch N] [--jobs N] "
+	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--store] [--batch N] [--lease-ticks N] "
+	             "[--jobs N] "
 	             "[--stop] [-v]\n"
 	             "  Simulates a VR cluster under faults and checks its invariants.\n"
 	             "  --seed N       run one seed (default 1)\n"
@@ -1578,6 +1618,8 @@ static void sim_usage(FILE *out)
 	             "                 (default: seeds divisible by 5)\n"
 	             "  --batch N      at most N ops per PREPARE (default: 1 when bit 1 of the seed is\n"
 	             "                 clear, else 2..16 from the seed)\n"
+	             "  --lease-ticks N  leases of N ticks, 0 for none (default: 0, 20, 40 or 120 by\n"
+	             "                 bits 3-4 of the seed; the liveness timeout is 40)\n"
 	             "  --jobs N       run N seeds at once (default 1)\n"
 	             "  --stop         stop at the first failing seed\n"
 	             "  -v             print the trace of a single seed\n"
@@ -1664,7 +1706,7 @@ static int sim_range(struct sim_options opt, uint64_t first, uint64_t last, int 
 
 int main(int argc, char **argv)
 {
-	struct sim_options opt = { .seed = 1 };
+	struct sim_options opt = { .seed = 1, .lease_ticks = -1 };
 	uint64_t first = 0, last = 0;
 	bool range = false, stop = false;
 	uint64_t jobs = 1;
@@ -1715,6 +1757,14 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			opt.batch = (uint32_t)k;
+			i++;
+		} else if (!strcmp(a, "--lease-ticks") && v) {
+			uint64_t k;
+			if (sim_parse_u64(v, &k) || k > 1000) {
+				fprintf(stderr, "vr-sim: --lease-ticks wants 0..1000 (0: no leases), not '%s'\n", v);
+				return 2;
+			}
+			opt.lease_ticks = (int)k;
 			i++;
 		} else if (!strcmp(a, "--jobs") && v) {
 			if (sim_parse_u64(v, &jobs) || jobs < 1 || jobs > 64) {

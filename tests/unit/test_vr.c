@@ -63,7 +63,10 @@ struct fx_apply {
 struct fx {
 	struct vr_replica r;
 	bool initialised;
-	uint64_t now; /* realtime */
+	uint64_t now;  /* realtime */
+	uint64_t mono; /* the monotonic clock (leases), set by the test */
+	uint64_t lease_ns;
+	uint32_t drift_ppm;
 
 	struct fx_send sent[FX_EFFECTS_MAX];
 	size_t sent_count;
@@ -165,6 +168,13 @@ static uint64_t fx_on_realtime(void *ctx)
 	return ++fx->now;
 }
 
+static uint64_t fx_on_monotonic(void *ctx)
+{
+	struct fx *fx = ctx;
+
+	return fx->mono;
+}
+
 static void fx_on_need_snapshot(void *ctx, uint64_t min_op, uint64_t view)
 {
 	struct fx *fx = ctx;
@@ -231,6 +241,7 @@ static struct vr_io fx_io(struct fx *fx)
 		.persist = fx_on_persist,
 		.apply = fx_on_apply,
 		.realtime = fx_on_realtime,
+		.monotonic = fx_on_monotonic,
 		.need_snapshot = fx_on_need_snapshot,
 		.log = fx_on_log,
 	};
@@ -255,6 +266,8 @@ static void fx_init(struct fx *fx, uint8_t self)
 
 	fx_config(&c, self);
 	c.checkpoint_ops = fx->checkpoint_ops;
+	c.lease_ns = fx->lease_ns;
+	c.drift_ppm = fx->drift_ppm;
 	assert_int_equal(vr_init(&fx->r, &c, &io, NULL), 0);
 	fx->initialised = true;
 }
@@ -2226,6 +2239,106 @@ static void test_read_waits_for_the_barrier(void **state)
 	assert_int_equal(vr_read_begin(&fx->r, &later), -EAGAIN);
 }
 
+/* §9.7: the acknowledgement of a heartbeat's barrier is a lease; with f of them the primary
+ * serves reads at once, for lease * (1 - drift) / (1 + drift) from when it sent the barrier. */
+static void test_primary_lease_reads(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_read rd;
+
+	fx->lease_ns = 1000;
+	fx->drift_ppm = 100000; /* 10%: held for 1000 * 0.9 / 1.1 = 818 */
+	fx_init(fx, 0);
+	fx->mono = 100;
+	fx_tick(fx, 1); /* the first heartbeat: barrier 1, sent at 100 */
+	assert_int_equal(fx->sent_count, 2);
+	fx_assert_send(fx, 0, VR_COMMIT, 1, 0);
+	assert_int_equal(fx->sent[0].m.nonce, 1);
+	assert_false(vr_lease_held(&fx->r));
+	fx_reset(fx);
+
+	/* No lease yet: a barrier read. */
+	assert_int_equal(vr_read_begin(&fx->r, &rd), 0);
+	assert_false(rd.lease);
+	assert_int_equal(fx->sent_count, 2);
+	fx_reset(fx);
+
+	struct vr_message ok = { .command = VR_COMMIT_OK, .replica = 1, .view = 0, .nonce = 1 };
+	fx->mono = 300;
+	fx_deliver(fx, &ok); /* an acknowledgement that grants no lease (op 0) */
+	assert_false(vr_lease_held(&fx->r));
+	ok.op = 1000; /* the lease granted, ns */
+	fx_deliver(fx, &ok);
+	assert_true(vr_lease_held(&fx->r)); /* f = 1 */
+	assert_int_equal(vr_read_begin(&fx->r, &rd), 0);
+	assert_true(rd.lease);
+	assert_int_equal(fx->sent_count, 0); /* no message */
+	assert_int_equal(vr_read_ready(&fx->r, &rd), 1);
+	assert_int_equal(fx->r.lease_reads, 1);
+
+	fx->mono = 100 + 817;
+	assert_true(vr_lease_held(&fx->r));
+	fx->mono = 100 + 818; /* expired on the primary's clock: barrier reads again */
+	assert_false(vr_lease_held(&fx->r));
+	assert_int_equal(vr_read_begin(&fx->r, &rd), 0);
+	assert_false(rd.lease);
+	assert_int_equal(vr_read_ready(&fx->r, &rd), 0);
+
+	/* A later heartbeat renews it; a view change ends it, and a read begun under it. */
+	fx_tick(fx, 5);
+	assert_true(fx->r.read_nonce >= 3);
+	ok.nonce = fx->r.read_nonce;
+	fx_deliver(fx, &ok);
+	assert_true(vr_lease_held(&fx->r));
+	assert_int_equal(vr_read_begin(&fx->r, &rd), 0);
+	assert_true(rd.lease);
+	fx_svc(fx, 1, 1);
+	assert_false(vr_lease_held(&fx->r));
+	assert_int_equal(vr_read_ready(&fx->r, &rd), -ESTALE);
+}
+
+/* §9.7 rule 2: a backup that granted a lease decides no DVC until it expired on its clock;
+ * a replica that starts waits one lease too, since it may have granted one it forgot. */
+static void test_lease_delays_the_dvc(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[2];
+
+	fx->lease_ns = 1000;
+	fx->drift_ppm = 100000;
+	fx_chain(log, 1, 2, 0);
+	fx->mono = 0;
+	fx_backup_with_log(fx, 1, log, 2); /* started at 0: no DVC before 1000 */
+
+	fx->mono = 1500;
+	struct vr_message c = { .command = VR_COMMIT, .replica = 0, .view = 0, .commit = 2, .op = 2, .nonce = 4 };
+	fx_deliver(fx, &c); /* granted until 2500 */
+	fx_assert_send(fx, fx->sent_count - 1, VR_COMMIT_OK, 0, 0);
+	assert_int_equal(fx->sent[fx->sent_count - 1].m.op, 1000);
+
+	/* Replica 2 starts view 1, whose primary is this replica: no DVC, own or sent. */
+	struct vr_message dvc = fx_log_message(VR_DO_VIEW_CHANGE, 2, 1, log, 2, 0);
+	fx_deliver(fx, &dvc);
+	for (int i = 0; i < 3; i++) {
+		fx_persist_all(fx);
+		fx_tick(fx, 1);
+	}
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	assert_false(fx->r.dvc_decided);
+	fx->mono = 2499;
+	fx_tick(fx, 1);
+	assert_false(fx->r.dvc_decided);
+
+	/* Expired: the DVC is decided, and with replica 2's the view starts. */
+	fx->mono = 2500;
+	for (int i = 0; i < 3 && fx->r.status != VR_STATUS_NORMAL; i++) {
+		fx_tick(fx, 1);
+		fx_persist_all(fx);
+	}
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.view, 1);
+}
+
 /* A backup acknowledges a COMMIT only when it carries a barrier, and only in its normal view. */
 static void test_backup_acknowledges_barriers(void **state)
 {
@@ -2312,6 +2425,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_sender, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_prepare_entry_count, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_primary_batches_requests, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_primary_lease_reads, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_lease_delays_the_dvc, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_primary_unbatched_sends_at_once, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_takes_a_batch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_entry_checksum, fx_setup, fx_teardown),

@@ -317,6 +317,10 @@ static void fx_assert_status_equal(const struct wire_status *a, const struct wir
 	assert_int_equal(a->log_bytes, b->log_bytes);
 	assert_int_equal(a->frames_bad, b->frames_bad);
 	assert_int_equal(a->uptime_ms, b->uptime_ms);
+	assert_int_equal(a->reads, b->reads);
+	assert_int_equal(a->lease_reads, b->lease_reads);
+	assert_int_equal(a->prepares, b->prepares);
+	assert_int_equal(a->prepare_ops, b->prepare_ops);
 }
 
 static void fx_assert_snapshot_request_equal(const struct wire_snapshot_request *a,
@@ -1344,7 +1348,11 @@ static void test_msg_roundtrip_status_request_and_status(void **state)
 		                           .log_ops = UINT64_MAX,
 		                           .log_bytes = UINT64_MAX,
 		                           .frames_bad = UINT64_MAX,
-		                           .uptime_ms = UINT64_MAX };
+		                           .uptime_ms = UINT64_MAX,
+		                           .reads = UINT64_MAX,
+		                           .lease_reads = UINT64_MAX,
+		                           .prepares = UINT64_MAX,
+		                           .prepare_ops = UINT64_MAX };
 	fx_any_roundtrip(&a);
 	a.u.status = (struct wire_status){ 0 };
 	fx_any_roundtrip(&a);
@@ -1473,8 +1481,10 @@ struct fx_msg_case {
 	struct fx_item items[FX_ITEMS_MAX];
 };
 
-#define FX_DIGEST      "0123456789abcdef0123456789abcdef"
-#define FX_STATUS_TAIL FX_U(7), FX_U(1), FX_U(1), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0) /* view .. uptime_ms */
+#define FX_DIGEST "0123456789abcdef0123456789abcdef"
+#define FX_STATUS_TAIL                                                                                                 \
+	FX_U(7), FX_U(1), FX_U(1), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0),             \
+	        FX_U(0) /* view .. prepare_ops */
 
 static const struct fx_msg_case FX_MSG_CORPUS[] = {
 	{ "empty", "redirect: empty", FX_REDIRECT, { FX_END_ } },
@@ -1525,29 +1535,29 @@ static const struct fx_msg_case FX_MSG_CORPUS[] = {
 	{ "replica 16",
 	  "status: replica out of range",
 	  FX_STATUS,
-	  { FX_A(13), FX_U(1), FX_U(16), FX_U(3), FX_U(0), FX_U(1), FX_STATUS_TAIL } },
+	  { FX_A(17), FX_U(1), FX_U(16), FX_U(3), FX_U(0), FX_U(1), FX_STATUS_TAIL } },
 	{ "replica_count 17",
 	  "status: replica_count out of range",
 	  FX_STATUS,
-	  { FX_A(13), FX_U(1), FX_U(1), FX_U(17), FX_U(0), FX_U(1), FX_STATUS_TAIL } },
+	  { FX_A(17), FX_U(1), FX_U(1), FX_U(17), FX_U(0), FX_U(1), FX_STATUS_TAIL } },
 	{ "primary 16",
 	  "status: primary out of range",
 	  FX_STATUS,
-	  { FX_A(13), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(16), FX_STATUS_TAIL } },
+	  { FX_A(17), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(16), FX_STATUS_TAIL } },
 	{ "status 256",
 	  "status: integer out of range",
 	  FX_STATUS,
-	  { FX_A(13), FX_U(1), FX_U(1), FX_U(3), FX_U(256), FX_U(1), FX_STATUS_TAIL } },
+	  { FX_A(17), FX_U(1), FX_U(1), FX_U(3), FX_U(256), FX_U(1), FX_STATUS_TAIL } },
 	{ "uptime as bin",
 	  "status: field is not an integer",
 	  FX_STATUS,
-	  { FX_A(13), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_U(7), FX_U(1), FX_U(1), FX_U(0), FX_U(0), FX_U(0),
+	  { FX_A(17), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_U(7), FX_U(1), FX_U(1), FX_U(0), FX_U(0), FX_U(0),
 	    FX_U(0), FX_B("") } },
 	{ "trailing nil",
 	  "status: trailing bytes",
 	  FX_STATUS,
-	  { FX_A(13), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_STATUS_TAIL, FX_NIL_ } },
-	{ "too large", "status: message too large", FX_STATUS, { FX_A(13), FX_BN(fx_big, 300) } },
+	  { FX_A(17), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_STATUS_TAIL, FX_NIL_ } },
+	{ "too large", "status: message too large", FX_STATUS, { FX_A(17), FX_BN(fx_big, 300) } },
 	{ "replica 16",
 	  "snapshot_request: replica out of range",
 	  FX_SNAPSHOT_REQUEST,
