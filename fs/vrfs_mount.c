@@ -44,6 +44,8 @@ struct mount {
 	struct vrfs_cluster cluster;
 	uint32_t timeout_ms;
 	uint32_t sessions;
+	bool read_local; /* -o read_from=N: reads at replica read_from (§9.8) */
+	uint8_t read_from;
 	atomic_uint_fast64_t next_handle;
 	uint64_t handle_base; /* random high bits: handles differ across mounts */
 };
@@ -841,7 +843,9 @@ static void mount_usage(FILE *f)
 	           "  --key-file FILE   the cluster key, if the replicas use one\n"
 	           "  -o OPTIONS        timeout=SECONDS (EIO for an operation not answered within that\n"
 	           "                    long; default: wait, like an NFS hard mount), sessions=N\n"
-	           "                    (updates in flight, default 8), key_file=FILE, and FUSE\n"
+	           "                    (updates in flight, default 8), key_file=FILE, read_from=N\n"
+	           "                    (reads at replica N of --cluster, 0-based: this mount sees its\n"
+	           "                    own writes, but not at once those of other mounts), and FUSE\n"
 	           "                    options such as allow_other, ro\n"
 	           "\n"
 	           "As a mount helper: mount -t fuse.vrfs HOST:PORT,... MOUNTPOINT [-o OPTIONS], or in\n"
@@ -904,6 +908,16 @@ static int mount_options(struct mount *m, const char *opts, char *fuse_opts, siz
 				return -1;
 			}
 			m->sessions = (uint32_t)v;
+		} else if (!strncmp(o, "read_from=", 10)) {
+			long v = strtol(o + 10, &end, 10);
+			if (*end || !o[10] || v < 0 || v >= VR_REPLICAS_MAX) {
+				fprintf(stderr, "vrfs mount: -o %s: give a replica number, 0..%d, in --cluster order\n",
+				        o, VR_REPLICAS_MAX - 1);
+				free(copy);
+				return -1;
+			}
+			m->read_local = true;
+			m->read_from = (uint8_t)v;
 		} else {
 			size_t n = strlen(fuse_opts);
 			if (n + strlen(o) + 2 >= size) {
@@ -966,6 +980,11 @@ int vrfs_mount_main(int argc, char **argv)
 		fprintf(stderr, "vrfs mount: %s\n", why);
 		return 2;
 	}
+	if (m.read_local && m.read_from >= m.cluster.count) {
+		fprintf(stderr, "vrfs mount: -o read_from=%u: the cluster has %u replicas, numbered 0..%u\n",
+		        m.read_from, m.cluster.count, m.cluster.count - 1);
+		return 2;
+	}
 
 	/* The cluster must answer before anything is mounted. */
 	struct vrfs_client_config cfg = { .cluster = &m.cluster, .sessions = 1, .timeout_ms = 5000 };
@@ -1004,6 +1023,8 @@ int vrfs_mount_main(int argc, char **argv)
 	}
 	cfg.sessions = m.sessions;
 	cfg.timeout_ms = m.timeout_ms;
+	cfg.read_local = m.read_local;
+	cfg.read_from = m.read_from;
 	randombytes_buf(&m.handle_base, sizeof(m.handle_base));
 	m.handle_base &= ~((1ULL << 40) - 1);
 	if (vrfs_client_open(&m.client, &cfg, 30000, why, sizeof(why))) {

@@ -265,6 +265,7 @@ struct vr_read {
 	uint64_t nonce; /* the barrier: a COMMIT sent after the read began (0: under a lease) */
 	uint64_t index; /* commit when it began */
 	bool lease;     /* began while the primary held leases from f backups: ready at once */
+	bool local;     /* vr_read_begin_local: index is the client's min_op */
 };
 
 /*
@@ -286,6 +287,14 @@ int vr_read_begin(struct vr_replica *r, struct vr_read *rd);
 int vr_read_ready(const struct vr_replica *r, const struct vr_read *rd);
 /* With leases: true while this normal primary holds leases from f backups. */
 bool vr_lease_held(const struct vr_replica *r);
+/*
+ * Reads at any replica (§9.8), not linearizable: 0, or -EAGAIN when this replica is
+ * recovering (its state is being rebuilt). vr_read_ready then says 1 once the applied state
+ * reaches min_op (the op of the client's newest acknowledged write, or the commit of its
+ * newest answer), whatever the view; -ESTALE if the replica starts recovering meanwhile.
+ * A client that keeps min_op so sees its own writes and never goes back in time.
+ */
+int vr_read_begin_local(struct vr_replica *r, struct vr_read *rd, uint64_t min_op);
 
 /* Initialises r. d == NULL formats a new replica (view 0, NORMAL, empty log).
  * Allocates every buffer the replica will use; nothing is allocated later.

@@ -16,6 +16,7 @@
  *   9  a primary serves reads without the barrier (it trusts itself to still be primary).
  *  10  a backup decides its DVC while a lease it granted still holds.
  *  11  the primary holds a lease as long as it was granted, with no margin for clock drift.
+ *  12  a read at a backup is answered before the backup has the client's own writes.
  */
 #ifndef VR_INTERNAL_H
 #define VR_INTERNAL_H
@@ -26,7 +27,7 @@
 #ifndef VR_MUTANT
 #define VR_MUTANT 0
 #endif
-#define VR_MUTANT_COUNT 11
+#define VR_MUTANT_COUNT 12
 
 /* vr_replica.c */
 void vr_log_drop(struct vr_replica *r, const char *why);

@@ -69,6 +69,8 @@ struct vrfs_client {
 	uint64_t read_client;    /* the client id reads carry (routes the answers) */
 	uint64_t view;           /* the newest view heard of */
 	uint64_t announced_view; /* the newest view whose primary announced itself */
+	int read_from;           /* config.read_from, or -1: reads at the primary */
+	uint64_t seen_op;        /* newest op of an acknowledged update or a local read's state */
 	uint64_t tick;
 	pthread_t thread;
 	int wake[2];
@@ -141,10 +143,11 @@ static void io_done(void *ctx, uint64_t request, uint8_t status, const uint8_t *
 	const char *why = NULL;
 
 	(void)request;
-	(void)op;
 	s->p = NULL;
 	if (s->vc.view > s->c->view)
 		s->c->view = s->vc.view;
+	if (status == VR_REPLY_OK && op > s->c->seen_op)
+		s->c->seen_op = op; /* reads at a replica wait until it has this update */
 	if (p) {
 		if (status != VR_REPLY_OK)
 			p->rc = -EIO; /* evicted: the outcome is unknown */
@@ -203,6 +206,8 @@ static void on_read_reply(struct vrfs_client *c, const uint8_t *body, size_t len
 		r->dirents = p->buf->dirents;
 		if (rp.view > c->view)
 			c->view = rp.view;
+		if (c->read_from >= 0 && rp.commit > c->seen_op)
+			c->seen_op = rp.commit; /* monotonic reads: never an older state after this one */
 		p->rc = 0;
 		p->done = true;
 		*pp = p->next;
@@ -402,12 +407,16 @@ int vrfs_client_read(struct vrfs_client *c, const struct wire_read *rd, struct v
 	pthread_mutex_lock(&c->mu);
 	p.request = ++c->read_seq;
 	struct wire_read_request q = { .client_id = c->read_client, .request = p.request, .read = *rd };
+	if (c->read_from >= 0) {
+		q.local = 1;
+		q.min_op = c->seen_op;
+	}
 	if ((rc = wire_read_request_encode(&q, &p.body))) {
 		pthread_mutex_unlock(&c->mu);
 		wire_buf_free(&p.body);
 		return rc;
 	}
-	p.to = vr_primary_index(c->view, c->cluster.count);
+	p.to = c->read_from >= 0 ? (uint8_t)c->read_from : vr_primary_index(c->view, c->cluster.count);
 	p.next = c->reads;
 	c->reads = &p;
 	read_send(c, &p);
@@ -434,6 +443,7 @@ int vrfs_client_open(struct vrfs_client **out, const struct vrfs_client_config *
 		return -ENOMEM;
 	c->cluster = *cfg->cluster;
 	c->timeout_ms = cfg->timeout_ms;
+	c->read_from = cfg->read_local && cfg->read_from < cfg->cluster->count ? cfg->read_from : -1;
 	c->sessions = cfg->sessions ? cfg->sessions : 8;
 	if (c->sessions > SESSIONS_MAX)
 		c->sessions = SESSIONS_MAX;

@@ -10,6 +10,7 @@
 #ifndef REPLICATION_VRFS_CLIENT_H
 #define REPLICATION_VRFS_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,14 @@ struct vrfs_client_config {
 	const struct vrfs_cluster *cluster;
 	uint32_t sessions;   /* updates in flight at once (default 8) */
 	uint32_t timeout_ms; /* a call gives up after this long with -ETIMEDOUT; 0: wait for good */
+	/*
+	 * false: reads are linearizable, at the primary. true: reads go to replica read_from
+	 * (§9.8), which answers once it has applied the client's newest acknowledged write and
+	 * the state of its newest answer: read-your-writes and monotonic reads for this client
+	 * only; a replica that lags for a second sends the read on to the primary.
+	 */
+	bool read_local;
+	uint8_t read_from;
 };
 
 /*

@@ -61,6 +61,7 @@
 #define PROBE_RESEND_TICK  20
 #define SNAPSHOT_WAIT_TICK 200  /* no chunk for this long: ask again (the same giver once, then another) */
 #define READS_MAX          4096 /* reads waiting for their barrier; more are redirected (retried) */
+#define LOCAL_READ_TICKS   100  /* a read at a backup waits this long for its min_op, then is redirected */
 #define SNAPSHOT_IN        "snapshot-in.db"
 #define SNAPSHOT_OUT       "snapshot-out.db"
 
@@ -69,6 +70,7 @@ enum phase { PHASE_PROBE, PHASE_RUN };
 /* A read waiting for its barrier (vr_read_ready). The name is copied: the frame is gone. */
 struct pending_read {
 	uint64_t client_id, request;
+	uint64_t tick; /* when it came (a local read waits at most LOCAL_READ_TICKS) */
 	struct wire_read read;
 	char name[WIRE_NAME_MAX + 2];
 	struct vr_read rd;
@@ -896,13 +898,17 @@ static void reads_serve(struct vrfsd *d)
 	while (d->read_count) {
 		struct pending_read *p = &d->reads[d->read_head];
 		int rc = vr_read_ready(&d->vr, &p->rd);
+		if (rc == 0 && p->rd.local && d->ticks - p->tick >= LOCAL_READ_TICKS)
+			rc = -ESTALE; /* this replica lags: the client asks the primary */
 		if (rc == 0)
 			return;
 		struct conn *c = conn_of_client(d, p->client_id);
 		if (rc < 0) {
 			send_redirect(d, c); /* the view changed: the client asks the new primary */
 		} else {
-			struct wire_read_reply reply = { .request = p->request, .view = d->vr.view };
+			struct wire_read_reply reply = { .request = p->request,
+				                         .view = d->vr.view,
+				                         .commit = d->vr.commit };
 			vrfsd_store_read(d->store, &p->read, d->read_space, &reply.result);
 			d->wbuf.len = 0;
 			if (wire_read_reply_encode(p->read.type, &reply, &d->wbuf)) {
@@ -927,10 +933,11 @@ static void on_read(struct vrfsd *d, struct conn *c, const struct wire_read_requ
 		return;
 	}
 	struct pending_read *p = &d->reads[(d->read_head + d->read_count) % READS_MAX];
-	if (vr_read_begin(&d->vr, &p->rd)) {
+	if (q->local ? vr_read_begin_local(&d->vr, &p->rd, q->min_op) : vr_read_begin(&d->vr, &p->rd)) {
 		send_redirect(d, c);
 		return;
 	}
+	p->tick = d->ticks;
 	p->client_id = q->client_id;
 	p->request = q->request;
 	p->read = q->read;

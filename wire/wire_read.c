@@ -4,10 +4,10 @@
  *
  * Formats. Every body is one msgpack array holding every field, always, in this order:
  *
- *   read request   [client_id, request, read]
+ *   read request   [client_id, request, local, min_op, read]
  *   read           [type, ino, name, offset, cookie, size, whence]
  *                  (a field the type does not use travels as 0, or as an empty bin)
- *   read reply     [request, view, err, payload]
+ *   read reply     [request, view, commit, err, payload]
  *
  * The payload of a reply depends on the read's type, which the decoder is told (the
  * client knows what it asked), and on err:
@@ -33,6 +33,7 @@
  *   array lengths          exactly as above
  *   type                   1..WIRE_READ_TYPE_MAX (a reply's type is the decoder's argument)
  *   client_id              nonzero
+ *   local                  0 or 1; min_op is 0 unless local is 1
  *   ino                    nonzero, except for STATFS, which uses no field
  *   unused fields          0 or empty: the fields of enum wire_read_type's comments only
  *   LOOKUP name            1..WIRE_NAME_MAX + 1 bytes, no '/' or NUL (256 bytes travel so
@@ -75,8 +76,8 @@
 #include "wire/wire_read.h"
 
 #define WIRE_READ_FIELDS             7 /* type, ino, name, offset, cookie, size, whence */
-#define WIRE_READ_REQUEST_FIELDS     3
-#define WIRE_READ_REPLY_FIELDS       4
+#define WIRE_READ_REQUEST_FIELDS     5
+#define WIRE_READ_REPLY_FIELDS       5
 #define WIRE_READ_DATA_FIELDS        2 /* data, len */
 #define WIRE_READ_READDIR_FIELDS     2 /* eof, dirents */
 #define WIRE_READ_STATFS_FIELDS      2
@@ -86,8 +87,8 @@
 #define WIRE_READ_NIL                0xc0 /* msgpack nil: the payload of an error */
 
 /* The largest encodings: an array header and integers, bin headers and their bytes. */
-#define WIRE_READ_REQUEST_ENCODED_MAX (2 + 8 * WIRE_INT_SIZE_MAX + WIRE_HEADER_SIZE_MAX + WIRE_FS_NAME_LEN_MAX)
-#define WIRE_READ_REPLY_HEAD_MAX      (1 + 3 * WIRE_INT_SIZE_MAX)
+#define WIRE_READ_REQUEST_ENCODED_MAX (2 + 10 * WIRE_INT_SIZE_MAX + WIRE_HEADER_SIZE_MAX + WIRE_FS_NAME_LEN_MAX)
+#define WIRE_READ_REPLY_HEAD_MAX      (1 + 4 * WIRE_INT_SIZE_MAX)
 #define WIRE_READ_DIRENT_MAX          (2 + WIRE_INT_SIZE_MAX + WIRE_HEADER_SIZE_MAX + WIRE_NAME_MAX + WIRE_ATTR_SIZE_MAX)
 #define WIRE_READ_DATA_PAYLOAD_MAX    (1 + WIRE_HEADER_SIZE_MAX + WIRE_READ_DATA_MAX + WIRE_INT_SIZE_MAX)
 #define WIRE_READ_READDIR_PAYLOAD_MAX                                                                                  \
@@ -251,6 +252,10 @@ static const char *wire_read_request_invalid(const struct wire_read_request *m)
 {
 	if (m->client_id == 0)
 		return "read_request: client_id is 0";
+	if (m->local > 1)
+		return "read_request: local is not 0 or 1";
+	if (!m->local && m->min_op)
+		return "read_request: min_op without local";
 	return wire_read_invalid(&m->read);
 }
 
@@ -371,6 +376,8 @@ int wire_read_request_encode(const struct wire_read_request *m, struct wire_buf 
 	msgpack_pack_array(&pk, WIRE_READ_REQUEST_FIELDS);
 	msgpack_pack_uint64(&pk, m->client_id);
 	msgpack_pack_uint64(&pk, m->request);
+	msgpack_pack_uint8(&pk, m->local);
+	msgpack_pack_uint64(&pk, m->min_op);
 	msgpack_pack_array(&pk, WIRE_READ_FIELDS);
 	msgpack_pack_uint8(&pk, rd->type);
 	msgpack_pack_uint64(&pk, rd->ino);
@@ -413,6 +420,7 @@ int wire_read_reply_encode(uint8_t type, const struct wire_read_reply *m, struct
 	msgpack_pack_array(&pk, WIRE_READ_REPLY_FIELDS);
 	msgpack_pack_uint64(&pk, m->request);
 	msgpack_pack_uint64(&pk, m->view);
+	msgpack_pack_uint64(&pk, m->commit);
 	msgpack_pack_int32(&pk, m->result.err);
 	if (m->result.err)
 		msgpack_pack_nil(&pk);
@@ -454,6 +462,8 @@ static const char *wire_read_request_fields(struct wire_reader *r, struct wire_r
 		return "read_request: wrong field count";
 	m->client_id = wire_reader_u64(r);
 	m->request = wire_reader_u64(r);
+	m->local = wire_reader_u8(r);
+	m->min_op = wire_reader_u64(r);
 	count = wire_reader_array(r);
 	if (r->status == WIRE_READER_OK && count != WIRE_READ_FIELDS)
 		return "read_request: read: wrong field count";
@@ -600,6 +610,7 @@ static const char *wire_read_reply_fields(struct wire_reader *r, uint8_t type, s
 		return "read_reply: wrong field count";
 	m->request = wire_reader_u64(r);
 	m->view = wire_reader_u64(r);
+	m->commit = wire_reader_u64(r);
 	res->err = (int32_t)wire_reader_sint(r, INT32_MIN, INT32_MAX);
 	if (r->status != WIRE_READER_OK)
 		return WIRE_READ_REPLY_WHY[r->status];

@@ -93,13 +93,21 @@ struct wire_read_result {
 struct wire_read_request {
 	uint64_t client_id; /* the client's session (for the reply's connection); nonzero */
 	uint64_t request;   /* the client's own number, echoed */
+	/*
+	 * 0: a linearizable read, at the primary (read barrier or lease). 1: any replica that is
+	 * not recovering answers from its applied state once its commit-number reaches min_op
+	 * (§9.8: reads at backups; the client sends the op of its newest acknowledged write).
+	 */
+	uint8_t local;
+	uint64_t min_op; /* 0 unless local */
 	struct wire_read read;
 };
 
 /* The body of a WIRE_MSG_READ_REPLY frame. */
 struct wire_read_reply {
 	uint64_t request;
-	uint64_t view; /* the view the answer was served in */
+	uint64_t view;   /* the view the answer was served in */
+	uint64_t commit; /* the commit-number of the state it was served from */
 	struct wire_read_result result;
 };
 

@@ -94,3 +94,54 @@ writers() {
 	[ "$prepares" -gt 0 ]
 	[ "$ops" -eq "$prepares" ]
 }
+
+# replica_stat I FIELD: FIELD of replica I in `vrfs status --json`.
+replica_stat() {
+	status_json | jq -r --argjson i "$1" --arg f "$2" '.replicas[] | select(.id == $i) | .[$f]'
+}
+
+@test "reads at a backup (-o read_from): a mount sees its own writes at once, and others' soon" {
+	local p b i
+	p=$(primary_stats id)
+	b=$(((p + 1) % 3))
+	mount_vrfs c -o "read_from=$b"
+	local before
+	before=$(replica_stat "$b" reads)
+	for i in $(seq 1 50); do
+		echo "mine $i" >"$T/c/own"
+		[ "$(cat "$T/c/own")" = "mine $i" ] || { echo "read on c: $(cat "$T/c/own"), wanted mine $i" >&2; return 1; }
+	done
+	local served
+	served=$(($(replica_stat "$b" reads) - before))
+	echo "# backup r$b served $served reads for mount c" >&3
+	[ "$served" -ge 50 ]
+	# Another mount's write reaches c once the backup has applied it (no promise of when).
+	echo "from a" >"$A/theirs"
+	for _ in $(seq 1 50); do
+		[ "$(cat "$T/c/theirs" 2>/dev/null)" = "from a" ] && break
+		sleep 0.1
+	done
+	[ "$(cat "$T/c/theirs")" = "from a" ]
+}
+
+@test "reads at a backup that dies: the mount goes on reading from the others" {
+	local p b
+	p=$(primary_stats id)
+	b=$(((p + 1) % 3))
+	mount_vrfs c -o "read_from=$b"
+	echo before >"$T/c/f"
+	[ "$(cat "$T/c/f")" = before ]
+	kill_replica "$b"
+	echo after >"$T/c/f"
+	[ "$(cat "$T/c/f")" = after ]
+	[ "$(cat "$B/f")" = after ]
+}
+
+@test "-o read_from names a replica the cluster does not have: one line, exit 2, nothing mounted" {
+	mkdir "$T/c"
+	run "$VRFS" mount --cluster "$CLUSTER" "$T/c" -o read_from=3
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"read_from=3"*"3 replicas"* ]]
+	! is_mounted "$T/c"
+}

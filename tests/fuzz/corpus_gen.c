@@ -581,11 +581,13 @@ static void corpus_reads(void)
 		static char long_name[WIRE_NAME_MAX + 1];
 		struct wire_read_request q = { .client_id = UINT64_MAX,
 			                       .request = UINT64_MAX,
+			                       .local = 1,
+			                       .min_op = UINT64_MAX,
 			                       .read = { .type = WIRE_READ_LOOKUP,
 			                                 .ino = UINT64_MAX,
 			                                 .name = long_name,
 			                                 .name_len = sizeof(long_name) } };
-		struct wire_read_reply m = { .request = UINT64_MAX, .view = UINT64_MAX };
+		struct wire_read_reply m = { .request = UINT64_MAX, .view = UINT64_MAX, .commit = UINT64_MAX };
 
 		memset(long_name, 'n', sizeof(long_name));
 		corpus_read_request("lookup_256", &q);

@@ -78,7 +78,7 @@ static bool fuzz_reply_equal(const struct wire_read_reply *a, const struct wire_
 {
 	const struct wire_read_result *x = &a->result, *y = &b->result;
 
-	if (!(a->request == b->request && a->view == b->view && x->err == y->err &&
+	if (!(a->request == b->request && a->view == b->view && a->commit == b->commit && x->err == y->err &&
 	      fuzz_attr_equal(&x->attr, &y->attr) && fuzz_bytes_equal(x->data, x->data_len, y->data, y->data_len) &&
 	      x->len == y->len && x->value == y->value && x->inodes == y->inodes && x->data_bytes == y->data_bytes &&
 	      x->eof == y->eof && x->dirent_count == y->dirent_count))
@@ -99,6 +99,8 @@ static void fuzz_check_request(const struct wire_read_request *m, const uint8_t 
 	const struct wire_read *rd = &m->read;
 
 	if (m->client_id == 0 || rd->type < 1 || rd->type > WIRE_READ_TYPE_MAX)
+		abort();
+	if (m->local > 1 || (!m->local && m->min_op))
 		abort();
 	if ((rd->type == WIRE_READ_STATFS) != (rd->ino == 0))
 		abort();
@@ -152,7 +154,8 @@ static void fuzz_request(const uint8_t *buf, size_t len)
 		abort(); /* the canonical form is the shortest */
 	if (wire_read_request_decode(enc.data, enc.len, &m2, &why) != 0 || why)
 		abort();
-	if (m.client_id != m2.client_id || m.request != m2.request || !fuzz_read_equal(&m.read, &m2.read))
+	if (m.client_id != m2.client_id || m.request != m2.request || m.local != m2.local || m.min_op != m2.min_op ||
+	    !fuzz_read_equal(&m.read, &m2.read))
 		abort(); /* round trip changed the message */
 	if (wire_read_request_encode(&m2, &enc2) != 0)
 		abort();

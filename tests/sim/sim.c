@@ -70,6 +70,7 @@ struct sim_options {
 	int store;       /* 1: every replica applies real filesystem ops to a store; 0: one seed in five */
 	uint32_t batch;  /* ops per PREPARE; 0: from the seed (1 when bit 1 of the seed is clear, else 2..16) */
 	int lease_ticks; /* lease in nominal ticks; -1: from the seed (0, 20, 40 or 120 by bits 3-4) */
+	int local_reads; /* 1: half the reads go to any replica (§9.8); -1: from bit 5 of the seed */
 	bool verbose;
 	bool quiet; /* one of many seeds: print only violations */
 };
@@ -144,6 +145,8 @@ struct sim_client {
 	struct vr_read read;
 	uint64_t read_floor; /* highest op any client had accepted when the read began */
 	uint64_t read_started;
+	/* Reads at any replica (vr_read_begin_local): what this client has seen. */
+	uint64_t seen_op; /* its newest acknowledged op, or the state of its newest local read */
 };
 
 struct sim_committed {
@@ -178,6 +181,8 @@ struct sim {
 	uint32_t batch_max;        /* vr_config.batch_max */
 	uint64_t lease_ns;         /* vr_config.lease_ns: a nominal tick is 1 ms */
 	uint64_t lease_reads;      /* reads served under a lease, all replicas */
+	bool local_reads;          /* sim_options.local_reads */
+	uint64_t local_reads_done;
 	uint32_t client_table;
 	bool link[SIM_NODES_MAX][SIM_NODES_MAX];
 	struct sim_replica replica[SIM_REPLICAS_MAX];
@@ -1065,6 +1070,8 @@ static void sim_client_done(void *ctx, uint64_t request, uint8_t status, const u
 		         sc->index, op, sc->reply_op_at_submit);
 	if (op > s->reply_op_max)
 		s->reply_op_max = op;
+	if (op > sc->seen_op)
+		sc->seen_op = op;
 }
 
 static uint64_t sim_client_new_id(void *ctx)
@@ -1178,7 +1185,13 @@ static void sim_client_tick(struct sim *s, struct sim_client *sc)
 		int at = sim_chance(s, 3, 4) ? vr_primary_index(sc->vc.view, (uint8_t)s->n)
 		                             : (int)sim_below(s, (uint64_t)s->n);
 		struct sim_replica *sr = &s->replica[at];
-		if (sr->up && s->link[node][at] && vr_read_begin(&sr->vr, &sc->read) == 0) {
+		/* With local reads, half the reads ask any replica for what this client has seen. */
+		bool local = s->local_reads && sim_chance(s, 1, 2);
+		if (local)
+			at = (int)sim_below(s, (uint64_t)s->n), sr = &s->replica[at];
+		if (sr->up && s->link[node][at] &&
+		    (local ? vr_read_begin_local(&sr->vr, &sc->read, sc->seen_op)
+		           : vr_read_begin(&sr->vr, &sc->read)) == 0) {
 			sc->reading = true;
 			sc->read_at = at;
 			sc->read_floor = s->reply_op_max;
@@ -1204,6 +1217,21 @@ static void sim_reads(struct sim *s)
 		if (rc != 1 || !s->link[sc->read_at][SIM_REPLICAS_MAX + j])
 			continue; /* lost, or the answer is: the client asks again later */
 		s->reads_done++;
+		if (sc->read.local) {
+			/* S18 (§9.8): a read at any replica sees the client's own writes and never an older
+			 * state than its previous read saw. */
+			s->local_reads_done++;
+			sim_trace(s, "c%d local read at r%d: commit %" PRIu64 " (seen before: %" PRIu64 ")", j,
+			          sc->read_at, sr->vr.commit, sc->read.index);
+			if (sr->vr.commit < sc->read.index)
+				sim_fail(s,
+				         "S18: r%d serves c%d a local read at commit %" PRIu64
+				         " after it saw op %" PRIu64,
+				         sc->read_at, j, sr->vr.commit, sc->read.index);
+			if (sr->vr.commit > sc->seen_op)
+				sc->seen_op = sr->vr.commit;
+			continue;
+		}
 		sim_trace(s, "c%d read at r%d: commit %" PRIu64 " (acknowledged before: %" PRIu64 ")", j, sc->read_at,
 		          sr->vr.commit, sc->read_floor);
 		if (sr->vr.commit < sc->read_floor)
@@ -1519,6 +1547,8 @@ static int sim_run(const struct sim_options *opt)
 	int lease = opt->lease_ticks >= 0 ? opt->lease_ticks : lease_choice[(opt->seed / 8) % 4];
 	s->lease_ns = (uint64_t)lease * 1000000;
 	sim_trace(s, "leases: %d ticks", lease);
+	s->local_reads = opt->local_reads >= 0 ? opt->local_reads == 1 : (opt->seed / 32) % 2 == 1;
+	sim_trace(s, "local reads: %s", s->local_reads ? "yes" : "no");
 	for (int i = 0; i < s->n; i++) {
 		struct sim_replica *sr = &s->replica[i];
 		sr->sim = s;
@@ -1560,9 +1590,9 @@ static int sim_run(const struct sim_options *opt)
 		done += s->client[j].requests_done;
 	if (opt->verbose || !s->failed)
 		sim_trace(s,
-		          "end: %" PRIu64 " requests, %" PRIu64 " reads (%" PRIu64 " begun under a lease), %" PRIu64
-		          " ops executed, %" PRIu64 " messages",
-		          done, s->reads_done, s->lease_reads, s->executed_max, s->messages);
+		          "end: %" PRIu64 " requests, %" PRIu64 " reads (%" PRIu64 " begun under a lease, %" PRIu64
+		          " local), %" PRIu64 " ops executed, %" PRIu64 " messages",
+		          done, s->reads_done, s->lease_reads, s->local_reads_done, s->executed_max, s->messages);
 	if (!opt->quiet)
 		printf("seed %" PRIu64 ": %s, %d replicas, trace hash %016" PRIx64 "\n", opt->seed,
 		       s->failed ? "FAILED" : "ok", s->n, s->trace_hash);
@@ -1608,6 +1638,7 @@ static void sim_on_abort(int sig)
 static void sim_usage(FILE *out)
 {
 	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--store] [--batch N] [--lease-ticks N] "
+	             "[--local-reads 0|1] "
 	             "[--jobs N] "
 	             "[--stop] [-v]\n"
 	             "  Simulates a VR cluster under faults and checks its invariants.\n"
@@ -1620,6 +1651,7 @@ static void sim_usage(FILE *out)
 	             "                 clear, else 2..16 from the seed)\n"
 	             "  --lease-ticks N  leases of N ticks, 0 for none (default: 0, 20, 40 or 120 by\n"
 	             "                 bits 3-4 of the seed; the liveness timeout is 40)\n"
+	             "  --local-reads 0|1  half the reads at any replica (default: bit 5 of the seed)\n"
 	             "  --jobs N       run N seeds at once (default 1)\n"
 	             "  --stop         stop at the first failing seed\n"
 	             "  -v             print the trace of a single seed\n"
@@ -1706,7 +1738,7 @@ static int sim_range(struct sim_options opt, uint64_t first, uint64_t last, int 
 
 int main(int argc, char **argv)
 {
-	struct sim_options opt = { .seed = 1, .lease_ticks = -1 };
+	struct sim_options opt = { .seed = 1, .lease_ticks = -1, .local_reads = -1 };
 	uint64_t first = 0, last = 0;
 	bool range = false, stop = false;
 	uint64_t jobs = 1;
@@ -1765,6 +1797,20 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			opt.lease_ticks = (int)k;
+			i++;
+		} else if (!strcmp(a, "--local-reads") && v) {
+			if (strcmp(v, "0") && strcmp(v, "1")) {
+				fprintf(stderr, "vr-sim: --local-reads wants 0 or 1, not '%s'\n", v);
+				return 2;
+			}
+			opt.local_reads = v[0] - '0';
+			i++;
+		} else if (!strcmp(a, "--local-reads") && v) {
+			if (strcmp(v, "0") && strcmp(v, "1")) {
+				fprintf(stderr, "vr-sim: --local-reads wants 0 or 1, not '%s'\n", v);
+				return 2;
+			}
+			opt.local_reads = v[0] - '0';
 			i++;
 		} else if (!strcmp(a, "--jobs") && v) {
 			if (sim_parse_u64(v, &jobs) || jobs < 1 || jobs > 64) {

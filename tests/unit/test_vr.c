@@ -2339,6 +2339,34 @@ static void test_lease_delays_the_dvc(void **state)
 	assert_int_equal(fx->r.view, 1);
 }
 
+/* §9.8: a read at a backup waits until the backup applied the client's min_op; it holds
+ * across view changes; a recovering replica serves none. */
+static void test_local_read_at_a_backup(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3];
+	struct vr_read rd;
+
+	fx_chain(log, 1, 3, 0);
+	fx_backup_with_log(fx, 1, log, 3);
+	fx_commit(fx, 0, 0, 1, 3);
+	assert_int_equal(fx->r.commit, 1);
+	assert_int_equal(vr_read_begin(&fx->r, &rd), -EAGAIN); /* linearizable: the primary's */
+	assert_int_equal(vr_read_begin_local(&fx->r, &rd, 2), 0);
+	assert_true(rd.local);
+	assert_int_equal(vr_read_ready(&fx->r, &rd), 0);
+	fx_commit(fx, 0, 0, 2, 3);
+	assert_int_equal(vr_read_ready(&fx->r, &rd), 1);
+	fx_svc(fx, 2, 1); /* a view change does not end it: the state only grows */
+	assert_int_equal(vr_read_ready(&fx->r, &rd), 1);
+
+	fx_teardown(state);
+	fx_setup(state);
+	fx = *state;
+	fx_init_recovering(fx, 1);
+	assert_int_equal(vr_read_begin_local(&fx->r, &rd, 0), -EAGAIN);
+}
+
 /* A backup acknowledges a COMMIT only when it carries a barrier, and only in its normal view. */
 static void test_backup_acknowledges_barriers(void **state)
 {
@@ -2427,6 +2455,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_primary_batches_requests, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_primary_lease_reads, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_lease_delays_the_dvc, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_local_read_at_a_backup, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_primary_unbatched_sends_at_once, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_takes_a_batch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_entry_checksum, fx_setup, fx_teardown),

@@ -1,11 +1,16 @@
 /*
  * test_wire_read.c — unit tests of the read codec (wire/wire_read.c): round trips of
  * every read type and of every answer (successes, errors, empty data, the largest data,
- * 1024 entries, names of 255 and 256 bytes), golden bytes that pin the formats, the
- * encoders' refusals, a corpus of malformed bodies each hitting one reject reason with
- * its exact `why`, every field a type does not use set in turn, every truncation of
- * valid encodings, trailing bytes, the dirents_max bound, and seeded random and mutated
- * bytes.
+ * 1024 entries, names of 255 and 256 bytes), golden bytes that pin the formats, other
+ * integer widths and array headers, the encoders' refusals, a corpus of malformed bodies
+ * each hitting one reject reason with its exact `why`, every field a type does not use set
+ * in turn, every truncation of valid encodings, trailing bytes, the dirents_max bound, and
+ * seeded random and mutated bytes.
+ *
+ * Requests are [client_id, request, local, min_op, read] and replies [request, view,
+ * commit, err, payload]: local (0 or 1), min_op (0 unless local) and commit are checked in
+ * round trips at their extremes, in golden bytes, at other integer widths, and in the
+ * encoder's and the decoder's refusals.
  *
  * Every buffer handed to a decoder is a malloc'd copy of exactly the right size, so
  * ASan reports any read past its end.
@@ -121,9 +126,19 @@ static struct wire_read fx_read(uint8_t type)
 	return rd;
 }
 
+/* A linearizable read (local 0, min_op 0): fx_request_local gives the read-at-a-backup kind. */
 static struct wire_read_request fx_request(uint8_t type)
 {
 	return (struct wire_read_request){ .client_id = 0x1122334455667788ULL, .request = 99, .read = fx_read(type) };
+}
+
+/* A read any replica may answer once its commit-number reaches min_op. */
+static struct wire_read_request fx_request_local(uint8_t type, uint64_t min_op)
+{
+	struct wire_read_request m = fx_request(type);
+
+	m.local = 1, m.min_op = min_op;
+	return m;
 }
 
 static struct wire_attr fx_attr(uint64_t ino)
@@ -168,7 +183,7 @@ static struct wire_read_reply fx_reply(uint8_t type, struct wire_dirent *dirents
 {
 	static const uint8_t target[] = "../some/target";
 	static const uint8_t list[] = "user.a\0user.mime_type\0";
-	struct wire_read_reply m = { .request = 99, .view = 3 };
+	struct wire_read_reply m = { .request = 99, .view = 3, .commit = 0x123456789ULL };
 	struct wire_read_result *res = &m.result;
 
 	switch (type) {
@@ -220,6 +235,8 @@ static void fx_assert_request_equal(const struct wire_read_request *a, const str
 {
 	assert_int_equal(a->client_id, b->client_id);
 	assert_int_equal(a->request, b->request);
+	assert_int_equal(a->local, b->local);
+	assert_int_equal(a->min_op, b->min_op);
 	fx_assert_read_equal(&a->read, &b->read);
 }
 
@@ -244,6 +261,7 @@ static void fx_assert_reply_equal(const struct wire_read_reply *a, const struct 
 
 	assert_int_equal(a->request, b->request);
 	assert_int_equal(a->view, b->view);
+	assert_int_equal(a->commit, b->commit);
 	assert_int_equal(x->err, y->err);
 	fx_assert_attr_equal(&x->attr, &y->attr);
 	fx_assert_bytes(x->data, x->data_len, y->data, y->data_len);
@@ -358,10 +376,17 @@ struct fx_item {
 #define FX_RAW_(s)   FX_ITEM(FX_RAW, 0, 0, (s), sizeof(s) - 1)
 #define FX_ITEMS_MAX 48
 
-/* A request's head and a read of type t with ino i, then name, offset, cookie, size, whence. */
-#define FX_REQ(t, i) FX_A(3), FX_U(7), FX_U(1), FX_A(7), FX_U(t), FX_U(i)
+/* A request's head (client_id 7, request 1) with the items lo (local) and mo (min_op). */
+#define FX_REQ_HEAD(lo, mo) FX_A(5), FX_U(7), FX_U(1), lo, mo
+/* A request's head (local 0, min_op 0) and a read of type t with ino i, then name, offset,
+ * cookie, size, whence. */
+#define FX_REQ(t, i) FX_REQ_HEAD(FX_U(0), FX_U(0)), FX_A(7), FX_U(t), FX_U(i)
+/* A valid GETATTR read of ino 1: 8 items. */
+#define FX_READ_GETATTR FX_A(7), FX_U(WIRE_READ_GETATTR), FX_U(1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0)
+/* A reply's head (request 1, view 2, commit 3) with err e. */
+#define FX_HEAD(e) FX_A(5), FX_U(1), FX_U(2), FX_U(3), e
 /* A reply's head without an error. */
-#define FX_OK FX_A(4), FX_U(1), FX_U(2), FX_U(0)
+#define FX_OK FX_HEAD(FX_U(0))
 /* A valid attr: 12 items. */
 #define FX_ATTR                                                                                                        \
 	FX_A(11), FX_U(5), FX_U(0100644), FX_U(1), FX_U(0), FX_U(0), FX_U(0), FX_U(3), FX_U(8), FX_I(-1), FX_I(1),     \
@@ -468,13 +493,22 @@ static void fx_expect_reply(const char *what, uint8_t type, const struct fx_item
 
 /* ---- Requests: round trips ------------------------------------------------------------- */
 
+/* Every type, linearizable (local 0) and local with min_op 0, 1, a multi-byte value and UINT64_MAX. */
 static void test_request_roundtrip_every_type(void **state)
 {
+	static const uint64_t min_ops[] = { 0, 1, 0x7f, 0x80, 0x10000, 0x123456789abcdefULL, UINT64_MAX };
+
 	(void)state;
 	for (uint8_t t = 1; t <= WIRE_READ_TYPE_MAX; t++) {
 		struct wire_read_request m = fx_request(t);
 
+		assert_int_equal(m.local, 0);
+		assert_int_equal(m.min_op, 0);
 		fx_request_roundtrip(&m);
+		for (size_t i = 0; i < sizeof(min_ops) / sizeof(min_ops[0]); i++) {
+			m = fx_request_local(t, min_ops[i]);
+			fx_request_roundtrip(&m);
+		}
 	}
 }
 
@@ -527,29 +561,55 @@ static void test_request_roundtrip_limits(void **state)
 	m.read.whence = WIRE_READ_SEEK_DATA;
 	fx_request_roundtrip(&m);
 	m.read.whence = WIRE_READ_SEEK_HOLE, m.read.offset = UINT64_MAX, m.read.ino = UINT64_MAX;
-	m.client_id = UINT64_MAX, m.request = UINT64_MAX;
+	m.client_id = UINT64_MAX, m.request = UINT64_MAX, m.local = 1, m.min_op = UINT64_MAX;
 	fx_request_roundtrip(&m);
 	m = fx_request(WIRE_READ_STATFS);
 	m.request = 0; /* every field zero but client_id */
 	fx_request_roundtrip(&m);
+	m.local = 1; /* local with min_op 0: any replica that is not recovering */
+	fx_request_roundtrip(&m);
+	/* The largest request: every integer at its widest, a 256-byte xattr name. */
+	m = fx_request_local(WIRE_READ_GETXATTR, UINT64_MAX);
+	m.client_id = UINT64_MAX, m.request = UINT64_MAX, m.read.ino = UINT64_MAX;
+	m.read.name = fx_name, m.read.name_len = WIRE_XATTR_NAME_MAX + 1, m.read.size = WIRE_READ_DATA_MAX;
+	fx_request_roundtrip(&m);
 }
 
-/* The format is a contract between mounts and replicas: pin the bytes of a LOOKUP and a STATFS. */
+/* The format is a contract between mounts and replicas: pin the bytes of a LOOKUP, a local
+ * GETATTR and a local STATFS. */
 static void test_request_golden_bytes(void **state)
 {
 	static const uint8_t want_lookup[] = {
-		0x93, 0x07, 0x2a,       /* 3 fields: client_id 7, request 42 */
+		0x95, 0x07, 0x2a,       /* 5 fields: client_id 7, request 42 */
+		0x00, 0x00,             /* local 0, min_op 0 */
 		0x97, 0x02, 0x01,       /* the read: 7 fields, LOOKUP, ino 1 */
 		0xc4, 0x01, 'a',        /* name "a" */
 		0x00, 0x00, 0x00, 0x00, /* offset, cookie, size, whence */
 	};
-	static const uint8_t want_statfs[] = { 0x93, 0xcd, 0x01, 0x00, 0x00, 0x97, 0x08,
-		                               0x00, 0xc4, 0x00, 0x00, 0x00, 0x00, 0x00 };
+	static const uint8_t want_getattr[] = {
+		0x95, 0x07, 0x2b,                         /* client_id 7, request 43 */
+		0x01, 0xce, 0x00, 0x01, 0x23, 0x45,       /* local 1, min_op 0x12345 as uint32 */
+		0x97, 0x01, 0x05, 0xc4, 0x00, 0x00, 0x00, /* GETATTR of ino 5 */
+		0x00, 0x00,
+	};
+	static const uint8_t want_statfs[] = {
+		0x95, 0xcd, 0x01, 0x00, 0x00,                   /* client_id 256, request 0 */
+		0x01, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* local 1, min_op UINT64_MAX */
+		0xff, 0xff, 0x97, 0x08, 0x00, 0xc4, 0x00,       /* STATFS */
+		0x00, 0x00, 0x00, 0x00,
+	};
 	struct wire_read_request lookup = { .client_id = 7,
 		                            .request = 42,
 		                            .read = {
 		                                    .type = WIRE_READ_LOOKUP, .ino = 1, .name = "a", .name_len = 1 } };
-	struct wire_read_request statfs = { .client_id = 256, .read = { .type = WIRE_READ_STATFS } };
+	struct wire_read_request getattr = { .client_id = 7,
+		                             .request = 43,
+		                             .local = 1,
+		                             .min_op = 0x12345,
+		                             .read = { .type = WIRE_READ_GETATTR, .ino = 5 } };
+	struct wire_read_request statfs = {
+		.client_id = 256, .local = 1, .min_op = UINT64_MAX, .read = { .type = WIRE_READ_STATFS }
+	};
 	struct wire_buf b;
 
 	(void)state;
@@ -557,6 +617,10 @@ static void test_request_golden_bytes(void **state)
 	assert_int_equal(wire_read_request_encode(&lookup, &b), 0);
 	assert_int_equal(b.len, sizeof(want_lookup));
 	assert_memory_equal(b.data, want_lookup, sizeof(want_lookup));
+	b.len = 0;
+	assert_int_equal(wire_read_request_encode(&getattr, &b), 0);
+	assert_int_equal(b.len, sizeof(want_getattr));
+	assert_memory_equal(b.data, want_getattr, sizeof(want_getattr));
 	b.len = 0;
 	assert_int_equal(wire_read_request_encode(&statfs, &b), 0);
 	assert_int_equal(b.len, sizeof(want_statfs));
@@ -569,9 +633,11 @@ static void test_request_golden_bytes(void **state)
 static void test_request_decode_accepts_other_widths(void **state)
 {
 	static const uint8_t body[] = {
-		0xdc, 0x00, 0x03,                         /* array16 of 3 */
+		0xdc, 0x00, 0x05,                         /* array16 of 5 */
 		0xcf, 0,    0,    0, 0, 0,   0,   0,   7, /* client_id as uint64 */
 		0xd0, 0x05,                               /* request as int8 */
+		0xcd, 0x00, 0x01,                         /* local 1 as uint16 */
+		0xd2, 0x00, 0x01, 0, 0,                   /* min_op 65536 as int32 */
 		0xdd, 0,    0,    0, 7,                   /* the read as array32 */
 		0xd3, 0,    0,    0, 0, 0,   0,   0,   6, /* GETXATTR as int64 */
 		0xcd, 0x00, 0x09,                         /* ino as uint16 */
@@ -590,6 +656,8 @@ static void test_request_decode_accepts_other_widths(void **state)
 	assert_int_equal(wire_read_request_decode(buf, sizeof(body), &m, &why), 0);
 	assert_int_equal(m.client_id, 7);
 	assert_int_equal(m.request, 5);
+	assert_int_equal(m.local, 1);
+	assert_int_equal(m.min_op, 65536);
 	assert_int_equal(m.read.type, WIRE_READ_GETXATTR);
 	assert_int_equal(m.read.ino, 9);
 	fx_assert_bytes(m.read.name, m.read.name_len, "u.x", 3);
@@ -609,7 +677,7 @@ static void test_request_encode_rejects_invalid(void **state)
 {
 	struct wire_read_request m;
 	struct wire_buf b;
-	enum { CASES = 22 };
+	enum { CASES = 28 };
 	int n = 0;
 
 	(void)state;
@@ -687,6 +755,25 @@ static void test_request_encode_rejects_invalid(void **state)
 		case 21:
 			m = fx_request(WIRE_READ_READLINK), m.read.cookie = 1;
 			break;
+		case 22:
+			m.local = 2;
+			break;
+		case 23:
+			m.local = UINT8_MAX, m.min_op = 1;
+			break;
+		case 24:
+			m.min_op = 1; /* local 0 */
+			break;
+		case 25:
+			m = fx_request(WIRE_READ_STATFS), m.min_op = UINT64_MAX;
+			break;
+		case 26:
+			m = fx_request_local(WIRE_READ_GETATTR, 5), m.local = 2;
+			break;
+		case 27:
+			m = fx_request_local(WIRE_READ_GETATTR, 5),
+			m.client_id = 0; /* local does not excuse the rest */
+			break;
 		}
 		if (wire_read_request_encode(&m, &b) != -EINVAL)
 			fail_msg("invalid request %d was encoded", i);
@@ -710,7 +797,8 @@ static void test_request_rejects_unused_fields(void **state)
 	(void)state;
 	for (uint8_t t = 1; t <= WIRE_READ_TYPE_MAX; t++) {
 		for (int f = 0; f < 6; f++) {
-			struct wire_read_request m = fx_request(t);
+			/* Linearizable and local reads alike. */
+			struct wire_read_request m = (t + f) % 2 ? fx_request_local(t, 1000u * t + f) : fx_request(t);
 			struct wire_read *rd = &m.read;
 			struct wire_buf b;
 
@@ -743,11 +831,12 @@ static void test_request_rejects_unused_fields(void **state)
 
 			/* The same read built by hand. */
 			fx_expect_request(want[f],
-			                  (const struct fx_item[]){
-			                          FX_A(3), FX_U(m.client_id), FX_U(m.request), FX_A(7), FX_U(t),
-			                          FX_U(rd->ino), FX_BN(rd->name, rd->name_len), FX_U(rd->offset),
-			                          FX_U(rd->cookie), FX_U(rd->size), FX_U(rd->whence) },
-			                  11, want[f]);
+			                  (const struct fx_item[]){ FX_A(5), FX_U(m.client_id), FX_U(m.request),
+			                                            FX_U(m.local), FX_U(m.min_op), FX_A(7), FX_U(t),
+			                                            FX_U(rd->ino), FX_BN(rd->name, rd->name_len),
+			                                            FX_U(rd->offset), FX_U(rd->cookie), FX_U(rd->size),
+			                                            FX_U(rd->whence) },
+			                  13, want[f]);
 			checked++;
 		}
 	}
@@ -767,31 +856,94 @@ static const struct fx_request_case FX_REQUEST_CORPUS[] = {
 	{ "not an array", "read_request: not a msgpack array", { FX_U(3) } },
 	{ "a map", "read_request: not a msgpack array", { FX_RAW_("\x80") } },
 	{ "two fields", "read_request: wrong field count", { FX_A(2), FX_U(7), FX_U(1) } },
-	{ "four fields", "read_request: wrong field count", { FX_A(4), FX_U(7), FX_U(1), FX_A(0), FX_U(0) } },
+	{ "three fields (the old layout, without local and min_op)",
+	  "read_request: wrong field count",
+	  { FX_A(3), FX_U(7), FX_U(1), FX_READ_GETATTR } },
+	{ "four fields (min_op missing)",
+	  "read_request: wrong field count",
+	  { FX_A(4), FX_U(7), FX_U(1), FX_U(0), FX_READ_GETATTR } },
+	{ "six fields",
+	  "read_request: wrong field count",
+	  { FX_A(6), FX_U(7), FX_U(1), FX_U(0), FX_U(0), FX_READ_GETATTR, FX_U(0) } },
 	{ "array32 claiming 2^32-1 fields", "read_request: wrong field count", { FX_A32(0xffffffff) } },
 	{ "read of 6 fields",
 	  "read_request: read: wrong field count",
-	  { FX_A(3), FX_U(7), FX_U(1), FX_A(6), FX_U(1), FX_U(1), FX_B(""), FX_U(0), FX_U(0), FX_U(0) } },
+	  { FX_REQ_HEAD(FX_U(0), FX_U(0)), FX_A(6), FX_U(1), FX_U(1), FX_B(""), FX_U(0), FX_U(0), FX_U(0) } },
 	{ "read of 8 fields",
 	  "read_request: read: wrong field count",
-	  { FX_A(3), FX_U(7), FX_U(1), FX_A(8), FX_U(1), FX_U(1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0),
+	  { FX_REQ_HEAD(FX_U(0), FX_U(0)), FX_A(8), FX_U(1), FX_U(1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0),
 	    FX_U(0) } },
-	{ "read not an array", "read_request: not a msgpack array", { FX_A(3), FX_U(7), FX_U(1), FX_U(1) } },
+	{ "read not an array", "read_request: not a msgpack array", { FX_REQ_HEAD(FX_U(0), FX_U(0)), FX_U(1) } },
+	{ "read where local belongs (the old layout's read, one field early)",
+	  "read_request: field is not an integer",
+	  { FX_A(5), FX_U(7), FX_U(1), FX_READ_GETATTR, FX_U(0), FX_U(0) } },
 	{ "client_id 0",
 	  "read_request: client_id is 0",
-	  { FX_A(3), FX_U(0), FX_U(1), FX_A(7), FX_U(1), FX_U(1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0) } },
+	  { FX_A(5), FX_U(0), FX_U(1), FX_U(0), FX_U(0), FX_READ_GETATTR } },
+	{ "client_id 0 of a local read",
+	  "read_request: client_id is 0",
+	  { FX_A(5), FX_U(0), FX_U(1), FX_U(1), FX_U(9), FX_READ_GETATTR } },
 	{ "client_id -1",
 	  "read_request: integer out of range",
-	  { FX_A(3), FX_I(-1), FX_U(1), FX_A(7), FX_U(1), FX_U(1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0) } },
+	  { FX_A(5), FX_I(-1), FX_U(1), FX_U(0), FX_U(0), FX_READ_GETATTR } },
 	{ "request as str",
 	  "read_request: field is not an integer",
-	  { FX_A(3), FX_U(7), FX_S("1"), FX_A(7), FX_U(1), FX_U(1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0) } },
+	  { FX_A(5), FX_U(7), FX_S("1"), FX_U(0), FX_U(0), FX_READ_GETATTR } },
+	{ "local 2", "read_request: local is not 0 or 1", { FX_REQ_HEAD(FX_U(2), FX_U(0)), FX_READ_GETATTR } },
+	{ "local 2 with min_op",
+	  "read_request: local is not 0 or 1",
+	  { FX_REQ_HEAD(FX_U(2), FX_U(5)), FX_READ_GETATTR } },
+	{ "local 255", "read_request: local is not 0 or 1", { FX_REQ_HEAD(FX_U(255), FX_U(0)), FX_READ_GETATTR } },
+	{ "local 257 (1 + 256)",
+	  "read_request: integer out of range",
+	  { FX_REQ_HEAD(FX_U(257), FX_U(0)), FX_READ_GETATTR } },
+	{ "local -1", "read_request: integer out of range", { FX_REQ_HEAD(FX_I(-1), FX_U(0)), FX_READ_GETATTR } },
+	{ "local as true",
+	  "read_request: field is not an integer",
+	  { FX_REQ_HEAD(FX_RAW_("\xc3"), FX_U(0)), FX_READ_GETATTR } },
+	{ "local as false",
+	  "read_request: field is not an integer",
+	  { FX_REQ_HEAD(FX_RAW_("\xc2"), FX_U(0)), FX_READ_GETATTR } },
+	{ "local as nil", "read_request: field is not an integer", { FX_REQ_HEAD(FX_NIL_, FX_U(0)), FX_READ_GETATTR } },
+	{ "local as str",
+	  "read_request: field is not an integer",
+	  { FX_REQ_HEAD(FX_S("1"), FX_U(0)), FX_READ_GETATTR } },
+	{ "local as bin",
+	  "read_request: field is not an integer",
+	  { FX_REQ_HEAD(FX_B("\x01"), FX_U(0)), FX_READ_GETATTR } },
+	{ "local as float 1.0",
+	  "read_request: field is not an integer",
+	  { FX_REQ_HEAD(FX_RAW_("\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00"), FX_U(0)), FX_READ_GETATTR } },
+	{ "min_op 1 without local",
+	  "read_request: min_op without local",
+	  { FX_REQ_HEAD(FX_U(0), FX_U(1)), FX_READ_GETATTR } },
+	{ "min_op 2^64-1 without local",
+	  "read_request: min_op without local",
+	  { FX_REQ_HEAD(FX_U(0), FX_U(UINT64_MAX)), FX_READ_GETATTR } },
+	{ "min_op without local, of a STATFS",
+	  "read_request: min_op without local",
+	  { FX_REQ_HEAD(FX_U(0), FX_U(300)), FX_A(7), FX_U(WIRE_READ_STATFS), FX_U(0), FX_B(""), FX_U(0), FX_U(0),
+	    FX_U(0), FX_U(0) } },
+	{ "min_op -1", "read_request: integer out of range", { FX_REQ_HEAD(FX_U(1), FX_I(-1)), FX_READ_GETATTR } },
+	{ "min_op as bool",
+	  "read_request: field is not an integer",
+	  { FX_REQ_HEAD(FX_U(1), FX_RAW_("\xc3")), FX_READ_GETATTR } },
+	{ "min_op as nil",
+	  "read_request: field is not an integer",
+	  { FX_REQ_HEAD(FX_U(1), FX_NIL_), FX_READ_GETATTR } },
+	{ "local read of an unknown type",
+	  "read_request: unknown type",
+	  { FX_REQ_HEAD(FX_U(1), FX_U(9)), FX_A(7), FX_U(0), FX_U(1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0) } },
+	{ "local read of ino 0",
+	  "read_request: ino is 0",
+	  { FX_REQ_HEAD(FX_U(1), FX_U(9)), FX_A(7), FX_U(WIRE_READ_GETATTR), FX_U(0), FX_B(""), FX_U(0), FX_U(0),
+	    FX_U(0), FX_U(0) } },
 	{ "type 0", "read_request: unknown type", { FX_REQ(0, 1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0) } },
 	{ "type 10", "read_request: unknown type", { FX_REQ(10, 1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0) } },
 	{ "type 257", "read_request: unknown type", { FX_REQ(257, 1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0) } },
 	{ "type -1",
 	  "read_request: integer out of range",
-	  { FX_A(3), FX_U(7), FX_U(1), FX_A(7), FX_I(-1), FX_U(1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0) } },
+	  { FX_REQ_HEAD(FX_U(0), FX_U(0)), FX_A(7), FX_I(-1), FX_U(1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0) } },
 	{ "GETATTR of ino 0",
 	  "read_request: ino is 0",
 	  { FX_REQ(WIRE_READ_GETATTR, 0), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0) } },
@@ -850,7 +1002,7 @@ static const struct fx_request_case FX_REQUEST_CORPUS[] = {
 	  "read_request: trailing bytes",
 	  { FX_REQ(WIRE_READ_GETATTR, 1), FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_REQ(WIRE_READ_GETATTR, 1),
 	    FX_B(""), FX_U(0), FX_U(0), FX_U(0), FX_U(0) } },
-	{ "too large", "read_request: message too large", { FX_A(3), FX_BN(fx_big, WIRE_READ_REQUEST_SIZE_MAX) } },
+	{ "too large", "read_request: message too large", { FX_A(5), FX_BN(fx_big, WIRE_READ_REQUEST_SIZE_MAX) } },
 };
 
 static void test_request_decode_rejects_corpus(void **state)
@@ -873,9 +1025,13 @@ static void test_reply_roundtrip_every_type(void **state)
 	for (uint8_t t = 1; t <= WIRE_READ_TYPE_MAX; t++) {
 		struct wire_read_reply m = fx_reply(t, dirents);
 
+		assert_int_not_equal(m.commit, 0);
 		fx_reply_roundtrip(t, &m, room, FX_DIRENTS);
-		m.request = UINT64_MAX, m.view = UINT64_MAX;
+		m.request = UINT64_MAX, m.view = UINT64_MAX, m.commit = UINT64_MAX;
 		fx_reply_roundtrip(t, &m, room, FX_DIRENTS);
+		m.commit = 0; /* nothing committed yet */
+		fx_reply_roundtrip(t, &m, room, FX_DIRENTS);
+		m.commit = 1ULL << 32;
 		memset(&m.result, 0, sizeof(m.result)); /* all zeros is a valid answer of every type */
 		fx_reply_roundtrip(t, &m, NULL, 0);
 	}
@@ -890,7 +1046,9 @@ static void test_reply_roundtrip_errors(void **state)
 	(void)state;
 	for (uint8_t t = 1; t <= WIRE_READ_TYPE_MAX; t++) {
 		for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
-			struct wire_read_reply m = { .request = 5, .view = 2, .result = { .err = errs[i] } };
+			struct wire_read_reply m = {
+				.request = 5, .view = 2, .commit = i % 2 ? UINT64_MAX : 77, .result = { .err = errs[i] }
+			};
 			struct wire_read_reply full = fx_reply(t, dirents);
 			struct wire_read_reply out;
 			struct wire_buf b;
@@ -906,8 +1064,10 @@ static void test_reply_roundtrip_errors(void **state)
 			assert_int_equal(wire_read_reply_decode(t, b.data, b.len, &out, room, FX_DIRENTS, &why), 0);
 			fx_assert_reply_equal(&(struct wire_read_reply){ .request = full.request,
 			                                                 .view = full.view,
+			                                                 .commit = full.commit,
 			                                                 .result = m.result },
 			                      &out);
+			assert_int_equal(out.commit, 0x123456789ULL);
 			assert_int_equal(out.result.err, errs[i]);
 			assert_null(out.result.data);
 			assert_null(out.result.dirents);
@@ -925,7 +1085,7 @@ static void test_reply_roundtrip_data_lengths(void **state)
 		0, 1, 31, 32, 255, 256, 65535, 65536, WIRE_READ_DATA_MAX - 1, WIRE_READ_DATA_MAX
 	};
 	struct wire_dirent room[1];
-	struct wire_read_reply m = { .request = 1, .view = 1 };
+	struct wire_read_reply m = { .request = 1, .view = 1, .commit = UINT64_MAX };
 	size_t len;
 
 	(void)state;
@@ -957,7 +1117,7 @@ static void test_reply_roundtrip_many_dirents(void **state)
 {
 	struct wire_dirent *dirents = calloc(WIRE_READ_DIRENTS_MAX, sizeof(*dirents));
 	struct wire_dirent *room = calloc(WIRE_READ_DIRENTS_MAX, sizeof(*room));
-	struct wire_read_reply m = { .request = 1, .view = 1 };
+	struct wire_read_reply m = { .request = 1, .view = 1, .commit = 1 };
 	size_t len;
 
 	(void)state;
@@ -987,7 +1147,7 @@ static void test_reply_roundtrip_many_dirents(void **state)
 
 static void test_reply_roundtrip_extremes(void **state)
 {
-	struct wire_read_reply m = { .request = UINT64_MAX, .view = UINT64_MAX };
+	struct wire_read_reply m = { .request = UINT64_MAX, .view = UINT64_MAX, .commit = UINT64_MAX };
 	struct wire_dirent room[1];
 
 	(void)state;
@@ -1008,6 +1168,7 @@ static void test_reply_roundtrip_extremes(void **state)
 		assert_int_equal(wire_read_reply_encode(WIRE_READ_LSEEK, &m, &b), 0);
 		assert_int_equal(wire_read_reply_decode(WIRE_READ_LSEEK, b.data, b.len, &out, room, 1, &why), 0);
 		assert_int_equal(out.result.value, UINT64_MAX);
+		assert_int_equal(out.commit, UINT64_MAX);
 		assert_int_equal(out.result.attr.ino, 0);
 		wire_buf_free(&b);
 	}
@@ -1017,23 +1178,26 @@ static void test_reply_roundtrip_extremes(void **state)
 static void test_reply_golden_bytes(void **state)
 {
 	static const uint8_t want_getattr[] = {
-		0x94, 0x2a, 0x03, 0x00,             /* 4 fields: request 42, view 3, err 0 */
+		0x95, 0x2a, 0x03, 0xcc, 0xc8, 0x00, /* 5 fields: request 42, view 3, commit 200, err 0 */
 		0x9b, 0x05, 0xcd, 0x81, 0xa4, 0x01, /* attr: 11 fields, ino 5, mode 0100644, nlink 1 */
 		0xcd, 0x03, 0xe8, 0x64, 0x00,       /* uid 1000, gid 100, rdev 0 */
 		0x0d, 0x08, 0xff, 0x01,             /* size 13, blocks 8, atime -1, mtime 1 */
 		0xce, 0x65, 0x53, 0xf1, 0x00,       /* ctime 1700000000 */
 	};
-	static const uint8_t want_error[] = { 0x94, 0x2a, 0x03, 0xfe, 0xc0 };                 /* err -2, payload nil */
-	static const uint8_t want_error_max[] = { 0x94, 0x2a, 0x03, 0xd1, 0xf0, 0x01, 0xc0 }; /* err -4095 */
-	static const uint8_t want_read[] = { 0x94, 0x2a, 0x03, 0x00, 0x92, 0xc4, 0x02, 'h', 'i', 0x02 };
+	static const uint8_t want_error[] = { 0x95, 0x2a, 0x03, 0x00, 0xfe, 0xc0 }; /* commit 0, err -2, nil */
+	static const uint8_t want_error_max[] = {
+		0x95, 0x2a, 0x03, 0xcf, 0xff, 0xff, 0xff, 0xff, /* commit UINT64_MAX */
+		0xff, 0xff, 0xff, 0xff, 0xd1, 0xf0, 0x01, 0xc0, /* err -4095, nil */
+	};
+	static const uint8_t want_read[] = { 0x95, 0x2a, 0x03, 0x07, 0x00, 0x92, 0xc4, 0x02, 'h', 'i', 0x02 };
 	static const uint8_t want_readdir[] = {
-		0x94, 0x2a, 0x03, 0x00,                           /* head */
-		0x92, 0x01, 0x91,                                 /* eof 1, one entry */
-		0x93, 0x09, 0xc4, 0x01, 'f',                      /* cookie 9, name "f" */
-		0x9b, 0,    0,    0,    0,   0, 0, 0, 0, 0, 0, 0, /* attr, all zeros */
+		0x95, 0x2a, 0x03, 0xce, 0x00, 0x01, 0x00, 0x00, 0x00,          /* head: commit 65536 as uint32 */
+		0x92, 0x01, 0x91,                                              /* eof 1, one entry */
+		0x93, 0x09, 0xc4, 0x01, 'f',                                   /* cookie 9, name "f" */
+		0x9b, 0,    0,    0,    0,    0,    0,    0,    0,    0, 0, 0, /* attr, all zeros */
 	};
 	struct wire_dirent d = { .cookie = 9, .name = "f", .name_len = 1 };
-	struct wire_read_reply m = { .request = 42, .view = 3 };
+	struct wire_read_reply m = { .request = 42, .view = 3, .commit = 200 };
 	struct wire_buf b;
 
 	(void)state;
@@ -1052,26 +1216,75 @@ static void test_reply_golden_bytes(void **state)
 	assert_int_equal(b.len, sizeof(want_getattr));
 	assert_memory_equal(b.data, want_getattr, sizeof(want_getattr));
 	b.len = 0;
+	m.commit = 0;
 	m.result = (struct wire_read_result){ .err = -ENOENT };
 	assert_int_equal(wire_read_reply_encode(WIRE_READ_LOOKUP, &m, &b), 0);
 	assert_int_equal(b.len, sizeof(want_error));
 	assert_memory_equal(b.data, want_error, sizeof(want_error));
 	b.len = 0;
+	m.commit = UINT64_MAX;
 	m.result.err = -WIRE_FS_ERRNO_MAX;
 	assert_int_equal(wire_read_reply_encode(WIRE_READ_READDIR, &m, &b), 0);
 	assert_int_equal(b.len, sizeof(want_error_max));
 	assert_memory_equal(b.data, want_error_max, sizeof(want_error_max));
 	b.len = 0;
+	m.commit = 7;
 	m.result = (struct wire_read_result){ .data = (const uint8_t *)"hi", .data_len = 2, .len = 2 };
 	assert_int_equal(wire_read_reply_encode(WIRE_READ_READ, &m, &b), 0);
 	assert_int_equal(b.len, sizeof(want_read));
 	assert_memory_equal(b.data, want_read, sizeof(want_read));
 	b.len = 0;
+	m.commit = 65536;
 	m.result = (struct wire_read_result){ .eof = 1, .dirent_count = 1, .dirents = &d };
 	assert_int_equal(wire_read_reply_encode(WIRE_READ_READDIR, &m, &b), 0);
 	assert_int_equal(b.len, sizeof(want_readdir));
 	assert_memory_equal(b.data, want_readdir, sizeof(want_readdir));
 	wire_buf_free(&b);
+}
+
+/* The reply decoder, too, accepts any integer width and array16 / array32 headers (commit
+ * among them), and the re-encoding is the shortest. */
+static void test_reply_decode_accepts_other_widths(void **state)
+{
+	static const uint8_t body[] = {
+		0xdd, 0,    0,    0,    5,                   /* array32 of 5 */
+		0xce, 0,    0,    0,    9,                   /* request as uint32 */
+		0xd1, 0x00, 0x03,                            /* view as int16 */
+		0xcf, 0,    0,    0,    0, 0, 0, 0x01, 0x00, /* commit 256 as uint64 */
+		0xd3, 0,    0,    0,    0, 0, 0, 0,    0,    /* err 0 as int64 */
+		0xdc, 0x00, 0x01,                            /* the payload as array16 */
+		0xd2, 0x00, 0x01, 0x00, 0,                   /* value 65536 as int32 */
+	};
+	static const uint8_t error[] = {
+		0x95, 0x01, 0x02, 0xd3, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* commit INT64_MAX as int64 */
+		0xd2, 0xff, 0xff, 0xff, 0xfe, 0xc0,                                     /* err -2 as int32, nil */
+	};
+	uint8_t *buf = fx_copy(body, sizeof(body));
+	struct wire_read_reply m;
+	struct wire_buf b;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(wire_read_reply_decode(WIRE_READ_LSEEK, buf, sizeof(body), &m, NULL, 0, &why), 0);
+	assert_int_equal(m.request, 9);
+	assert_int_equal(m.view, 3);
+	assert_int_equal(m.commit, 256);
+	assert_int_equal(m.result.err, 0);
+	assert_int_equal(m.result.value, 65536);
+	wire_buf_init(&b);
+	assert_int_equal(wire_read_reply_encode(WIRE_READ_LSEEK, &m, &b), 0);
+	assert_true(b.len < sizeof(body));
+	free(buf);
+
+	buf = fx_copy(error, sizeof(error));
+	assert_int_equal(wire_read_reply_decode(WIRE_READ_READ, buf, sizeof(error), &m, NULL, 0, &why), 0);
+	assert_int_equal(m.commit, INT64_MAX);
+	assert_int_equal(m.result.err, -2);
+	b.len = 0;
+	assert_int_equal(wire_read_reply_encode(WIRE_READ_READ, &m, &b), 0);
+	assert_true(b.len < sizeof(error));
+	wire_buf_free(&b);
+	free(buf);
 }
 
 /* ---- Replies: refusals --------------------------------------------------------------------- */
@@ -1182,50 +1395,88 @@ struct fx_reply_case {
 static const struct fx_reply_case FX_REPLY_CORPUS[] = {
 	{ "not an array", "read_reply: not a msgpack array", WIRE_READ_GETATTR, { FX_NIL_ } },
 	{ "three fields", "read_reply: wrong field count", WIRE_READ_GETATTR, { FX_A(3), FX_U(1), FX_U(2), FX_U(0) } },
-	{ "five fields",
+	{ "four fields (the old layout, without commit)",
 	  "read_reply: wrong field count",
 	  WIRE_READ_LSEEK,
-	  { FX_A(5), FX_U(1), FX_U(2), FX_U(0), FX_A(1), FX_U(0), FX_U(0) } },
+	  { FX_A(4), FX_U(1), FX_U(2), FX_U(0), FX_A(1), FX_U(0) } },
+	{ "four fields of an error (the old layout)",
+	  "read_reply: wrong field count",
+	  WIRE_READ_LSEEK,
+	  { FX_A(4), FX_U(1), FX_U(2), FX_I(-2), FX_NIL_ } },
+	{ "six fields",
+	  "read_reply: wrong field count",
+	  WIRE_READ_LSEEK,
+	  { FX_A(6), FX_U(1), FX_U(2), FX_U(3), FX_U(0), FX_A(1), FX_U(0), FX_U(0) } },
+	{ "array32 claiming 2^32-1 fields", "read_reply: wrong field count", WIRE_READ_STATFS, { FX_A32(0xffffffff) } },
 	{ "request -1",
 	  "read_reply: integer out of range",
 	  WIRE_READ_LSEEK,
-	  { FX_A(4), FX_I(-1), FX_U(2), FX_U(0), FX_A(1), FX_U(0) } },
+	  { FX_A(5), FX_I(-1), FX_U(2), FX_U(3), FX_U(0), FX_A(1), FX_U(0) } },
 	{ "view as bin",
 	  "read_reply: field is not an integer",
 	  WIRE_READ_LSEEK,
-	  { FX_A(4), FX_U(1), FX_B("2"), FX_U(0), FX_A(1), FX_U(0) } },
-	{ "err 1",
-	  "read_reply: err is not 0 or -errno",
-	  WIRE_READ_STATFS,
-	  { FX_A(4), FX_U(1), FX_U(2), FX_U(1), FX_NIL_ } },
-	{ "err -4096",
-	  "read_reply: err is not 0 or -errno",
-	  WIRE_READ_STATFS,
-	  { FX_A(4), FX_U(1), FX_U(2), FX_I(-4096), FX_NIL_ } },
-	{ "err 2^31",
+	  { FX_A(5), FX_U(1), FX_B("2"), FX_U(3), FX_U(0), FX_A(1), FX_U(0) } },
+	{ "commit -1",
+	  "read_reply: integer out of range",
+	  WIRE_READ_LSEEK,
+	  { FX_A(5), FX_U(1), FX_U(2), FX_I(-1), FX_U(0), FX_A(1), FX_U(0) } },
+	{ "commit -2^63",
 	  "read_reply: integer out of range",
 	  WIRE_READ_STATFS,
-	  { FX_A(4), FX_U(1), FX_U(2), FX_U(1ULL << 31), FX_NIL_ } },
+	  { FX_A(5), FX_U(1), FX_U(2), FX_I(INT64_MIN), FX_U(0), FX_A(2), FX_U(0), FX_U(0) } },
+	{ "commit -1 of an error",
+	  "read_reply: integer out of range",
+	  WIRE_READ_READ,
+	  { FX_A(5), FX_U(1), FX_U(2), FX_I(-1), FX_I(-5), FX_NIL_ } },
+	{ "commit as nil",
+	  "read_reply: field is not an integer",
+	  WIRE_READ_LSEEK,
+	  { FX_A(5), FX_U(1), FX_U(2), FX_NIL_, FX_U(0), FX_A(1), FX_U(0) } },
+	{ "commit as true",
+	  "read_reply: field is not an integer",
+	  WIRE_READ_LSEEK,
+	  { FX_A(5), FX_U(1), FX_U(2), FX_RAW_("\xc3"), FX_U(0), FX_A(1), FX_U(0) } },
+	{ "commit as str",
+	  "read_reply: field is not an integer",
+	  WIRE_READ_GETATTR,
+	  { FX_A(5), FX_U(1), FX_U(2), FX_S("3"), FX_U(0), FX_ATTR } },
+	{ "commit as bin",
+	  "read_reply: field is not an integer",
+	  WIRE_READ_READ,
+	  { FX_A(5), FX_U(1), FX_U(2), FX_B("\x03"), FX_U(0), FX_A(2), FX_B("hi"), FX_U(2) } },
+	{ "commit as float 3.0",
+	  "read_reply: field is not an integer",
+	  WIRE_READ_LSEEK,
+	  { FX_A(5), FX_U(1), FX_U(2), FX_RAW_("\xcb\x40\x08\x00\x00\x00\x00\x00\x00"), FX_U(0), FX_A(1), FX_U(0) } },
+	{ "commit as array",
+	  "read_reply: field is not an integer",
+	  WIRE_READ_LSEEK,
+	  { FX_A(5), FX_U(1), FX_U(2), FX_A(1), FX_U(0), FX_A(1), FX_U(0) } },
+	{ "payload where commit belongs (the old layout, one field early)",
+	  "read_reply: field is not an integer",
+	  WIRE_READ_LSEEK,
+	  { FX_A(5), FX_U(1), FX_U(2), FX_U(0), FX_A(1), FX_U(0) } },
+	{ "commit cut short",
+	  "read_reply: truncated",
+	  WIRE_READ_LSEEK,
+	  { FX_A(5), FX_U(1), FX_U(2), FX_RAW_("\xcf\x00\x00") } },
+	{ "err 1", "read_reply: err is not 0 or -errno", WIRE_READ_STATFS, { FX_HEAD(FX_U(1)), FX_NIL_ } },
+	{ "err -4096", "read_reply: err is not 0 or -errno", WIRE_READ_STATFS, { FX_HEAD(FX_I(-4096)), FX_NIL_ } },
+	{ "err 2^31", "read_reply: integer out of range", WIRE_READ_STATFS, { FX_HEAD(FX_U(1ULL << 31)), FX_NIL_ } },
 	{ "err -2^31 - 1",
 	  "read_reply: integer out of range",
 	  WIRE_READ_STATFS,
-	  { FX_A(4), FX_U(1), FX_U(2), FX_I(INT32_MIN - 1LL), FX_NIL_ } },
-	{ "err as nil",
-	  "read_reply: field is not an integer",
-	  WIRE_READ_STATFS,
-	  { FX_A(4), FX_U(1), FX_U(2), FX_NIL_ } },
+	  { FX_HEAD(FX_I(INT32_MIN - 1LL)), FX_NIL_ } },
+	{ "err as nil", "read_reply: field is not an integer", WIRE_READ_STATFS, { FX_HEAD(FX_NIL_) } },
 	{ "an error with an attr",
 	  "read_reply: payload of an error is not nil",
 	  WIRE_READ_GETATTR,
-	  { FX_A(4), FX_U(1), FX_U(2), FX_I(-2), FX_ATTR } },
+	  { FX_HEAD(FX_I(-2)), FX_ATTR } },
 	{ "an error with false",
 	  "read_reply: payload of an error is not nil",
 	  WIRE_READ_READ,
-	  { FX_A(4), FX_U(1), FX_U(2), FX_I(-5), FX_RAW_("\xc2") } },
-	{ "an error without payload",
-	  "read_reply: truncated",
-	  WIRE_READ_READ,
-	  { FX_A(4), FX_U(1), FX_U(2), FX_I(-5) } },
+	  { FX_HEAD(FX_I(-5)), FX_RAW_("\xc2") } },
+	{ "an error without payload", "read_reply: truncated", WIRE_READ_READ, { FX_HEAD(FX_I(-5)) } },
 	{ "success with nil", "read_reply: not a msgpack array", WIRE_READ_GETATTR, { FX_OK, FX_NIL_ } },
 	{ "attr of 10 fields",
 	  "read_reply: attr: wrong field count",
@@ -1371,7 +1622,7 @@ static const struct fx_reply_case FX_REPLY_CORPUS[] = {
 	{ "trailing byte after an error",
 	  "read_reply: trailing bytes",
 	  WIRE_READ_LSEEK,
-	  { FX_A(4), FX_U(1), FX_U(2), FX_I(-5), FX_NIL_, FX_NIL_ } },
+	  { FX_HEAD(FX_I(-5)), FX_NIL_, FX_NIL_ } },
 	{ "too large",
 	  "read_reply: message too large",
 	  WIRE_READ_READ,
@@ -1468,10 +1719,11 @@ static void test_reply_decode_rejects_more_dirents_than_room(void **state)
 		memset(big, 0xee, (WIRE_READ_DIRENTS_MAX + 1) * sizeof(*big));
 		msgpack_sbuffer_init(&sb);
 		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		msgpack_pack_array(&pk, 4);
-		msgpack_pack_uint8(&pk, 1);
-		msgpack_pack_uint8(&pk, 1);
-		msgpack_pack_uint8(&pk, 0);
+		msgpack_pack_array(&pk, 5);
+		msgpack_pack_uint8(&pk, 1);  /* request */
+		msgpack_pack_uint8(&pk, 1);  /* view */
+		msgpack_pack_uint64(&pk, 1); /* commit */
+		msgpack_pack_uint8(&pk, 0);  /* err */
 		msgpack_pack_array(&pk, 2);
 		msgpack_pack_uint8(&pk, 1);
 		msgpack_pack_array(&pk, WIRE_READ_DIRENTS_MAX + 1);
@@ -1503,8 +1755,9 @@ static void test_decode_rejects_every_prefix(void **state)
 
 	(void)state;
 	for (uint8_t t = 1; t <= WIRE_READ_TYPE_MAX; t++) {
-		struct wire_read_request q = fx_request(t), qout;
-		struct wire_read_reply ok = fx_reply(t, dirents), err = { .request = 300, .view = 70000 }, out;
+		struct wire_read_request q = t % 2 ? fx_request_local(t, UINT64_MAX - t) : fx_request(t), qout;
+		struct wire_read_reply ok = fx_reply(t, dirents),
+		                       err = { .request = 300, .view = 70000, .commit = UINT64_MAX - t }, out;
 		struct wire_buf b;
 
 		err.result.err = -ENOTDIR;
@@ -1548,8 +1801,8 @@ static void test_decode_rejects_trailing_bytes(void **state)
 
 	(void)state;
 	for (uint8_t t = 1; t <= WIRE_READ_TYPE_MAX; t++) {
-		struct wire_read_request q = fx_request(t), qout;
-		struct wire_read_reply ok = fx_reply(t, dirents), err = { .result = { .err = -EIO } }, out;
+		struct wire_read_request q = t % 2 ? fx_request_local(t, UINT64_MAX - t) : fx_request(t), qout;
+		struct wire_read_reply ok = fx_reply(t, dirents), err = { .commit = 9, .result = { .err = -EIO } }, out;
 
 		for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]) + 1; i++) {
 			struct wire_buf b;
@@ -1597,7 +1850,7 @@ static void test_decode_rejects_trailing_bytes(void **state)
 static void test_encode_appends(void **state)
 {
 	struct wire_dirent dirents[FX_DIRENTS], room[FX_DIRENTS];
-	struct wire_read_request q = fx_request(WIRE_READ_LOOKUP), qout;
+	struct wire_read_request q = fx_request_local(WIRE_READ_LOOKUP, 12345), qout;
 	struct wire_read_reply m = fx_reply(WIRE_READ_READDIR, dirents), out;
 	struct wire_buf b;
 	size_t first, second;
@@ -1685,12 +1938,17 @@ static void test_decode_random_bytes(void **state)
 
 		for (size_t i = 0; i < len; i++)
 			bytes[i] = (uint8_t)(fx_rand(&seed) % 4 ? fx_rand(&seed) & 0x7f : fx_rand(&seed));
-		/* Usually start like a body, so the fields are reached too. */
-		if (len >= 4 && (run % 4)) {
-			static const uint8_t heads[] = { 0x93, 0x94, 0x97, 0x92, 0x91 };
+		/* Usually start like a body ([5 fields, ..., the read or the payload at index 5]),
+		 * often with a valid local and min_op, so the fields are reached too. */
+		if (len >= 6 && (run % 4)) {
+			static const uint8_t heads[] = { 0x95, 0x97, 0x92, 0x91, 0x9b, 0x94 };
 
 			bytes[0] = heads[fx_rand(&seed) % sizeof(heads)];
-			bytes[3] = heads[fx_rand(&seed) % sizeof(heads)];
+			bytes[5] = heads[fx_rand(&seed) % sizeof(heads)];
+			if (run % 2) {
+				bytes[3] = (uint8_t)(fx_rand(&seed) % 2); /* local, or a reply's commit */
+				bytes[4] = bytes[3] ? bytes[4] : 0;       /* min_op, or a reply's err */
+			}
 		}
 		fx_decode_anything(bytes, len, &accepted);
 	}
@@ -1713,7 +1971,7 @@ static void test_decode_mutated_encodings(void **state)
 		wire_buf_init(&b);
 		switch (fx_rand(&seed) % 3) {
 		case 0: {
-			struct wire_read_request q = fx_request(t);
+			struct wire_read_request q = run % 2 ? fx_request_local(t, (uint64_t)run << 20) : fx_request(t);
 
 			assert_int_equal(wire_read_request_encode(&q, &b), 0);
 			assert_int_equal(wire_read_request_encode(&q, &b), 0); /* room to grow into */
@@ -1729,7 +1987,9 @@ static void test_decode_mutated_encodings(void **state)
 			break;
 		}
 		default: {
-			struct wire_read_reply m = { .request = 1, .result = { .err = -(int32_t)(1 + run % 200) } };
+			struct wire_read_reply m = { .request = 1,
+				                     .commit = (uint64_t)run * run,
+				                     .result = { .err = -(int32_t)(1 + run % 200) } };
 
 			assert_int_equal(wire_read_reply_encode(t, &m, &b), 0);
 			assert_int_equal(wire_read_reply_encode(t, &m, &b), 0);
@@ -1771,6 +2031,7 @@ int main(void)
 		cmocka_unit_test(test_reply_roundtrip_many_dirents),
 		cmocka_unit_test(test_reply_roundtrip_extremes),
 		cmocka_unit_test(test_reply_golden_bytes),
+		cmocka_unit_test(test_reply_decode_accepts_other_widths),
 		cmocka_unit_test(test_reply_encode_rejects_invalid),
 		cmocka_unit_test(test_reply_decode_rejects_corpus),
 		cmocka_unit_test(test_reply_decode_rejects_type),
