@@ -117,6 +117,23 @@ wait_converged() {
 	return 1
 }
 
+# wait_all_normal SECONDS: until every replica answers, NORMAL in one view. Unlike wait_converged
+# it holds under load (with requests in flight, op = commit equal on all is seldom seen).
+wait_all_normal() {
+	local limit=$1 start=$SECONDS
+	while [ $((SECONDS - start)) -lt "$limit" ]; do
+		if status_json 2>/dev/null | jq -e --argjson n "$NREPLICAS" '
+			[.replicas[] | select(.reachable and .status == "normal")] as $r
+			| ($r | length) == $n and ([$r[].view] | unique | length) == 1' >/dev/null; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	echo "the replicas were not all normal in one view within ${limit}s:" >&2
+	status_json >&2 || true
+	return 1
+}
+
 # wait_file PATH SECONDS
 wait_file() {
 	local start=$SECONDS

@@ -245,8 +245,9 @@ teardown() {
 			sleep 1
 			say "restart r$r on an empty directory"
 			start_replica "$r"
-			# A wiped replica must finish RECOVERY before another disk may go.
-			wait_converged 60
+			# A wiped replica must finish RECOVERY before another disk may go. (The workload
+			# runs on: all normal in one view, not op = commit equal everywhere.)
+			wait_all_normal 60
 			;;
 		esac
 	done
