@@ -100,12 +100,19 @@ heal() {
 	echo "net: healed" >>"$T/nemesis.log"
 }
 
-# The cluster helpers, on the test bed.
+# The cluster helpers, on the test bed. CLOCK_RATE[i] (e.g. 1.04) runs replica i's clocks
+# (realtime, monotonic, boottime, and so its timers) at that rate, through libfaketime.
+FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
+CLOCK_RATE=()
 start_replica() {
-	local i=$1
+	local i=$1 clock=()
 	shift
-	nsenter --net="/run/netns/$NET-r$i" "$VRFSD" --id "$i" --cluster "$CLUSTER" --data "$T/r$i" "${KEYARG[@]}" "${VRFSD_ARGS[@]}" "$@" \
-		2>>"$T/r$i.log" &
+	if [ -n "${CLOCK_RATE[$i]:-}" ]; then
+		clock=(env "LD_PRELOAD=$FAKETIME_LIB" "FAKETIME=+0 x${CLOCK_RATE[$i]}" FAKETIME_NO_CACHE=1
+			"ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0")
+	fi
+	nsenter --net="/run/netns/$NET-r$i" "${clock[@]}" "$VRFSD" --id "$i" --cluster "$CLUSTER" --data "$T/r$i" \
+		"${KEYARG[@]}" "${VRFSD_ARGS[@]}" "$@" 2>>"$T/r$i.log" &
 	echo $! >"$T/r$i.pid"
 }
 
