@@ -59,9 +59,12 @@
 #define BACKOFF_MIN_MS     50
 #define BACKOFF_MAX_MS     1000
 #define PROBE_RESEND_TICK  20
-#define SNAPSHOT_WAIT_TICK 200  /* no chunk for this long: ask again (the same giver once, then another) */
-#define READS_MAX          4096 /* reads waiting for their barrier; more are redirected (retried) */
-#define LOCAL_READ_TICKS   100  /* a read at a backup waits this long for its min_op, then is redirected */
+#define SNAPSHOT_WAIT_TICK 200         /* no chunk for this long: ask again (the same giver once, then another) */
+#define SNAPSHOT_POLL_TICK 25          /* the giver is still making the checkpoint: ask again after this long */
+#define CHECKPOINT_PAGES   2048        /* database pages copied per tick while making a checkpoint (8 MiB) */
+#define CHECKPOINT_HASH    (32u << 20) /* bytes of a made checkpoint hashed per tick */
+#define READS_MAX          4096        /* reads waiting for their barrier; more are redirected (retried) */
+#define LOCAL_READ_TICKS   100         /* a read at a backup waits this long for its min_op, then is redirected */
 #define SNAPSHOT_IN        "snapshot-in.db"
 #define SNAPSHOT_OUT       "snapshot-out.db"
 
@@ -153,13 +156,20 @@ struct vrfsd {
 		crypto_generichash_state hash;
 		int fd;
 		uint64_t last_tick;
+		bool preparing; /* the giver said it is making the checkpoint: poll it */
 	} in;
-	/* The checkpoint this replica gives out (DIR/snapshot-out.db), kept for resumed transfers. */
+	/* The checkpoint this replica gives out (DIR/snapshot-out.db), kept for resumed transfers.
+	 * It is made a little at each tick (copy, then hash), so the replica keeps serving. */
 	struct {
 		bool ready;
 		uint64_t op, total, head, view;
 		uint8_t digest[WIRE_SNAPSHOT_DIGEST];
 		int fd;
+		struct store_copy *copy; /* being copied */
+		bool hashing;            /* copied; its digest being computed */
+		uint64_t hashed;
+		crypto_generichash_state hash;
+		uint8_t asker;
 	} out;
 	char path_in[4096], path_out[4096];
 
@@ -688,7 +698,14 @@ static void io_need_snapshot(void *ctx, uint64_t min_op, uint64_t view)
  * giver that never answered (not normal, or not far enough yet) is left at once. */
 static void snapshot_tick(struct vrfsd *d)
 {
-	if (!d->in.active || d->ticks - d->in.last_tick < SNAPSHOT_WAIT_TICK)
+	if (!d->in.active)
+		return;
+	if (d->in.preparing && d->in.op == 0 && d->ticks - d->in.last_tick >= SNAPSHOT_POLL_TICK) {
+		d->in.preparing = false;
+		snapshot_request(d);
+		return;
+	}
+	if (d->ticks - d->in.last_tick < SNAPSHOT_WAIT_TICK)
 		return;
 	d->in.attempts++;
 	if (d->in.op == 0 || d->in.attempts % 2 == 0) {
@@ -701,63 +718,124 @@ static void snapshot_tick(struct vrfsd *d)
 	snapshot_request(d);
 }
 
-static int file_digest(int fd, uint64_t total, uint8_t out[WIRE_SNAPSHOT_DIGEST])
+/* Drops the checkpoint given out, or the one being made. */
+static void snapshot_out_drop(struct vrfsd *d)
 {
-	crypto_generichash_state st;
-	uint8_t buf[65536];
-	uint64_t at = 0;
+	if (d->out.copy)
+		vrfsd_store_checkpoint_abort(d->out.copy, d->path_out);
+	d->out.copy = NULL;
+	if (d->out.fd >= 0)
+		close(d->out.fd);
+	d->out.fd = -1;
+	d->out.ready = false;
+	d->out.hashing = false;
+}
 
-	crypto_generichash_init(&st, NULL, 0, WIRE_SNAPSHOT_DIGEST);
-	while (at < total) {
-		ssize_t n = pread(fd, buf, sizeof(buf), (off_t)at);
-		if (n <= 0)
-			return -EIO;
-		crypto_generichash_update(&st, buf, (size_t)n);
-		at += (uint64_t)n;
+static void snapshot_make_start(struct vrfsd *d, uint8_t asker)
+{
+	char why[VRFSD_WHY_SIZE];
+
+	snapshot_out_drop(d);
+	if (vrfsd_store_checkpoint_begin(d->store, d->path_out, &d->out.copy, why, sizeof(why))) {
+		vlog(d, "warn", "cannot make a checkpoint for r%u: %s", asker, why);
+		d->out.copy = NULL;
+		return;
 	}
-	return crypto_generichash_final(&st, out, WIRE_SNAPSHOT_DIGEST) ? -EIO : 0;
+	d->out.asker = asker;
+	vlog(d, "info", "making a checkpoint for r%u (a part at each tick: this replica serves on meanwhile)", asker);
+}
+
+/* One tick's share of making the checkpoint: copy some pages, then hash some bytes. What is
+ * applied between steps goes into the copy; its op is the commit when the last step is done. */
+static void snapshot_make_tick(struct vrfsd *d)
+{
+	char why[VRFSD_WHY_SIZE];
+
+	if (d->out.copy) {
+		if (vrfsd_store_pending(d->store))
+			vrfsd_commit(d); /* the copy is of committed state only */
+		int rc = vrfsd_store_checkpoint_step(d->store, d->out.copy, CHECKPOINT_PAGES, why, sizeof(why));
+		if (rc == 0)
+			return;
+		struct store_copy *c = d->out.copy;
+		uint64_t op = 0;
+		d->out.copy = NULL;
+		if (rc < 0) {
+			vrfsd_store_checkpoint_abort(c, d->path_out);
+			vlog(d, "warn", "cannot make a checkpoint for r%u: %s", d->out.asker, why);
+			return;
+		}
+		if (vrfsd_store_checkpoint_end(c, &op, why, sizeof(why))) {
+			vlog(d, "warn", "cannot make a checkpoint for r%u: %s", d->out.asker, why);
+			return;
+		}
+		const struct vr_entry *e = vr_log_entry(&d->vr, op);
+		struct stat st;
+		d->out.fd = open(d->path_out, O_RDONLY | O_CLOEXEC);
+		if (!e || d->out.fd < 0 || fstat(d->out.fd, &st)) {
+			vlog(d, "warn", "cannot read back the checkpoint at op %" PRIu64, op);
+			snapshot_out_drop(d);
+			return;
+		}
+		d->out.op = op;
+		d->out.head = e->checksum;
+		d->out.view = d->vr.view;
+		d->out.total = (uint64_t)st.st_size;
+		d->out.hashed = 0;
+		d->out.hashing = true;
+		crypto_generichash_init(&d->out.hash, NULL, 0, WIRE_SNAPSHOT_DIGEST);
+		return;
+	}
+	if (!d->out.hashing)
+		return;
+	static uint8_t buf[1 << 20];
+	for (uint64_t budget = CHECKPOINT_HASH; budget && d->out.hashed < d->out.total;) {
+		uint64_t n = d->out.total - d->out.hashed;
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		ssize_t got = pread(d->out.fd, buf, n, (off_t)d->out.hashed);
+		if (got <= 0) {
+			vlog(d, "warn", "cannot read back the checkpoint at op %" PRIu64, d->out.op);
+			snapshot_out_drop(d);
+			return;
+		}
+		crypto_generichash_update(&d->out.hash, buf, (size_t)got);
+		d->out.hashed += (uint64_t)got;
+		budget = budget > (uint64_t)got ? budget - (uint64_t)got : 0;
+	}
+	if (d->out.hashed < d->out.total)
+		return;
+	crypto_generichash_final(&d->out.hash, d->out.digest, WIRE_SNAPSHOT_DIGEST);
+	d->out.hashing = false;
+	d->out.ready = true;
+	vlog(d, "info", "checkpoint at op %" PRIu64 " (%" PRIu64 " bytes) made for r%u", d->out.op, d->out.total,
+	     d->out.asker);
+}
+
+/* "Making it: ask again": a chunk of no checkpoint (op 0, nothing in it). */
+static void send_preparing(struct vrfsd *d, struct conn *c)
+{
+	struct wire_snapshot_chunk k = { .replica = d->self };
+
+	d->wbuf.len = 0;
+	if (!wire_snapshot_chunk_encode(&k, &d->wbuf))
+		conn_send(c, WIRE_MSG_SNAPSHOT_CHUNK, d->wbuf.data, d->wbuf.len);
 }
 
 /* A replica asks for a checkpoint: make one when there is none recent enough, send a chunk. */
 static void on_snapshot_request(struct vrfsd *d, struct conn *c, const struct wire_snapshot_request *q)
 {
-	char why[VRFSD_WHY_SIZE];
-
 	if (d->phase != PHASE_RUN || q->replica >= d->cluster.count || q->replica == d->self)
 		return;
 	if (d->vr.status != VR_STATUS_NORMAL)
 		return; /* give only state that is settled; the asker tries again */
 	bool resume = q->snapshot_op && d->out.ready && q->snapshot_op == d->out.op;
-	if (!resume) {
-		if (!d->out.ready || d->out.op < q->min_op) {
-			vrfsd_commit(d); /* the copy is of committed state only */
-			if (d->out.fd >= 0)
-				close(d->out.fd);
-			d->out.fd = -1;
-			d->out.ready = false;
-			uint64_t op = 0;
-			if (vrfsd_store_checkpoint(d->store, d->path_out, &op, why, sizeof(why))) {
-				vlog(d, "warn", "cannot make a checkpoint for r%u: %s", q->replica, why);
-				return;
-			}
-			const struct vr_entry *e = vr_log_entry(&d->vr, op);
-			struct stat st;
-			d->out.fd = open(d->path_out, O_RDONLY | O_CLOEXEC);
-			if (!e || d->out.fd < 0 || fstat(d->out.fd, &st) ||
-			    file_digest(d->out.fd, (uint64_t)st.st_size, d->out.digest)) {
-				vlog(d, "warn", "cannot read back the checkpoint at op %" PRIu64, op);
-				return;
-			}
-			d->out.op = op;
-			d->out.head = e->checksum;
-			d->out.view = d->vr.view;
-			d->out.total = (uint64_t)st.st_size;
-			d->out.ready = true;
-			vlog(d, "info", "checkpoint at op %" PRIu64 " (%" PRIu64 " bytes) made for r%u", op,
-			     d->out.total, q->replica);
-		}
-		if (d->out.op < q->min_op)
-			return; /* not far enough: the asker tries another replica */
+	if (!resume && (!d->out.ready || d->out.op < q->min_op)) {
+		if (!d->out.copy && !d->out.hashing)
+			snapshot_make_start(d, q->replica);
+		if (d->out.copy || d->out.hashing)
+			send_preparing(d, c); /* the asker polls; the checkpoint is made over the next ticks */
+		return;
 	}
 	uint64_t offset = resume ? q->offset : 0;
 	if (offset > d->out.total)
@@ -796,6 +874,7 @@ static void snapshot_install(struct vrfsd *d)
 
 	close(d->in.fd);
 	d->in.fd = -1;
+	snapshot_out_drop(d); /* a checkpoint of the state being replaced: of no use now */
 	vrfsd_commit(d);
 	int rc = vrfsd_store_install(d->store, d->dir, d->path_in, &ident, op, view, d->config.log_capacity, why,
 	                             sizeof(why));
@@ -834,6 +913,12 @@ static void on_snapshot_chunk(struct vrfsd *d, const struct wire_snapshot_chunk 
 {
 	if (!d->in.active || d->phase != PHASE_RUN || k->replica != d->in.donor)
 		return;
+	if (d->in.op == 0 && k->snapshot_op == 0 && k->total == 0) {
+		/* The giver is making it: ask again in a while, and do not take it for lost. */
+		d->in.preparing = true;
+		d->in.last_tick = d->ticks;
+		return;
+	}
 	if (d->in.op == 0) { /* the first chunk names the checkpoint */
 		if (k->offset != 0 || k->snapshot_op < d->in.min_op)
 			return;
@@ -1271,6 +1356,7 @@ static void on_tick(uv_timer_t *t)
 			probe_send(d);
 		return;
 	}
+	snapshot_make_tick(d); /* first: no group is open yet in this loop round */
 	vr_on_tick(&d->vr);
 	snapshot_tick(d);
 	vrfsd_after(d);
@@ -1285,6 +1371,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	if (d->in.fd >= 0)
 		close(d->in.fd);
 	unlink(d->path_in); /* a partial checkpoint is fetched again after a restart */
+	snapshot_out_drop(d);
 	vlog(d, "info", "%s: stopping; state is durable", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	vrfsd_store_close(d->store);
 	d->store = NULL;

@@ -538,31 +538,71 @@ int vrfsd_store_flush(struct vrfsd_store *s)
 
 /* ------------------------------------------------------------------ checkpoints */
 
-int vrfsd_store_checkpoint(struct vrfsd_store *s, const char *path, uint64_t *op, char *why, size_t why_size)
+/* Removes a database file and its WAL and shared-memory files. */
+static void db_files_unlink(const char *path)
 {
-	struct store *copy = NULL;
-	const char *swhy = NULL;
 	char side[4200];
 
-	if (s->open_group) {
-		snprintf(why, why_size, "checkpoint inside an open group");
-		return -EBUSY;
-	}
 	unlink(path);
 	snprintf(side, sizeof(side), "%s-wal", path);
 	unlink(side);
 	snprintf(side, sizeof(side), "%s-shm", path);
 	unlink(side);
+	snprintf(side, sizeof(side), "%s-journal", path);
+	unlink(side);
+}
+
+int vrfsd_store_checkpoint_begin(struct vrfsd_store *s, const char *path, struct store_copy **c, char *why,
+                                 size_t why_size)
+{
+	const char *swhy = NULL;
+
+	db_files_unlink(path);
 	mode_t old = umask(077);
-	int rc = store_clone(s->store, path, &copy, &swhy);
+	int rc = store_copy_begin(s->store, path, c, &swhy);
 	umask(old);
-	if (rc) {
+	if (rc)
 		snprintf(why, why_size, "cannot copy the store to %s: %s", path, swhy ? swhy : strerror(-rc));
+	return rc;
+}
+
+int vrfsd_store_checkpoint_step(struct vrfsd_store *s, struct store_copy *c, int pages, char *why, size_t why_size)
+{
+	const char *swhy = NULL;
+
+	if (s->open_group) {
+		snprintf(why, why_size, "checkpoint inside an open group");
+		return -EBUSY;
+	}
+	int rc = store_copy_step(c, pages, &swhy);
+	if (rc < 0)
+		snprintf(why, why_size, "cannot copy the store: %s", swhy ? swhy : strerror(-rc));
+	return rc;
+}
+
+int vrfsd_store_checkpoint_end(struct store_copy *c, uint64_t *op, char *why, size_t why_size)
+{
+	struct store *copy = NULL;
+	const char *swhy = NULL;
+	int rc = store_copy_end(c, &copy, &swhy);
+
+	if (rc) {
+		snprintf(why, why_size, "the copy of the store: %s", swhy ? swhy : strerror(-rc));
 		return rc;
 	}
 	*op = store_commit(copy);
 	store_close(copy); /* folds the copy's WAL into the one file that travels */
 	return 0;
+}
+
+void vrfsd_store_checkpoint_abort(struct store_copy *c, const char *path)
+{
+	struct store *copy = NULL;
+	const char *swhy = NULL;
+
+	if (store_copy_end(c, &copy, &swhy) == 0)
+		store_close(copy);
+	db_files_unlink(path);
 }
 
 struct tail_load {

@@ -72,10 +72,18 @@ int vrfsd_store_read(struct vrfsd_store *s, const struct wire_read *rd, struct v
                      struct wire_read_result *res);
 
 /*
- * A checkpoint to give: a copy of the whole store as committed now, in one file at path
- * (replaced). No group may be open. *op is the op whose state it holds.
+ * A checkpoint to give, made a little at a time so that the replica keeps serving: a copy of
+ * the whole store in one file at path (replaced). _begin starts it; each _step copies up to
+ * `pages` pages (no group may be open) and returns 1 once done, 0 while more remains, -errno
+ * on failure; what is applied between steps is carried into the copy. _end frees the copy and,
+ * when it finished, gives in *op the op whose state it holds (else -errno); _abort drops it.
  */
-int vrfsd_store_checkpoint(struct vrfsd_store *s, const char *path, uint64_t *op, char *why, size_t why_size);
+struct store_copy;
+int vrfsd_store_checkpoint_begin(struct vrfsd_store *s, const char *path, struct store_copy **c, char *why,
+                                 size_t why_size);
+int vrfsd_store_checkpoint_step(struct vrfsd_store *s, struct store_copy *c, int pages, char *why, size_t why_size);
+int vrfsd_store_checkpoint_end(struct store_copy *c, uint64_t *op, char *why, size_t why_size);
+void vrfsd_store_checkpoint_abort(struct store_copy *c, const char *path);
 
 /*
  * Makes the checkpoint received at path (the store of another replica at op) this

@@ -1579,18 +1579,21 @@ err_free:
 	return rc;
 }
 
-int store_clone(struct store *src, const char *path, struct store **out, const char **why)
+struct store_copy {
+	struct store *src;
+	struct store *dst; /* opened on path, filled page by page */
+	sqlite3_backup *b;
+	bool done;
+};
+
+int store_copy_begin(struct store *src, const char *path, struct store_copy **out, const char **why)
 {
+	struct store_copy *c = calloc(1, sizeof(*c));
 	struct store *s = calloc(1, sizeof(*s));
 	int rc;
 
 	*out = NULL;
-	if (src->outer) {
-		*why = "store: cannot copy inside a group transaction";
-		free(s);
-		return -EBUSY;
-	}
-	if (!s || !(s->chunk = malloc(STORE_CHUNK_SIZE)) || !(s->chunk2 = malloc(STORE_CHUNK_SIZE))) {
+	if (!c || !s || !(s->chunk = malloc(STORE_CHUNK_SIZE)) || !(s->chunk2 = malloc(STORE_CHUNK_SIZE))) {
 		*why = "store: out of memory";
 		rc = -ENOMEM;
 		goto err_free;
@@ -1601,26 +1604,80 @@ int store_clone(struct store *src, const char *path, struct store **out, const c
 		rc = -EIO;
 		goto err_free;
 	}
-	sqlite3_backup *b = sqlite3_backup_init(s->db, "main", src->db, "main");
-	if (!b) {
+	c->b = sqlite3_backup_init(s->db, "main", src->db, "main");
+	if (!c->b) {
 		*why = "store: cannot start the copy";
 		rc = -EIO;
 		goto err_free;
 	}
-	rc = sqlite3_backup_step(b, -1);
-	if (sqlite3_backup_finish(b) != SQLITE_OK || rc != SQLITE_DONE) {
-		*why = "store: the copy failed";
-		rc = -EIO;
-		goto err_free;
-	}
-	if ((rc = store_setup(s, 0, why)))
-		goto err_free;
-	*out = s;
+	c->src = src;
+	c->dst = s;
+	*out = c;
 	return 0;
 
 err_free:
 	store_close(s);
+	free(c);
 	return rc;
+}
+
+int store_copy_step(struct store_copy *c, int pages, const char **why)
+{
+	if (c->done)
+		return 1;
+	if (c->src->outer) {
+		*why = "store: cannot copy inside a group transaction";
+		return -EBUSY;
+	}
+	int rc = sqlite3_backup_step(c->b, pages);
+	if (rc == SQLITE_DONE) {
+		c->done = true;
+		return 1;
+	}
+	if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return 0; /* more to copy (or try again at the next step) */
+	*why = "store: the copy failed";
+	return -EIO;
+}
+
+int store_copy_end(struct store_copy *c, struct store **out, const char **why)
+{
+	int rc = 0;
+
+	*out = NULL;
+	if (sqlite3_backup_finish(c->b) != SQLITE_OK && c->done) {
+		*why = "store: the copy failed";
+		rc = -EIO;
+	} else if (!c->done) {
+		*why = "store: the copy did not finish";
+		rc = -EINTR;
+	} else {
+		rc = store_setup(c->dst, 0, why);
+	}
+	if (rc == 0)
+		*out = c->dst;
+	else
+		store_close(c->dst);
+	free(c);
+	return rc;
+}
+
+int store_clone(struct store *src, const char *path, struct store **out, const char **why)
+{
+	struct store_copy *c;
+	int rc;
+
+	*out = NULL;
+	if (src->outer) {
+		*why = "store: cannot copy inside a group transaction";
+		return -EBUSY;
+	}
+	if ((rc = store_copy_begin(src, path, &c, why)))
+		return rc;
+	rc = store_copy_step(c, -1, why);
+	const char *ignored;
+	int end = store_copy_end(c, out, rc < 0 ? &ignored : why);
+	return rc < 0 ? rc : end;
 }
 
 void store_close(struct store *s)

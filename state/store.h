@@ -66,6 +66,21 @@ void store_close(struct store *s);
  */
 int store_clone(struct store *src, const char *path, struct store **out, const char **why);
 
+/*
+ * The same checkpoint, a little at a time, so that a replica making one for another keeps
+ * serving meanwhile. store_copy_begin starts copying src into a new store at path;
+ * store_copy_step copies up to `pages` database pages (call it outside store_begin ..
+ * store_end of src) and returns 1 once the copy is complete, 0 while more remains, or
+ * -errno with *why. What is applied to src between steps is carried into the copy (SQLite's
+ * backup follows changes made through the same connection), so the finished copy is src as
+ * committed when the last step returned 1. store_copy_end frees c and, when the copy finished,
+ * opens it into *out (else *out is NULL and the file is left for the caller to remove).
+ */
+struct store_copy;
+int store_copy_begin(struct store *src, const char *path, struct store_copy **out, const char **why);
+int store_copy_step(struct store_copy *c, int pages, const char **why);
+int store_copy_end(struct store_copy *c, struct store **out, const char **why);
+
 /* The op-number of the last applied op. */
 uint64_t store_commit(const struct store *s);
 

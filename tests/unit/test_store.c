@@ -2789,6 +2789,66 @@ static void test_apply_batch(void **state)
 	assert_memory_equal(a, b, sizeof(a));
 }
 
+/*
+ * A checkpoint made a few pages at a time while ops go on being applied: the finished copy is
+ * the store as it is when the last step completes. SQLite's backup carries into the copy what
+ * the same connection writes through the WAL, so this needs a store on disk, as vrfsd's are
+ * (an in-memory source restarts the copy at every commit instead).
+ */
+static void test_copy_in_steps_follows_applies(void **state)
+{
+	struct fx *fx = *state;
+	struct store_copy *c = NULL;
+	struct store *copy = NULL;
+	const char *why = NULL;
+	uint8_t a[STORE_DIGEST_SIZE], b[STORE_DIGEST_SIZE];
+	char name[32], dst[128];
+	struct fx_dir t;
+	int steps = 0, rc;
+
+	fx_dir_make(&t);
+	store_close(fx->s);
+	assert_int_equal(store_open(&fx->s, t.path, T0, &why), 0);
+	snprintf(dst, sizeof(dst), "%s/copy.db", t.dir);
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		fx_write_pattern(fx, fx_create(fx, ROOT, name, 0644), 0, 3000);
+	}
+	assert_int_equal(store_copy_begin(fx->s, dst, &c, &why), 0);
+	while ((rc = store_copy_step(c, 8, &why)) == 0 && steps < 5000) {
+		steps++;
+		snprintf(name, sizeof(name), "g%d", steps);
+		fx_write_pattern(fx, fx_create(fx, ROOT, name, 0644), 0, 1000); /* between steps */
+	}
+	assert_int_equal(rc, 1);
+	assert_true(steps > 10); /* it did take many steps, with applies between them */
+	assert_int_equal(store_copy_end(c, &copy, &why), 0);
+	assert_non_null(copy);
+	assert_int_equal(store_commit(copy), store_commit(fx->s));
+	fx_digest(fx, a);
+	assert_int_equal(store_digest(copy, b), 0);
+	assert_memory_equal(a, b, sizeof(a));
+	store_close(copy);
+
+	/* Ended before it finished: nothing to open. */
+	unlink(dst);
+	assert_int_equal(store_copy_begin(fx->s, dst, &c, &why), 0);
+	assert_int_equal(store_copy_step(c, 1, &why), 0);
+	assert_int_equal(store_copy_end(c, &copy, &why), -EINTR);
+	assert_null(copy);
+
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char p[160];
+		snprintf(p, sizeof(p), "%s%s", dst, suffixes[i]);
+		unlink(p);
+	}
+	store_close(fx->s);
+	fx->s = NULL;
+	fx_dir_remove(&t);
+	assert_int_equal(store_open(&fx->s, ":memory:", T0, &why), 0); /* for the teardown */
+}
+
 /* Regressions: each once differed from Linux (kernel 6.18 on tmpfs and ext4 gave the expected value). */
 /* write(2): a zero-length write changes nothing, even past EOF. */
 static void test_regression_write_zero_len_beyond_eof(void **state)
@@ -3094,6 +3154,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lseek_data_hole, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_statfs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_batch, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_copy_in_steps_follows_applies, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_range_keeps_holes, fx_setup, fx_teardown),
 		cmocka_unit_test(test_stored_bytes_counter_matches_chunks),
 		cmocka_unit_test_setup_teardown(test_setattr_times_now_and_omit, fx_setup, fx_teardown),
