@@ -42,7 +42,7 @@ FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame fuzz_wire_vr f
 FUZZ_BINS  := $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 CORPUS     := $(BUILD)/fuzz/corpus
 
-.PHONY: all deps test demo sim-mutants bench-state bench-faults bench-vr fuzz format check-format check-layers clean install uninstall
+.PHONY: all deps test demo sim-mutants bench bench-state bench-faults bench-vr fuzz format check-format check-layers clean install uninstall
 
 PROGRAMS := $(BUILD)/vr-sim $(BUILD)/vrfsd $(BUILD)/vrfs
 
@@ -127,6 +127,9 @@ $(BUILD)/bench-state: bench/bench_state.c $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) |
 bench-faults: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vrfsd $(BUILD)/vrfs
 	@bench/bench_faults.sh
+
+# Every benchmark that prints figures (issue 8 adds the workload suite here).
+bench: bench-vr
 
 bench-vr: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vrfsd $(BUILD)/vrfs
