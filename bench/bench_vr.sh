@@ -135,15 +135,35 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 
 declare -A result per_prepare
 
+# measure MODE FN UNIT COUNT...: for each COUNT, REPEAT runs of FN COUNT; the median goes to
+# result[MODE,COUNT].
+measure() {
+	local mode=$1 fn=$2 unit=$3 n k all
+	shift 3
+	for n in "$@"; do
+		all=""
+		for ((k = 0; k < REPEAT; k++)); do all+="$("$fn" "$n") "; done
+		result[$mode,$n]=$(echo "$all" | tr ' ' '\n' | grep . | median)
+		say "$mode, $n: $all$unit"
+	done
+}
+
+# table TITLE A B LABEL COUNT...: one line per COUNT with result[A,COUNT], result[B,COUNT], A/B.
+table() {
+	local title=$1 a=$2 b=$3 label=$4 n
+	shift 4
+	printf '\n%-34s %12s %12s %8s\n' "$title" "$a" "$b" "ratio"
+	for n in "$@"; do
+		printf '%-34s %12s %12s %8s\n' "$n $label" "${result[$a,$n]}" "${result[$b,$n]}" \
+			"$(ratio "${result[$a,$n]}" "${result[$b,$n]}")"
+	done
+}
+
 say "batching: small-file creates on one mount, 3 replicas on loopback, ${SECONDS_EACH} s per run, median of $REPEAT"
 for mode in batched unbatched; do
 	if [ "$mode" = batched ]; then start; else start --batch-ops 1; fi
-	for w in $WRITERS; do
-		runs=""
-		for ((k = 0; k < REPEAT; k++)); do runs+="$(creates "$w") "; done
-		result[$mode,$w]=$(echo "$runs" | tr ' ' '\n' | grep . | median)
-		say "$mode, $w writers: $runs files/s"
-	done
+	# shellcheck disable=SC2086 # WRITERS is a list
+	measure "$mode" creates "files/s with that many writers" $WRITERS
 	read -r prepares ops < <(primary_stats prepares prepare_ops)
 	per_prepare[$mode]=$(ratio "$ops" "$prepares")
 	stop_all
@@ -152,25 +172,15 @@ done
 say "leases: stat of one file on one mount, ${SECONDS_EACH} s per run, median of $REPEAT"
 for mode in leases barrier; do
 	if [ "$mode" = leases ]; then start; else start --lease-ms 0; fi
-	for r in $READERS; do
-		runs=""
-		for ((k = 0; k < REPEAT; k++)); do runs+="$(stats "$r") "; done
-		result[$mode,$r]=$(echo "$runs" | tr ' ' '\n' | grep . | median)
-		say "$mode, $r readers: $runs stats/s"
-	done
+	# shellcheck disable=SC2086 # READERS is a list
+	measure "$mode" stats "stats/s with that many readers" $READERS
 	read -r reads lease_reads < <(primary_stats reads lease_reads)
 	say "$mode: the primary served $reads reads, $lease_reads under a lease"
 	stop_all
 done
 
-printf '\n%-34s %12s %12s %8s\n' "small-file creates (files/s)" "batched" "unbatched" "ratio"
-for w in $WRITERS; do
-	printf '%-34s %12s %12s %8s\n' "$w writer(s)" "${result[batched,$w]}" "${result[unbatched,$w]}" \
-		"$(ratio "${result[batched,$w]}" "${result[unbatched,$w]}")"
-done
+# shellcheck disable=SC2086 # lists
+table "small-file creates (files/s)" batched unbatched "writer(s)" $WRITERS
 printf '%-34s %12s %12s\n' "ops per PREPARE" "${per_prepare[batched]}" "${per_prepare[unbatched]}"
-printf '\n%-34s %12s %12s %8s\n' "stat of a file (stats/s)" "leases" "barrier" "ratio"
-for r in $READERS; do
-	printf '%-34s %12s %12s %8s\n' "$r reader(s)" "${result[leases,$r]}" "${result[barrier,$r]}" \
-		"$(ratio "${result[leases,$r]}" "${result[barrier,$r]}")"
-done
+# shellcheck disable=SC2086
+table "stat of a file (stats/s)" leases barrier "reader(s)" $READERS

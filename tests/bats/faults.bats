@@ -31,6 +31,17 @@ teardown() {
 	net_bed_teardown
 }
 
+# cut_from_backups P SECONDS: cuts replica P off from the other two replicas (not from the
+# mounts), waits for a new primary, keeps the cut SECONDS longer, heals.
+cut_from_backups() {
+	local old=$1 p
+	partition "r$old" "r$(((old + 1) % 3)) r$(((old + 2) % 3))"
+	p=$(wait_primary_not "$old" 30)
+	say "new primary: r$p"
+	sleep "$2"
+	heal
+}
+
 @test "1. primary killed during cp -r of 2,000 files: the copy completes; every sha256 equal on both mounts" {
 	mkdir -p "$T/src"
 	find /usr/include -maxdepth 2 -type f -size -64k | head -2000 | tar -cf - -T - 2>/dev/null |
@@ -77,15 +88,11 @@ teardown() {
 @test "3. primary cut off from the backups, not from the mounts: a new view; no stale read; the old primary rejoins" {
 	jepsen_start 20
 	sleep 4
-	local old p
+	local old
 	old=$(the_primary)
 	local mark=$(($(wc -l <"$T/r$old.log") + 1))
 	say "cut r$old (the primary) from the backups; the mounts still reach all three"
-	partition "r$old" "r$(((old + 1) % 3)) r$(((old + 2) % 3))"
-	p=$(wait_primary_not "$old" 30)
-	say "new primary: r$p"
-	sleep 6
-	heal
+	cut_from_backups "$old" 6
 	jepsen_finish
 	wait_converged 60
 	# The old primary came back as a backup of a later view.
@@ -302,16 +309,12 @@ teardown() {
 	[ $((d1 * 100)) -gt $((d0 * 104)) ] # the rates differ (1.04/0.96 = 1.08): the fault is in place
 	jepsen_start 20
 	sleep 4
-	local old p lease
+	local old lease
 	old=$(the_primary)
 	lease=$(status_json | jq -r --argjson p "$old" '.replicas[$p].lease_reads')
 	say "r$old (the primary) served $lease reads under leases; cut it from the backups"
 	[ "$lease" -gt 0 ]
-	partition "r$old" "r$(((old + 1) % 3)) r$(((old + 2) % 3))"
-	p=$(wait_primary_not "$old" 30)
-	say "new primary: r$p"
-	sleep 6
-	heal
+	cut_from_backups "$old" 6
 	jepsen_finish
 	wait_converged 60
 	digests_equal
