@@ -1805,13 +1805,6 @@ int main(int argc, char **argv)
 			}
 			opt.local_reads = v[0] - '0';
 			i++;
-		} else if (!strcmp(a, "--local-reads") && v) {
-			if (strcmp(v, "0") && strcmp(v, "1")) {
-				fprintf(stderr, "vr-sim: --local-reads wants 0 or 1, not '%s'\n", v);
-				return 2;
-			}
-			opt.local_reads = v[0] - '0';
-			i++;
 		} else if (!strcmp(a, "--jobs") && v) {
 			if (sim_parse_u64(v, &jobs) || jobs < 1 || jobs > 64) {
 				fprintf(stderr, "vr-sim: --jobs wants 1..64, not '%s'\n", v);
