@@ -7,6 +7,7 @@
 #   make sim-mutants  build the simulator with each planted protocol bug and show each is caught
 #   make bench-state  measure the store on this machine's disk (DIR=path to choose the disk)
 #   make bench-faults failover time over KILLS=10 kills of the primary, and recovery times (STATE_MIB=256)
+#   make bench-reconfig  what grow, replace, shrink and move cost under writes (STATE_MIB=64)
 #   make format     apply clang-format;  make check-format  fail on unformatted code
 #   make check-layers  fail when a module includes what it must not
 #   make install    the programs, man pages and the mount helper (PREFIX=/usr/local, DESTDIR=)
@@ -32,7 +33,7 @@ LIB_HDRS  := $(VR_HDRS) $(wildcard wire/*.h state/*.h)
 PKG_LIBS  = $$(pkg-config --cflags --libs sqlite3 msgpack libsodium)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c)) test_jepsen
-MUTANTS := 1 2 3 4 5 6 7 8 9 10 11 12
+MUTANTS := 1 2 3 4 5 6 7 8 9 10 11 12 13
 
 # libFuzzer targets (tests/fuzz/NAME.c), each with a seed corpus in $(CORPUS)/NAME written by corpus-gen.
 FUZZ_CC    ?= clang
@@ -42,7 +43,7 @@ FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame fuzz_wire_vr f
 FUZZ_BINS  := $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 CORPUS     := $(BUILD)/fuzz/corpus
 
-.PHONY: all deps test demo sim-mutants bench bench-state bench-faults bench-vr fuzz format check-format check-layers clean install uninstall
+.PHONY: all deps test demo sim-mutants bench bench-state bench-faults bench-reconfig bench-vr fuzz format check-format check-layers clean install uninstall
 
 PROGRAMS := $(BUILD)/vr-sim $(BUILD)/vrfsd $(BUILD)/vrfs
 
@@ -127,6 +128,10 @@ $(BUILD)/bench-state: bench/bench_state.c $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) |
 bench-faults: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vrfsd $(BUILD)/vrfs
 	@bench/bench_faults.sh
+
+bench-reconfig: deps
+	@$(MAKE) --no-print-directory $(BUILD)/vrfsd $(BUILD)/vrfs
+	@bench/bench_reconfig.sh
 
 # Every benchmark that prints figures (issue 8 adds the workload suite here).
 bench: bench-vr

@@ -2,6 +2,7 @@
  * vrfs.c — the vrfs command: operator tools on the client library.
  *
  *   vrfs status --cluster LIST [--key-file FILE] [--json] [--timeout MS]
+ *   vrfs reconfigure --cluster LIST --to LIST [--key-file FILE] [--timeout S]
  *   vrfs keygen FILE
  */
 #include <errno.h>
@@ -13,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs/vrfs_demo.h"
 #include "fs/vrfs_mount.h"
+#include "replication/vrfs_client.h"
 #include "replication/vrfs_cluster.h"
 #include "replication/vrfs_net.h"
 #include "wire/wire_vr.h"
@@ -34,6 +37,8 @@ static void usage(FILE *f)
 	           "        three replicas and two mounts under DIR on loopback, until Ctrl-C\n"
 	           "  status --cluster HOST:PORT,... [--key-file FILE] [--json] [--timeout MS]\n"
 	           "        each replica's state; exit 0 when a quorum (f+1) answers, 1 when not\n"
+	           "  reconfigure --cluster HOST:PORT,... --to HOST:PORT,... [--key-file FILE] [--timeout S]\n"
+	           "        adds, removes or replaces replicas; start new ones first with vrfsd --join\n"
 	           "  keygen FILE\n"
 	           "        writes a new cluster key (mode 0600) for --key-file\n"
 	           "\n"
@@ -53,6 +58,8 @@ static const char *status_name(uint8_t status)
 		return "catching-up";
 	case WIRE_STATUS_NEW:
 		return "new";
+	case WIRE_STATUS_LEFT:
+		return "left";
 	}
 	return "?";
 }
@@ -203,10 +210,10 @@ static int cmd_status(int argc, char **argv)
 				       ",\"commit\":%" PRIu64 ",\"checkpoint\":%" PRIu64 ",\"log_ops\":%" PRIu64
 				       ",\"log_bytes\":%" PRIu64 ",\"frames_bad\":%" PRIu64 ",\"uptime_ms\":%" PRIu64
 				       ",\"reads\":%" PRIu64 ",\"lease_reads\":%" PRIu64 ",\"prepares\":%" PRIu64
-				       ",\"prepare_ops\":%" PRIu64 "}",
+				       ",\"prepare_ops\":%" PRIu64 ",\"epoch\":%" PRIu64 "}",
 				       status_name(s->status), s->view, s->primary, s->op, s->commit, s->checkpoint,
 				       s->log_ops, s->log_bytes, s->frames_bad, s->uptime_ms, s->reads, s->lease_reads,
-				       s->prepares, s->prepare_ops);
+				       s->prepares, s->prepare_ops, s->epoch);
 			else
 				printf(",\"error\":\"%s\"}", a[i].error);
 		}
@@ -226,8 +233,9 @@ static int cmd_status(int argc, char **argv)
 			continue;
 		}
 		if (s->status == WIRE_STATUS_NEW) {
-			printf("r%-3u %-22s %-10s %-12s (waiting for the other replicas to start a new cluster)\n", i,
-			       vrfs_cluster_name(&c, i), "yes", "new");
+			printf("r%-3u %-22s %-10s %-12s (empty: waiting for the other replicas to start a new cluster, "
+			       "or, with --join, for vrfs reconfigure)\n",
+			       i, vrfs_cluster_name(&c, i), "yes", "new");
 			continue;
 		}
 		human_bytes(s->log_bytes, bytes, sizeof(bytes));
@@ -239,6 +247,182 @@ static int cmd_status(int argc, char **argv)
 	printf("\nquorum reachable: %s (%u of %u replicas answer, %u needed)\n", ok ? "yes" : "NO", answered, c.count,
 	       quorum);
 	return ok ? 0 : 1;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * §10: the cluster named by --cluster becomes --to. New members must be running (vrfsd --join)
+ * so that they fetch the state at once; the command returns once f'+1 members of the new
+ * configuration hold it (then replicas left out stop by themselves).
+ */
+static int cmd_reconfigure(int argc, char **argv)
+{
+	const char *list = NULL, *to = NULL, *key_file = NULL;
+	long timeout_s = 600;
+	static const struct option opts[] = {
+		{ "cluster", required_argument, NULL, 'c' },  { "to", required_argument, NULL, 'T' },
+		{ "key-file", required_argument, NULL, 'k' }, { "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+	};
+	char why[VRFS_WHY_MAX + WIRE_EPOCH_MEMBERS_MAX];
+	struct vrfs_cluster old, next;
+	int ch;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			list = optarg;
+			break;
+		case 'T':
+			to = optarg;
+			break;
+		case 'k':
+			key_file = optarg;
+			break;
+		case 't': {
+			char *end;
+			timeout_s = strtol(optarg, &end, 10);
+			if (*end || timeout_s < 1 || timeout_s > 86400) {
+				fprintf(stderr, "vrfs reconfigure: --timeout %s: give seconds, 1..86400\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "vrfs reconfigure: %s needs a value\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "vrfs reconfigure: unknown option %s (see vrfs --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vrfs reconfigure: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (!list || !to) {
+		fprintf(stderr, "vrfs reconfigure: --cluster (the members now) and --to (the members wanted) are "
+		                "required\n");
+		return 2;
+	}
+	if (vrfs_cluster_parse(&old, list, why, sizeof(why)) ||
+	    (key_file && vrfs_cluster_key_file(&old, key_file, why, sizeof(why)))) {
+		fprintf(stderr, "vrfs reconfigure: %s\n", why);
+		return 2;
+	}
+	if (vrfs_cluster_parse_like(&next, &old, to, strlen(to), why, sizeof(why))) {
+		fprintf(stderr, "vrfs reconfigure: --to: %s\n", why);
+		return 2;
+	}
+	if (next.count < 3) {
+		fprintf(stderr,
+		        "vrfs reconfigure: --to lists %u replica%s: a cluster needs at least 3 (2f+1 replicas tolerate "
+		        "f "
+		        "failures)\n",
+		        next.count, next.count == 1 ? "" : "s");
+		return 2;
+	}
+	if (next.id == old.id) {
+		fprintf(stderr, "vrfs reconfigure: --to is the configuration --cluster names: nothing to change\n");
+		return 2;
+	}
+
+	/* The epoch now, and the new members ready: each must answer, as a new replica (--join). */
+	struct answer a;
+	uint64_t epoch = 0;
+	uint8_t answered = 0;
+	for (uint8_t i = 0; i < old.count; i++) {
+		query(&old, i, 1000, &a);
+		if (a.reachable) {
+			answered++;
+			if (a.st.epoch > epoch)
+				epoch = a.st.epoch;
+		}
+	}
+	if (answered < old.count / 2 + 1) {
+		fprintf(stderr,
+		        "vrfs reconfigure: only %u of the %u replicas of --cluster answer; a quorum is needed (check "
+		        "--cluster and --key-file, and vrfs status)\n",
+		        answered, old.count);
+		return 1;
+	}
+	for (uint8_t i = 0; i < next.count; i++) {
+		if (vrfs_cluster_find(&old, &next.member[i]) >= 0)
+			continue;
+		query(&next, i, 1000, &a);
+		if (!a.reachable || a.st.status != WIRE_STATUS_NEW) {
+			fprintf(stderr,
+			        "vrfs reconfigure: the new member %s %s: start it first, empty, with\n"
+			        "  vrfsd --join --id %u --cluster %s --data DIR%s\n",
+			        vrfs_cluster_name(&next, i), a.reachable ? "is not a new replica" : "does not answer",
+			        i, to, key_file ? " --key-file FILE" : "");
+			return 1;
+		}
+	}
+
+	struct vrfs_client_config cfg = { .cluster = &old, .sessions = 1, .timeout_ms = 30000 };
+	struct vrfs_client *cl = NULL;
+	int rc = vrfs_client_open(&cl, &cfg, 10000, why, sizeof(why));
+	if (rc) {
+		fprintf(stderr, "vrfs reconfigure: %s\n", why);
+		return 1;
+	}
+	why[0] = 0;
+	char from[WIRE_EPOCH_MEMBERS_MAX + 1];
+	vrfs_cluster_text(&old, from, sizeof(from));
+	rc = vrfs_client_reconfigure(cl, from, to, why, sizeof(why));
+	vrfs_client_close(cl);
+	if (rc == -EPERM) {
+		fprintf(stderr, "vrfs reconfigure: refused: %s\n", why);
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "vrfs reconfigure: no answer from the primary (%s); see vrfs status\n", strerror(-rc));
+		return 1;
+	}
+	printf("epoch %" PRIu64 " committed: the members are now %s\n", epoch + 1, to);
+	fflush(stdout);
+
+	/* §10.6: done once f'+1 new members hold the state (the paper's CHECKEPOCH). */
+	uint8_t need = (uint8_t)(next.count / 2 + 1), shown = 0xff;
+	int64_t deadline = mono_ms() + timeout_s * 1000;
+	for (;;) {
+		uint8_t have = 0;
+		for (uint8_t i = 0; i < next.count; i++) {
+			query(&next, i, 500, &a);
+			have += a.reachable && a.st.epoch > epoch && a.st.status != WIRE_STATUS_NEW &&
+			        a.st.status != WIRE_STATUS_LEFT;
+		}
+		if (have != shown) {
+			printf("%u of %u members hold the state (%u needed)\n", have, next.count, need);
+			fflush(stdout);
+			shown = have;
+		}
+		if (have >= need)
+			break;
+		if (mono_ms() >= deadline) {
+			fprintf(stderr,
+			        "vrfs reconfigure: after %ld s only %u of %u new members hold the state; the "
+			        "reconfiguration is committed and goes on: see vrfs status --cluster %s\n",
+			        timeout_s, have, next.count, to);
+			return 1;
+		}
+		usleep(200 * 1000);
+	}
+	printf("done: replicas left out stop by themselves once the new members hold the state\n");
+	return 0;
 }
 
 static int cmd_keygen(int argc, char **argv)
@@ -291,6 +475,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "reconfigure"))
+		return cmd_reconfigure(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "keygen"))
 		return cmd_keygen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "mount"))

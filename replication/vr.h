@@ -152,6 +152,8 @@ struct vr_config {
 	uint64_t lease_ns;          /* 0: no leases (every read takes a barrier); else §9.7, see vr_read_begin */
 	uint32_t drift_ppm;         /* with leases: bound on the difference of two replicas' clock rates */
 	uint64_t seed;              /* timer jitter and recovery nonces */
+	uint64_t epoch;             /* the configuration's epoch (§10): messages carry it, others are dropped */
+	uint64_t epoch_op;          /* the op it began at: a RECONFIGURE at or below it is of an earlier epoch */
 };
 
 /* The durable image a replica restarts from (disk intact). All borrowed. */
@@ -163,6 +165,10 @@ struct vr_durable {
 	uint64_t commit; /* op of the last applied transaction */
 	const struct vr_client_slot *clients;
 	uint32_t client_count; /* == config.client_table_size */
+	/* The replica begins its epoch here (§10): view 0, NORMAL, every op committed, nothing sent
+	 * in the epoch yet. Its primary then takes requests at once instead of starting a view
+	 * change as a restarted primary does (§6.3.3: it may have forgotten what it prepared). */
+	bool epoch_start;
 };
 
 struct vr_dvc {
@@ -253,6 +259,9 @@ struct vr_replica {
 	uint64_t lease_granted_until;             /* this replica decides no DVC before this */
 	uint64_t lease_reads;                     /* reads served under a lease */
 
+	/* Reconfiguration (§10): op of the RECONFIGURE entry executed; the replica is then inert. */
+	uint64_t epoch_end;
+
 	uint64_t tick;
 	uint64_t prng;
 	uint64_t drops;      /* messages dropped by the filters */
@@ -317,6 +326,25 @@ void vr_on_tick(struct vr_replica *r);
 void vr_prepare_flush(struct vr_replica *r);
 /* Every write with seq <= seq is durable. */
 void vr_on_persisted(struct vr_replica *r, uint64_t seq);
+
+/*
+ * Reconfiguration (§10), with the configuration outside the core: a REQUEST of kind
+ * VR_KIND_RECONFIGURE carries the next configuration as its body (the driver checks it
+ * before it hands the request over). Once it is in the primary's log the primary takes no
+ * other request (vr_reconfiguring). Executing it is an apply with upcall (the driver records
+ * the configuration in that transaction, result empty) after which epoch_end is its op and
+ * the replica is inert: every input is ignored. The primary first sends a COMMIT for it.
+ * The driver then starts the replica again in the next epoch (config.epoch + 1, view 0, the
+ * log and state unchanged) or, when it is not a member, retires it.
+ */
+bool vr_reconfiguring(const struct vr_replica *r);
+/*
+ * Another replica says op (checksum head), a RECONFIGURE entry, is committed: when this log
+ * holds that entry, every op up to it is committed here too (equal checksums, equal logs) and
+ * is executed, which ends the epoch: 0. -ENOENT when the log does not hold it (fetch a
+ * checkpoint), -EAGAIN while it is not durable yet (ask again later).
+ */
+int vr_epoch_commit(struct vr_replica *r, uint64_t op, uint64_t head);
 
 static inline uint8_t vr_primary_index(uint64_t view, uint8_t replica_count)
 {

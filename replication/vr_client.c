@@ -79,12 +79,19 @@ bool vr_client_ready(const struct vr_client *c)
 
 int vr_client_submit(struct vr_client *c, const uint8_t *op, uint32_t len)
 {
+	return vr_client_submit_kind(c, VR_KIND_OP, op, len);
+}
+
+int vr_client_submit_kind(struct vr_client *c, uint8_t kind, const uint8_t *op, uint32_t len)
+{
 	if (!vr_client_ready(c))
 		return -EBUSY;
 	if (len > c->body_size_max)
 		return -EMSGSIZE;
+	if (kind != VR_KIND_OP && kind != VR_KIND_RECONFIGURE)
+		return -EINVAL;
 	c->request++;
-	c->kind = VR_KIND_OP;
+	c->kind = kind;
 	c->body_len = len;
 	if (len)
 		memcpy(c->body, op, len);
@@ -103,9 +110,16 @@ void vr_client_on_reply(struct vr_client *c, const struct vr_message *m)
 		c->view = m->view;
 	c->busy = false;
 	if (m->status == VR_REPLY_EVICTED) {
-		if (c->kind == VR_KIND_OP)
+		if (c->kind != VR_KIND_REGISTER)
 			c->io.done(c->io.ctx, c->request, VR_REPLY_EVICTED, NULL, 0, 0);
 		vr_client_register(c); /* C3 */
+		return;
+	}
+	if (m->status == VR_REPLY_REFUSED) { /* not logged: the session goes on */
+		if (c->kind != VR_KIND_REGISTER)
+			c->io.done(c->io.ctx, c->request, VR_REPLY_REFUSED, m->body, m->body_len, 0);
+		else
+			vr_client_register(c);
 		return;
 	}
 	if (m->op > c->last_op)

@@ -15,8 +15,9 @@
 struct vr_client_io {
 	void *ctx;
 	void (*send)(void *ctx, uint8_t replica, const struct vr_message *m);
-	/* A request finished: status VR_REPLY_OK with its result and op-number, or
-	 * VR_REPLY_EVICTED, meaning the outcome is unknown and the session is gone. */
+	/* A request finished: status VR_REPLY_OK with its result and op-number,
+	 * VR_REPLY_EVICTED, meaning the outcome is unknown and the session is gone, or
+	 * VR_REPLY_REFUSED with a line saying why (the request was not logged). */
 	void (*done)(void *ctx, uint64_t request, uint8_t status, const uint8_t *result, uint32_t result_len,
 	             uint64_t op);
 	/* A fresh, never used client id (nonzero) for a new session. */
@@ -49,6 +50,8 @@ void vr_client_deinit(struct vr_client *c);
 /* Sends op (copied). Returns 0, -EBUSY while a request is outstanding or the
  * session is not registered yet, -EMSGSIZE when op is larger than body_size_max. */
 int vr_client_submit(struct vr_client *c, const uint8_t *op, uint32_t len);
+/* As vr_client_submit, a request of kind (VR_KIND_OP or VR_KIND_RECONFIGURE). */
+int vr_client_submit_kind(struct vr_client *c, uint8_t kind, const uint8_t *op, uint32_t len);
 void vr_client_on_reply(struct vr_client *c, const struct vr_message *m);
 /* A replica said the cluster is in view (it is not that view's primary, or not NORMAL):
  * a newer view than believed sends the outstanding request to its primary now. */

@@ -17,6 +17,7 @@
  *  10  a backup decides its DVC while a lease it granted still holds.
  *  11  the primary holds a lease as long as it was granted, with no margin for clock drift.
  *  12  a read at a backup is answered before the backup has the client's own writes.
+ *  13  the primary takes requests after a RECONFIGURE (it is no longer the epoch's last op).
  */
 #ifndef VR_INTERNAL_H
 #define VR_INTERNAL_H
@@ -27,7 +28,7 @@
 #ifndef VR_MUTANT
 #define VR_MUTANT 0
 #endif
-#define VR_MUTANT_COUNT 12
+#define VR_MUTANT_COUNT 13
 
 /* vr_replica.c */
 void vr_log_drop(struct vr_replica *r, const char *why);

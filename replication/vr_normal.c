@@ -60,7 +60,7 @@ static void vr_send_prepares(struct vr_replica *r, uint8_t to, uint64_t from, ui
 
 void vr_prepare_flush(struct vr_replica *r)
 {
-	if (r->status != VR_STATUS_NORMAL || !vr_is_primary(r) || r->start_view_pending)
+	if (r->status != VR_STATUS_NORMAL || !vr_is_primary(r) || r->start_view_pending || r->epoch_end)
 		return;
 	ASSERT(r->prepare_sent >= r->view_start_op);
 	if (r->prepare_sent >= r->log.op)
@@ -77,7 +77,7 @@ static uint64_t vr_request_prepared(const struct vr_replica *r, const struct vr_
 {
 	for (uint64_t x = r->log.op; x > r->commit; x--) {
 		const struct vr_entry *e = vr_log_entry(r, x);
-		if (e->client_id == slot->client_id && e->session == slot->session && e->kind == VR_KIND_OP)
+		if (e->client_id == slot->client_id && e->session == slot->session && e->kind != VR_KIND_REGISTER)
 			return e->request;
 	}
 	return slot->request;
@@ -153,6 +153,9 @@ void vr_on_request(struct vr_replica *r, const struct vr_message *m)
 		return vr_log_drop(r, "request: not the normal primary");
 	if (r->start_view_pending || r->commit < r->view_start_op || !vr_meta_durable(r))
 		return vr_log_drop(r, "request: view not started yet");
+	/* §10.1: the RECONFIGURE entry is the epoch's last; the next epoch takes the requests. */
+	if (vr_reconfiguring(r))
+		return vr_log_drop(r, "request: the epoch is ending (reconfiguration)");
 	if (!vr_request_admit(r, m))
 		return;
 	if (r->log.op - r->commit >= r->config.pipeline_max)
@@ -188,6 +191,19 @@ void vr_on_request(struct vr_replica *r, const struct vr_message *m)
 	vr_log_persist_from(r, e.op);
 	if (r->config.batch_max <= 1)
 		vr_prepare_flush(r); /* no batching: this request's PREPARE leaves now */
+}
+
+bool vr_reconfiguring(const struct vr_replica *r)
+{
+	if (r->epoch_end)
+		return true;
+#if VR_MUTANT == 13
+	return false; /* planted: the primary goes on taking requests after a RECONFIGURE */
+#endif
+	for (uint64_t x = r->log.op; x > r->commit && x > r->config.epoch_op; x--)
+		if (vr_log_entry(r, x)->kind == VR_KIND_RECONFIGURE)
+			return true;
+	return false;
 }
 
 /* Backup: ops the primary says are committed are executed, up to what is durable here. */

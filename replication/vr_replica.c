@@ -132,7 +132,7 @@ void vr_send(struct vr_replica *r, uint8_t to, struct vr_message *m)
 	ASSERT(to < r->config.replica_count);
 	ASSERT(to != r->config.self);
 	m->replica = r->config.self;
-	m->epoch = 0;
+	m->epoch = r->config.epoch;
 	r->io.send(r->io.ctx, to, m);
 }
 
@@ -442,6 +442,20 @@ void vr_reply_slot(struct vr_replica *r, const struct vr_client_slot *slot)
 	vr_reply(r, slot->client_id, slot->request, slot->op, slot->status, slot->result, slot->result_len);
 }
 
+/*
+ * §10.2 step 4: the RECONFIGURE entry at op executed; the epoch is over. The primary tells the
+ * backups at once that it is committed (they end the epoch too), then the replica does nothing
+ * more: the driver restarts it in the next epoch, or retires it (vr_epoch_end).
+ */
+static void vr_epoch_ended(struct vr_replica *r, uint64_t op)
+{
+	r->epoch_end = op;
+	if (r->status != VR_STATUS_NORMAL || !vr_is_primary(r))
+		return;
+	struct vr_message m = { .command = VR_COMMIT, .view = r->view, .commit = op, .op = r->log.op };
+	vr_send_all(r, &m);
+}
+
 /* §4.4: executes op commit+1 in one storage transaction with its client-table row. */
 static void vr_execute(struct vr_replica *r)
 {
@@ -487,6 +501,8 @@ static void vr_execute(struct vr_replica *r)
 		slot = s;
 	}
 
+	if (e->kind == VR_KIND_RECONFIGURE && e->op > r->config.epoch_op)
+		vr_epoch_ended(r, e->op);
 	/* §4.4 step 4: only the primary replies. */
 	if (r->status != VR_STATUS_NORMAL || !vr_is_primary(r))
 		return;
@@ -559,7 +575,7 @@ void vr_execute_to(struct vr_replica *r, uint64_t k)
 		k = r->durable_op;
 	if (r->commit >= k)
 		return;
-	while (r->commit < k)
+	while (r->commit < k && !r->epoch_end)
 		vr_execute(r);
 	vr_checkpoint(r);
 }
@@ -720,7 +736,11 @@ int vr_init(struct vr_replica *r, const struct vr_config *c, const struct vr_io 
 		r->view_change_deadline = vr_jitter(r, r->config.view_change_ticks);
 		break;
 	default: /* §6.3.3: a primary does not resume; a backup rejoins its view */
-		if (vr_is_primary(r))
+		if (vr_is_primary(r) && d->epoch_start && r->view == 0 && r->commit == r->log.op) {
+			/* Nothing was prepared in this epoch: nothing to forget. */
+			r->view_start_op = r->prepare_sent = r->commit_max = r->log.op;
+			r->heartbeat_deadline = r->tick;
+		} else if (vr_is_primary(r))
 			vr_view_change_start(r, r->view + 1);
 		else if (!vr_is_voter(r))
 			vr_view_change_start(r, r->voter_view); /* recovered, crashed before asking for it (§6.2) */
@@ -800,7 +820,7 @@ static const char *vr_message_invalid(const struct vr_replica *r, const struct v
 			return "message: from self";
 	}
 	if (m->command == VR_REQUEST) {
-		if (m->kind != VR_KIND_OP && m->kind != VR_KIND_REGISTER)
+		if (m->kind != VR_KIND_OP && m->kind != VR_KIND_REGISTER && m->kind != VR_KIND_RECONFIGURE)
 			return "request: unknown kind";
 		if (m->client_id == 0)
 			return "request: client id 0";
@@ -813,7 +833,7 @@ static const char *vr_message_invalid(const struct vr_replica *r, const struct v
 		const struct vr_entry *e = &m->entries[i];
 		if (e->op != m->entries[0].op + i || e->op == 0)
 			return "entries: not contiguous";
-		if (e->kind != VR_KIND_OP && e->kind != VR_KIND_REGISTER)
+		if (e->kind != VR_KIND_OP && e->kind != VR_KIND_REGISTER && e->kind != VR_KIND_RECONFIGURE)
 			return "entries: unknown kind";
 		if (e->body_len > r->config.body_size_max || (e->body_len && !e->body))
 			return "entries: body too large";
@@ -854,8 +874,9 @@ static const char *vr_message_invalid(const struct vr_replica *r, const struct v
 	default:
 		break;
 	}
-	if (m->epoch != 0)
-		return "message: unknown epoch";
+	/* §10.1: a replica's messages count only within one epoch (clients know no epochs). */
+	if (m->command != VR_REQUEST && m->epoch != r->config.epoch)
+		return "message: other epoch";
 	return NULL;
 }
 
@@ -864,6 +885,10 @@ int vr_on_message(struct vr_replica *r, const struct vr_message *m)
 	uint64_t view_before = r->view, commit_before = r->commit;
 	const char *why = vr_message_invalid(r, m);
 
+	if (r->epoch_end) {
+		vr_log_drop(r, "message: the epoch is over");
+		return 0;
+	}
 	if (why) {
 		vr_log_drop(r, why);
 		return -EBADMSG;
@@ -913,10 +938,31 @@ int vr_on_message(struct vr_replica *r, const struct vr_message *m)
 	return 0;
 }
 
+int vr_epoch_commit(struct vr_replica *r, uint64_t op, uint64_t head)
+{
+	const struct vr_entry *e = vr_log_entry(r, op);
+
+	if (r->epoch_end)
+		return 0;
+	if (r->status == VR_STATUS_RECOVERING || !e || e->checksum != head || e->kind != VR_KIND_RECONFIGURE ||
+	    op <= r->config.epoch_op)
+		return -ENOENT;
+	if (r->durable_op < op)
+		return -EAGAIN;
+	uint64_t view_before = r->view, commit_before = r->commit;
+	/* Equal checksums at op: this log up to op is the committed one (the hash chain). */
+	vr_execute_to(r, op);
+	ASSERT(r->epoch_end == op);
+	vr_check(r, view_before, commit_before);
+	return 0;
+}
+
 void vr_on_tick(struct vr_replica *r)
 {
 	uint64_t view_before = r->view, commit_before = r->commit;
 
+	if (r->epoch_end)
+		return;
 	r->tick++;
 	switch (r->status) {
 	case VR_STATUS_NORMAL:
@@ -948,7 +994,7 @@ void vr_on_persisted(struct vr_replica *r, uint64_t seq)
 	uint64_t view_before = r->view, commit_before = r->commit;
 
 	ASSERT(seq <= r->persist_seq);
-	if (seq <= r->durable_seq)
+	if (seq <= r->durable_seq || r->epoch_end)
 		return;
 	r->durable_seq = seq;
 	while (r->durable_op < r->log.op && r->entry_seq[r->durable_op + 1 - r->log.first] <= seq)

@@ -41,6 +41,8 @@ struct pending {
 	uint8_t to;
 	uint64_t deadline;
 	struct wire_buf body; /* the encoded READ */
+	char *why;            /* an update refused: why (why_size bytes) */
+	size_t why_size;
 	struct pending *next;
 };
 
@@ -71,6 +73,7 @@ struct vrfs_client {
 	uint64_t announced_view; /* the newest view whose primary announced itself */
 	int read_from;           /* config.read_from, or -1: reads at the primary */
 	uint64_t seen_op;        /* newest op of an acknowledged update or a local read's state */
+	uint64_t epoch;          /* the configuration's epoch, as replicas told (§10) */
 	uint64_t tick;
 	pthread_t thread;
 	int wake[2];
@@ -148,9 +151,16 @@ static void io_done(void *ctx, uint64_t request, uint8_t status, const uint8_t *
 		s->c->view = s->vc.view;
 	if (status == VR_REPLY_OK && op > s->c->seen_op)
 		s->c->seen_op = op; /* reads at a replica wait until it has this update */
-	if (p) {
+	if (p && status == VR_REPLY_REFUSED) {
+		p->rc = -EPERM;
+		if (p->why_size)
+			snprintf(p->why, p->why_size, "%.*s", (int)result_len, (const char *)result);
+		p->done = true;
+	} else if (p) {
 		if (status != VR_REPLY_OK)
 			p->rc = -EIO; /* evicted: the outcome is unknown */
+		else if (!p->res)
+			p->rc = 0;
 		else if (wire_fs_result_decode(result, result_len, p->res, &why))
 			p->rc = -EIO;
 		else
@@ -216,6 +226,36 @@ static void on_read_reply(struct vrfs_client *c, const uint8_t *body, size_t len
 	}
 }
 
+/* A replica says the cluster was reconfigured (§10.6): from now on, the new members. */
+static void on_epoch(struct vrfs_client *c, const uint8_t *body, size_t len)
+{
+	struct wire_epoch q;
+	struct vrfs_cluster next;
+	const char *why = NULL;
+	char pwhy[256];
+
+	if (wire_epoch_decode(body, len, &q, &why) || q.epoch <= c->epoch ||
+	    vrfs_cluster_parse_like(&next, &c->cluster, (const char *)q.members, q.members_len, pwhy, sizeof(pwhy)))
+		return;
+	c->epoch = q.epoch;
+	c->cluster = next;
+	for (uint8_t i = 0; i < VR_REPLICAS_MAX; i++)
+		if (c->link[i].fd >= 0)
+			link_close(&c->link[i]);
+	c->view = c->announced_view = 0;
+	if (c->read_from >= next.count)
+		c->read_from = -1;
+	for (uint32_t i = 0; i < c->sessions; i++) {
+		c->s[i].vc.replica_count = next.count;
+		c->s[i].vc.view = 0;
+		vr_client_on_primary(&c->s[i].vc, 0); /* the outstanding request, to the new members */
+	}
+	for (struct pending *p = c->reads; p; p = p->next) {
+		p->to = c->read_from >= 0 ? (uint8_t)c->read_from : 0;
+		read_send(c, p);
+	}
+}
+
 static void on_frame(struct vrfs_client *c, uint16_t type, const uint8_t *body, size_t len)
 {
 	const char *why = NULL;
@@ -259,6 +299,8 @@ static void on_frame(struct vrfs_client *c, uint16_t type, const uint8_t *body, 
 		}
 	} else if (type == WIRE_MSG_READ_REPLY) {
 		on_read_reply(c, body, len);
+	} else if (type == WIRE_MSG_EPOCH) {
+		on_epoch(c, body, len);
 	}
 }
 
@@ -344,19 +386,13 @@ int vrfs_client_update(struct vrfs_client *c, const struct wire_fs_op *op, struc
 	return vrfs_client_update_at(c, -1, op, res, NULL);
 }
 
-int vrfs_client_update_at(struct vrfs_client *c, int session, const struct wire_fs_op *op, struct wire_fs_result *res,
-                          int *used)
+/* Runs one request of kind on a free session (or on `session`) and waits for p. */
+static int client_request(struct vrfs_client *c, int session, uint8_t kind, const uint8_t *body, size_t len,
+                          struct pending *p, int *used)
 {
-	struct wire_buf b;
-	struct pending p = { .res = res };
 	int64_t deadline = c->timeout_ms ? now_ms() + c->timeout_ms : 0;
 	int rc;
 
-	wire_buf_init(&b);
-	if ((rc = wire_fs_op_encode(op, &b))) {
-		wire_buf_free(&b);
-		return rc;
-	}
 	pthread_mutex_lock(&c->mu);
 	struct session *s = NULL;
 	while (!s && !c->stop) {
@@ -376,24 +412,64 @@ int vrfs_client_update_at(struct vrfs_client *c, int session, const struct wire_
 	}
 	if (!s) {
 		pthread_mutex_unlock(&c->mu);
-		wire_buf_free(&b);
 		return c->stop ? -ESHUTDOWN : -ETIMEDOUT;
 	}
 	if (used)
 		*used = (int)(s - c->s);
-	s->p = &p;
-	rc = vr_client_submit(&s->vc, b.data, (uint32_t)b.len);
-	wire_buf_free(&b);
+	s->p = p;
+	rc = vr_client_submit_kind(&s->vc, kind, body, (uint32_t)len);
 	if (rc) {
 		s->p = NULL;
 		pthread_mutex_unlock(&c->mu);
 		return rc;
 	}
-	rc = wait_done(c, &p, deadline);
-	if (!p.done)
+	rc = wait_done(c, p, deadline);
+	if (!p->done)
 		s->p = NULL; /* given up: the session finishes the request alone */
 	pthread_mutex_unlock(&c->mu);
 	return rc;
+}
+
+int vrfs_client_update_at(struct vrfs_client *c, int session, const struct wire_fs_op *op, struct wire_fs_result *res,
+                          int *used)
+{
+	struct wire_buf b;
+	struct pending p = { .res = res };
+	int rc;
+
+	wire_buf_init(&b);
+	if ((rc = wire_fs_op_encode(op, &b))) {
+		wire_buf_free(&b);
+		return rc;
+	}
+	rc = client_request(c, session, VR_KIND_OP, b.data, b.len, &p, used);
+	wire_buf_free(&b);
+	return rc;
+}
+
+int vrfs_client_reconfigure(struct vrfs_client *c, const char *from, const char *to, char *why, size_t why_size)
+{
+	struct pending p = { .why = why, .why_size = why_size };
+	size_t a = strlen(from), b = strlen(to);
+	uint8_t *body = malloc(a + 1 + b);
+	int rc;
+
+	if (!body)
+		return -ENOMEM;
+	memcpy(body, from, a);
+	body[a] = '\n';
+	memcpy(body + a + 1, to, b);
+	rc = client_request(c, -1, VR_KIND_RECONFIGURE, body, a + 1 + b, &p, NULL);
+	free(body);
+	return rc;
+}
+
+uint64_t vrfs_client_epoch(struct vrfs_client *c)
+{
+	pthread_mutex_lock(&c->mu);
+	uint64_t e = c->epoch;
+	pthread_mutex_unlock(&c->mu);
+	return e;
 }
 
 int vrfs_client_read(struct vrfs_client *c, const struct wire_read *rd, struct vrfs_read_buf *buf,

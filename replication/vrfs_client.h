@@ -59,6 +59,17 @@ int vrfs_client_update(struct vrfs_client *c, const struct wire_fs_op *op, struc
 int vrfs_client_update_at(struct vrfs_client *c, int session, const struct wire_fs_op *op, struct wire_fs_result *res,
                           int *used);
 
+/*
+ * Asks the cluster, whose members are `from`, to become `to` (both "HOST:PORT,...", §10): 0
+ * once the reconfiguration is committed (the members then take over: see vrfs reconfigure),
+ * -EPERM with why when the primary refused it (a line naming the problem: among others, that
+ * the members are no longer `from`), -ETIMEDOUT, -ESHUTDOWN. The request's body is
+ * "FROM\nTO".
+ */
+int vrfs_client_reconfigure(struct vrfs_client *c, const char *from, const char *to, char *why, size_t why_size);
+/* The newest configuration epoch a replica told this client of (0: none). */
+uint64_t vrfs_client_epoch(struct vrfs_client *c);
+
 /* Where a read's answer goes: data (READ, READLINK, xattrs), entries and their names. */
 struct vrfs_read_buf {
 	uint8_t *data;

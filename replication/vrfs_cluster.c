@@ -45,6 +45,57 @@ const char *vrfs_cluster_name(const struct vrfs_cluster *c, uint8_t i)
 	return buf;
 }
 
+int vrfs_cluster_text(const struct vrfs_cluster *c, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (size)
+		out[0] = 0;
+	for (uint8_t i = 0; i < c->count; i++) {
+		int w = snprintf(out + n, size - n, "%s%s", i ? "," : "", vrfs_cluster_name(c, i));
+		if (w < 0 || (size_t)w >= size - n)
+			return -ENAMETOOLONG;
+		n += (size_t)w;
+	}
+	return (int)n;
+}
+
+int vrfs_cluster_parse_like(struct vrfs_cluster *c, const struct vrfs_cluster *from, const char *list, size_t len,
+                            char *why, size_t why_size)
+{
+	char text[VR_REPLICAS_MAX * (VRFS_HOST_MAX + 16) + 1];
+
+	if (len >= sizeof(text)) {
+		snprintf(why, why_size, "member list too long");
+		return -EINVAL;
+	}
+	memcpy(text, list, len);
+	text[len] = 0;
+	if (memchr(text, 0, len)) {
+		snprintf(why, why_size, "member list holds a NUL byte");
+		return -EINVAL;
+	}
+	int rc = vrfs_cluster_parse(c, text, why, why_size);
+	if (rc)
+		return rc;
+	c->has_key = from->has_key;
+	memcpy(c->key, from->key, sizeof(c->key));
+	vrfs_cluster_id(c);
+	return 0;
+}
+
+int vrfs_cluster_find(const struct vrfs_cluster *c, const struct vrfs_member *m)
+{
+	for (uint8_t i = 0; i < c->count; i++) {
+		const struct vrfs_member *x = &c->member[i];
+		if (x->port == m->port && !strcmp(x->host, m->host))
+			return i;
+		if (x->addr_len && x->addr_len == m->addr_len && !memcmp(&x->addr, &m->addr, x->addr_len))
+			return i;
+	}
+	return -1;
+}
+
 static int vrfs_member_parse(struct vrfs_member *m, const char *s, size_t len, char *why, size_t why_size)
 {
 	const char *colon;

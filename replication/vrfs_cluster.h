@@ -46,4 +46,15 @@ int vrfs_cluster_key_file(struct vrfs_cluster *c, const char *path, char *why, s
 /* "host:port" of member i. */
 const char *vrfs_cluster_name(const struct vrfs_cluster *c, uint8_t i);
 
+/* The member list as --cluster takes it ("host:port,host:port,..."): its length, or -ENAMETOOLONG. */
+int vrfs_cluster_text(const struct vrfs_cluster *c, char *out, size_t size);
+
+/* Parses list (len bytes, no NUL needed) as vrfs_cluster_parse does, with from's key. */
+int vrfs_cluster_parse_like(struct vrfs_cluster *c, const struct vrfs_cluster *from, const char *list, size_t len,
+                            char *why, size_t why_size);
+
+/* The number of the member of c at m's address (host and port as listed, or the same resolved
+ * address), or -1. */
+int vrfs_cluster_find(const struct vrfs_cluster *c, const struct vrfs_member *m);
+
 #endif

@@ -67,8 +67,10 @@
 #define LOCAL_READ_TICKS   100         /* a read at a backup waits this long for its min_op, then is redirected */
 #define SNAPSHOT_IN        "snapshot-in.db"
 #define SNAPSHOT_OUT       "snapshot-out.db"
+#define MEMBERS_FILE       "members" /* "EPOCH\nHOST:PORT,...\n": the configuration a reconfiguration made */
+#define EPOCH_NOTICE_TICK  20        /* a new epoch is announced again to members that have not answered */
 
-enum phase { PHASE_PROBE, PHASE_RUN };
+enum phase { PHASE_PROBE, PHASE_JOIN, PHASE_RUN };
 
 /* A read waiting for its barrier (vr_read_ready). The name is copied: the frame is gone. */
 struct pending_read {
@@ -92,6 +94,9 @@ struct conn {
 	size_t pos, len, cap;
 	uint64_t clients[CONN_CLIENTS_MAX];
 	uint32_t client_next;
+	uint64_t frame_id;    /* the cluster id the other side uses (this epoch's or the last's): answers carry it */
+	uint64_t notice_tick; /* when it was last told of the epoch */
+	bool notice_sent;
 	uint64_t born_tick;  /* when it was made (a dial's timeout) */
 	uint64_t write_tick; /* when the write queue last drained or moved, while it is not empty */
 	struct conn *next, *prev;
@@ -116,7 +121,16 @@ struct vrfsd {
 	uv_signal_t sigterm, sigint;
 
 	struct vrfs_cluster cluster;
+	char members[WIRE_EPOCH_MEMBERS_MAX + 1]; /* cluster as text */
 	uint8_t self;
+	/* Reconfiguration (§10). */
+	struct vrfsd_epoch epoch;
+	bool join;    /* --join: a new member; it waits to be told of the epoch that includes it */
+	bool moving;  /* epoch_move runs */
+	bool leaving; /* not a member of the current epoch: gives checkpoints until f'+1 members hold the state */
+	uint8_t old_self;
+	bool started[VR_REPLICAS_MAX]; /* members that said they hold the epoch's state */
+	uint64_t notice_tick;
 	const char *dir;
 	int verbose;
 	enum phase phase;
@@ -156,7 +170,13 @@ struct vrfsd {
 		crypto_generichash_state hash;
 		int fd;
 		uint64_t last_tick;
-		bool preparing; /* the giver said it is making the checkpoint: poll it */
+		bool preparing;    /* the giver said it is making the checkpoint: poll it */
+		struct conn *conn; /* entering an epoch: the giver is the replica that told of it, on this connection */
+		bool joining;
+		struct vrfsd_epoch join;      /* the epoch entered with the checkpoint */
+		struct vrfs_cluster join_cfg; /* its configuration */
+		uint8_t join_self;
+		bool join_lost; /* the replica lost its disk: it recovers in the epoch (it may have voted in it) */
 	} in;
 	/* The checkpoint this replica gives out (DIR/snapshot-out.db), kept for resumed transfers.
 	 * It is made a little at each tick (copy, then hash), so the replica keeps serving. */
@@ -201,7 +221,10 @@ __attribute__((format(printf, 3, 4))) static void vlog(const struct vrfsd *d, co
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	flockfile(stderr);
-	fprintf(stderr, "%s.%03ldZ vrfsd r%u %s: ", when, ts.tv_nsec / 1000000, d->self, level);
+	if (d->leaving)
+		fprintf(stderr, "%s.%03ldZ vrfsd (left) %s: ", when, ts.tv_nsec / 1000000, level);
+	else
+		fprintf(stderr, "%s.%03ldZ vrfsd r%u %s: ", when, ts.tv_nsec / 1000000, d->self, level);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -217,6 +240,8 @@ __attribute__((noreturn)) static void fatal(const struct vrfsd *d, const char *w
 
 static void reads_serve(struct vrfsd *d);
 static void send_redirect(struct vrfsd *d, struct conn *c);
+static void epoch_move(struct vrfsd *d, uint64_t op);
+static void peer_connect(struct vrfsd *d, uint8_t i);
 
 /* After every input to the core: serve the reads whose barrier holds, log view and status
  * changes (one line per event that matters). */
@@ -224,6 +249,14 @@ static void vrfsd_after(struct vrfsd *d)
 {
 	struct vr_replica *r = &d->vr;
 
+	if (r->epoch_end && d->phase == PHASE_RUN && !d->leaving && !d->moving) {
+		d->moving = true;
+		epoch_move(d, r->epoch_end);
+		d->moving = false;
+		return;
+	}
+	if (d->leaving)
+		return;
 	if (d->read_count)
 		reads_serve(d);
 	if (d->shown && r->status == d->shown_status && r->view == d->shown_view)
@@ -300,6 +333,11 @@ static void conn_on_close(uv_handle_t *h)
 	if (c->next)
 		c->next->prev = c->prev;
 	d->conn_count--;
+	if (d->in.conn == c) {
+		d->in.conn = NULL;
+		if (d->in.joining) /* the next notice names another giver */
+			d->in.active = false;
+	}
 	if (c->peer >= 0) {
 		struct peer *p = &d->peer[c->peer];
 		p->conn = NULL;
@@ -361,8 +399,8 @@ static void conn_send(struct conn *c, uint16_t type, const uint8_t *body, size_t
 	struct wreq *w = malloc(sizeof(*w) + total);
 	if (!w)
 		return;
-	if (wire_frame_encode(type, d->cluster.id, body, (uint32_t)len, d->cluster.has_key ? d->cluster.key : NULL,
-	                      w->data, total, &n)) {
+	if (wire_frame_encode(type, c->frame_id ? c->frame_id : d->cluster.id, body, (uint32_t)len,
+	                      d->cluster.has_key ? d->cluster.key : NULL, w->data, total, &n)) {
 		free(w);
 		return;
 	}
@@ -497,7 +535,7 @@ static void on_check(uv_check_t *h)
 
 	uv_idle_stop(&d->idle);
 	/* Batching: the requests of this iteration go out in one PREPARE, before the fsync. */
-	if (d->phase == PHASE_RUN)
+	if (d->phase == PHASE_RUN && !d->leaving)
 		vr_prepare_flush(&d->vr);
 	vrfsd_commit(d);
 }
@@ -515,10 +553,15 @@ static void send_status(struct vrfsd *d, struct conn *c, uint64_t nonce)
 		.reads = d->reads_served,
 		.prepares = d->prepares,
 		.prepare_ops = d->prepare_ops,
+		.epoch = d->epoch.epoch,
 	};
 
-	if (d->phase == PHASE_PROBE) {
+	if (d->phase != PHASE_RUN) {
 		st.status = WIRE_STATUS_NEW;
+	} else if (d->leaving) {
+		st.status = WIRE_STATUS_LEFT;
+		st.replica = d->old_self;
+		st.commit = st.op = d->vr.commit;
 	} else {
 		const struct vr_replica *r = &d->vr;
 		st.status = r->status;
@@ -588,13 +631,17 @@ static void vrfsd_run(struct vrfsd *d, bool fresh_cluster)
 		exit(1);
 	}
 	d->phase = PHASE_RUN;
+	/* A RECONFIGURE executed before a crash, its configuration not taken up yet: now. */
+	uint64_t pending = vrfsd_store_epoch_pending(d->store);
+	if (pending && d->vr.commit >= pending)
+		epoch_move(d, pending);
 	vrfsd_after(d);
 }
 
 static bool probe_peer_fresh(const struct wire_status *st)
 {
 	return st->status == WIRE_STATUS_NEW ||
-	       (st->status == VR_STATUS_NORMAL && st->view == 0 && st->op == 0 && st->commit == 0);
+	       (st->status == VR_STATUS_NORMAL && st->epoch == 0 && st->view == 0 && st->op == 0 && st->commit == 0);
 }
 
 static void probe_on_status(struct vrfsd *d, const struct wire_status *st)
@@ -663,7 +710,8 @@ static void snapshot_request(struct vrfsd *d)
 	d->in.last_tick = d->ticks;
 	d->wbuf.len = 0;
 	if (!wire_snapshot_request_encode(&q, &d->wbuf))
-		conn_send(d->peer[d->in.donor].conn, WIRE_MSG_SNAPSHOT_REQUEST, d->wbuf.data, d->wbuf.len);
+		conn_send(d->in.joining ? d->in.conn : d->peer[d->in.donor].conn, WIRE_MSG_SNAPSHOT_REQUEST,
+		          d->wbuf.data, d->wbuf.len);
 }
 
 static void io_need_snapshot(void *ctx, uint64_t min_op, uint64_t view)
@@ -700,6 +748,11 @@ static void snapshot_tick(struct vrfsd *d)
 {
 	if (!d->in.active)
 		return;
+	if (d->in.joining && !d->in.preparing && d->ticks - d->in.last_tick >= SNAPSHOT_WAIT_TICK) {
+		d->in.active = false; /* the next notice of the epoch names the giver */
+		snapshot_in_reset(d);
+		return;
+	}
 	if (d->in.preparing && d->in.op == 0 && d->ticks - d->in.last_tick >= SNAPSHOT_POLL_TICK) {
 		d->in.preparing = false;
 		snapshot_request(d);
@@ -815,7 +868,7 @@ static void snapshot_make_tick(struct vrfsd *d)
 /* "Making it: ask again": a chunk of no checkpoint (op 0, nothing in it). */
 static void send_preparing(struct vrfsd *d, struct conn *c)
 {
-	struct wire_snapshot_chunk k = { .replica = d->self };
+	struct wire_snapshot_chunk k = { .replica = d->self, .epoch = d->epoch.epoch };
 
 	d->wbuf.len = 0;
 	if (!wire_snapshot_chunk_encode(&k, &d->wbuf))
@@ -825,10 +878,13 @@ static void send_preparing(struct vrfsd *d, struct conn *c)
 /* A replica asks for a checkpoint: make one when there is none recent enough, send a chunk. */
 static void on_snapshot_request(struct vrfsd *d, struct conn *c, const struct wire_snapshot_request *q)
 {
-	if (d->phase != PHASE_RUN || q->replica >= d->cluster.count || q->replica == d->self)
+	if (d->phase != PHASE_RUN)
+		return; /* the asker may be new to the epoch: its number is not checked against ours */
+	/* The applied state is committed state in any status (the simulator gives from any); a
+	 * recovering replica's is being rebuilt. Giving during a view change matters: new members
+	 * fetch the state while too few members are up to finish one. */
+	if (d->vr.status == VR_STATUS_RECOVERING || d->vr.commit < d->epoch.op)
 		return;
-	if (d->vr.status != VR_STATUS_NORMAL)
-		return; /* give only state that is settled; the asker tries again */
 	bool resume = q->snapshot_op && d->out.ready && q->snapshot_op == d->out.op;
 	if (!resume && (!d->out.ready || d->out.op < q->min_op)) {
 		if (!d->out.copy && !d->out.hashing)
@@ -850,7 +906,8 @@ static void on_snapshot_request(struct vrfsd *d, struct conn *c, const struct wi
 		.replica = d->self,
 		.snapshot_op = d->out.op,
 		.head = d->out.head,
-		.view = d->out.view,
+		.view = d->leaving ? 0 : d->out.view,
+		.epoch = d->epoch.epoch,
 		.total = d->out.total,
 		.offset = offset,
 		.data_len = (uint32_t)len,
@@ -862,6 +919,9 @@ static void on_snapshot_request(struct vrfsd *d, struct conn *c, const struct wi
 		conn_send(c, WIRE_MSG_SNAPSHOT_CHUNK, d->wbuf.data, d->wbuf.len);
 }
 
+static void epoch_config(struct vrfsd *d, const struct vrfs_cluster *cfg, uint8_t self);
+static void members_file_write(struct vrfsd *d, uint64_t epoch, const struct vrfs_cluster *cfg);
+
 /* The whole checkpoint is here and checked: it becomes the store, and the core restarts from it. */
 static void snapshot_install(struct vrfsd *d)
 {
@@ -871,14 +931,28 @@ static void snapshot_install(struct vrfsd *d)
 		                        .replica_count = d->cluster.count };
 	uint64_t view = d->in.view > d->in.donor_view ? d->in.view : d->in.donor_view;
 	uint64_t op = d->in.op;
+	bool joining = d->in.joining;
+
+	if (joining) {
+		/* A new member enters the epoch through a view change (never normal in it before),
+		 * in view 1 or the giver's view: view 0 began without it. */
+		ident = (struct vrfsd_identity){ .cluster_id = d->in.join_cfg.id,
+			                         .replica = d->in.join_self,
+			                         .replica_count = d->in.join_cfg.count };
+		view = d->in.donor_view > 1 ? d->in.donor_view : 1;
+	}
 
 	close(d->in.fd);
 	d->in.fd = -1;
 	snapshot_out_drop(d); /* a checkpoint of the state being replaced: of no use now */
 	vrfsd_commit(d);
-	int rc = vrfsd_store_install(d->store, d->dir, d->path_in, &ident, op, view, d->config.log_capacity, why,
-	                             sizeof(why));
+	if (joining)
+		members_file_write(d, d->in.join.epoch, &d->in.join_cfg);
+	int rc = vrfsd_store_install(d->store, d->dir, d->path_in, &ident, op, view, d->config.log_capacity,
+	                             joining ? &d->in.join : NULL, d->in.join_lost, why, sizeof(why));
 	d->in.active = false;
+	d->in.joining = false;
+	d->in.conn = NULL;
 	if (rc == 1) {
 		vlog(d, "info",
 		     "state transfer: the checkpoint at op %" PRIu64 " came too late (view moved on); dropped", op);
@@ -889,8 +963,16 @@ static void snapshot_install(struct vrfsd *d)
 		vlog(d, "error", "state transfer: %s", why);
 		exit(3);
 	}
-	vr_deinit(&d->vr);
+	if (d->phase == PHASE_RUN)
+		vr_deinit(&d->vr);
 	d->persist_seq = d->persisted_seq = 0;
+	if (joining) {
+		d->epoch = d->in.join;
+		epoch_config(d, &d->in.join_cfg, d->in.join_self);
+		vlog(d, "info", "epoch %" PRIu64 ": a member now, replica r%u of %u (%s)", d->epoch.epoch, d->self,
+		     d->cluster.count, d->members);
+	}
+	d->phase = PHASE_RUN;
 	struct vr_durable image;
 	if (vrfsd_store_image(d->store, d->config.client_table_size, &image, why, sizeof(why))) {
 		vlog(d, "error", "state transfer: the installed checkpoint: %s", why);
@@ -903,15 +985,22 @@ static void snapshot_install(struct vrfsd *d)
 		vlog(d, "error", "state transfer: the installed checkpoint does not start (%s)", strerror(-rc));
 		exit(3);
 	}
-	vlog(d, "info", "state transfer: installed the checkpoint of r%u at op %" PRIu64 " (%" PRIu64 " bytes)",
-	     d->in.donor, op, d->in.total);
+	if (joining)
+		vlog(d, "info", "state transfer: installed the checkpoint at op %" PRIu64 " (%" PRIu64 " bytes)", op,
+		     d->in.total);
+	else
+		vlog(d, "info", "state transfer: installed the checkpoint of r%u at op %" PRIu64 " (%" PRIu64 " bytes)",
+		     d->in.donor, op, d->in.total);
 	d->shown = false;
 	vrfsd_after(d);
 }
 
-static void on_snapshot_chunk(struct vrfsd *d, const struct wire_snapshot_chunk *k)
+static void on_snapshot_chunk(struct vrfsd *d, struct conn *c, const struct wire_snapshot_chunk *k)
 {
-	if (!d->in.active || d->phase != PHASE_RUN || k->replica != d->in.donor)
+	if (!d->in.active)
+		return;
+	if (d->in.joining ? c != d->in.conn || k->epoch != d->in.join.epoch
+	                  : d->phase != PHASE_RUN || k->replica != d->in.donor || k->epoch != d->epoch.epoch)
 		return;
 	if (d->in.op == 0 && k->snapshot_op == 0 && k->total == 0) {
 		/* The giver is making it: ask again in a while, and do not take it for lost. */
@@ -959,6 +1048,284 @@ static void on_snapshot_chunk(struct vrfsd *d, const struct wire_snapshot_chunk 
 		return;
 	}
 	snapshot_install(d);
+}
+
+/* ------------------------------------------------------------------ reconfiguration (§10) */
+
+/*
+ * The configuration becomes cfg, this replica its member self (VR_REPLICAS_MAX: none): the
+ * core's config follows, and the connections to the old members are dropped for the new ones.
+ */
+static void epoch_config(struct vrfsd *d, const struct vrfs_cluster *cfg, uint8_t self)
+{
+	for (uint8_t i = 0; i < VR_REPLICAS_MAX; i++) {
+		struct peer *p = &d->peer[i];
+		uv_timer_stop(&p->retry);
+		if (p->conn) {
+			p->conn->peer = -1; /* detached: its close does not touch the new peer i */
+			conn_close(p->conn);
+			p->conn = NULL;
+		}
+		p->backoff_ms = 0;
+		p->was_up = false;
+		p->down_logged = true;
+	}
+	d->cluster = *cfg;
+	d->self = self;
+	vrfs_cluster_text(&d->cluster, d->members, sizeof(d->members));
+	d->config.replica_count = cfg->count;
+	d->config.self = self < cfg->count ? self : 0;
+	d->config.epoch = d->epoch.epoch;
+	d->config.epoch_op = d->epoch.op;
+	memset(d->started, 0, sizeof(d->started));
+	d->notice_tick = 0;
+	for (uint8_t i = 0; i < cfg->count; i++)
+		if (i != self)
+			peer_connect(d, i);
+}
+
+/*
+ * DIR/members records the configuration of an epoch, so that a restart with the --cluster of
+ * an earlier one runs in the right one. Written (whole, by rename) before the store takes the
+ * epoch up: a file one epoch ahead of the store is ignored at start.
+ */
+static void members_file_write(struct vrfsd *d, uint64_t epoch, const struct vrfs_cluster *cfg)
+{
+	char path[4200], tmp[4210], list[WIRE_EPOCH_MEMBERS_MAX + 1];
+	FILE *f;
+
+	vrfs_cluster_text(cfg, list, sizeof(list));
+	snprintf(path, sizeof(path), "%s/%s", d->dir, MEMBERS_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (!(f = fopen(tmp, "w")) || fprintf(f, "%" PRIu64 "\n%s\n", epoch, list) < 0 || fflush(f) ||
+	    fsync(fileno(f)) || fclose(f) || rename(tmp, path))
+		fatal(d, "cannot write the configuration file DIR/members");
+	int dfd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+}
+
+/* Tells c of this epoch: its first op and its members. */
+static void epoch_notice(struct vrfsd *d, struct conn *c)
+{
+	struct wire_epoch q = { .epoch = d->epoch.epoch,
+		                .op = d->epoch.op,
+		                .head = d->epoch.head,
+		                .members_len = (uint32_t)strlen(d->members),
+		                .members = (const uint8_t *)d->members };
+
+	if (!c || d->epoch.epoch == 0)
+		return;
+	c->notice_tick = d->ticks;
+	c->notice_sent = true;
+	d->wbuf.len = 0;
+	if (!wire_epoch_encode(&q, &d->wbuf))
+		conn_send(c, WIRE_MSG_EPOCH, d->wbuf.data, d->wbuf.len);
+}
+
+/* A replica (or mount) of an older epoch spoke: tell it, at most every EPOCH_NOTICE_TICK. */
+static void epoch_notice_lagging(struct vrfsd *d, struct conn *c)
+{
+	if (!c->notice_sent || d->ticks - c->notice_tick >= EPOCH_NOTICE_TICK)
+		epoch_notice(d, c);
+}
+
+static void retire(struct vrfsd *d, const char *why)
+{
+	vlog(d, "info", "%s: stopping (this replica serves no more; its directory may be removed)", why);
+	if (vrfsd_store_pending(d->store) && vrfsd_store_flush(d->store))
+		fatal(d, "store: cannot commit at shutdown");
+	snapshot_out_drop(d);
+	vrfsd_store_close(d->store);
+	d->store = NULL;
+	exit(0);
+}
+
+/*
+ * The RECONFIGURE entry at op is executed here: take up the configuration it names (§10.3,
+ * §10.4). A member starts the next epoch in view 0, NORMAL, with its log and state as they are
+ * (op is the last op of the old epoch). A replica left out keeps its state to give the new
+ * members checkpoints until f'+1 of them hold it, then stops.
+ */
+static void epoch_move(struct vrfsd *d, uint64_t op)
+{
+	const struct vr_entry *e = vr_log_entry(&d->vr, op);
+	struct vrfs_cluster next;
+	char why[VRFSD_WHY_SIZE];
+
+	if (!e || e->kind != VR_KIND_RECONFIGURE)
+		fatal(d, "reconfiguration: the entry that ended the epoch is not in the log");
+	const uint8_t *nl = memchr(e->body, '\n', e->body_len); /* "FROM\nTO" */
+	uint32_t to_off = nl ? (uint32_t)(nl - e->body) + 1 : 0;
+	if (vrfs_cluster_parse_like(&next, &d->cluster, (const char *)e->body + to_off, e->body_len - to_off, why,
+	                            sizeof(why))) {
+		vlog(d, "error", "reconfiguration at op %" PRIu64 ": the new configuration does not parse here: %s", op,
+		     why);
+		exit(3);
+	}
+	int self = vrfs_cluster_find(&next, &d->cluster.member[d->self]);
+	struct vrfsd_epoch ep = {
+		.epoch = d->epoch.epoch + 1, .op = op, .head = e->checksum, .prev_id = d->cluster.id
+	};
+	vrfsd_commit(d);
+	snapshot_out_drop(d); /* made in the old epoch */
+	if (d->in.active) {   /* asked for by the old epoch's core */
+		d->in.active = d->in.joining = false;
+		snapshot_in_reset(d);
+	}
+	for (; d->read_count; d->read_count--) { /* the client asks again, in the new epoch */
+		send_redirect(d, conn_of_client(d, d->reads[d->read_head].client_id));
+		d->read_head = (d->read_head + 1) % READS_MAX;
+	}
+	if (self >= 0) {
+		struct vrfsd_identity ident = { .cluster_id = next.id,
+			                        .replica = (uint8_t)self,
+			                        .replica_count = next.count };
+		struct vr_meta meta = { .status = VR_STATUS_NORMAL };
+		members_file_write(d, ep.epoch, &next);
+		if (vrfsd_store_epoch_begin(d->store, &ident, &ep, &meta))
+			fatal(d, "store: cannot take up the new configuration");
+		d->epoch = ep;
+		vr_deinit(&d->vr);
+		d->persist_seq = d->persisted_seq = 0;
+		epoch_config(d, &next, (uint8_t)self);
+		struct vr_durable image;
+		if (vrfsd_store_image(d->store, d->config.client_table_size, &image, why, sizeof(why))) {
+			vlog(d, "error", "reconfiguration: %s", why);
+			exit(3);
+		}
+		struct vr_io io = vrfsd_io(d);
+		image.epoch_start = true;
+		int rc = vr_init(&d->vr, &d->config, &io, &image);
+		vrfsd_store_image_free(&image);
+		if (rc)
+			fatal(d, "reconfiguration: the replica does not start in the new epoch");
+		vlog(d, "info", "epoch %" PRIu64 " from op %" PRIu64 ": replica r%u of %u (%s)", ep.epoch, op, d->self,
+		     d->cluster.count, d->members);
+		d->shown = false;
+		d->started[d->self] = true;
+		vrfsd_after(d);
+		return;
+	}
+	struct vrfsd_identity ident = { .cluster_id = d->cluster.id,
+		                        .replica = d->self,
+		                        .replica_count = d->cluster.count };
+	ep.left = ep.epoch;
+	if (vrfsd_store_epoch_begin(d->store, &ident, &ep, NULL))
+		fatal(d, "store: cannot take up the new configuration");
+	d->epoch = ep;
+	d->old_self = d->self;
+	epoch_config(d, &next, VR_REPLICAS_MAX);
+	d->leaving = true;
+	vlog(d, "info",
+	     "epoch %" PRIu64 " from op %" PRIu64 ": not a member of %s; giving the members the state until %u of "
+	     "them hold it, then stopping",
+	     ep.epoch, op, d->members, d->cluster.count / 2 + 1);
+}
+
+/* A replica says epoch q->epoch began. */
+static void on_epoch(struct vrfsd *d, struct conn *c, const struct wire_epoch *q)
+{
+	char why[VRFSD_WHY_SIZE];
+
+	if (d->phase == PHASE_RUN && q->epoch == d->epoch.epoch) {
+		if (!d->leaving && d->vr.commit >= d->epoch.op) { /* this member holds the epoch's state */
+			struct wire_epoch_started s = { .epoch = d->epoch.epoch, .replica = d->self };
+			d->wbuf.len = 0;
+			if (!wire_epoch_started_encode(&s, &d->wbuf))
+				conn_send(c, WIRE_MSG_EPOCH_STARTED, d->wbuf.data, d->wbuf.len);
+		}
+		return;
+	}
+	if (d->phase == PHASE_RUN && q->epoch < d->epoch.epoch) {
+		epoch_notice_lagging(d, c); /* the sender lags */
+		return;
+	}
+	if (d->phase == PHASE_PROBE || (d->phase == PHASE_RUN && d->leaving) || (d->in.active && d->in.joining))
+		return;
+	/* This replica lags: the epoch before q->epoch ended at op q->op. */
+	if (d->phase == PHASE_RUN && q->epoch == d->epoch.epoch + 1) {
+		int rc = vr_epoch_commit(&d->vr, q->op, q->head);
+		if (rc == 0) {
+			vrfsd_after(d); /* executed up to the RECONFIGURE entry: moves */
+			return;
+		}
+		if (rc == -EAGAIN)
+			return; /* not durable yet: the next notice */
+	}
+	struct vrfs_cluster next;
+	if (vrfs_cluster_parse_like(&next, &d->cluster, (const char *)q->members, q->members_len, why, sizeof(why))) {
+		vlog(d, "warn", "epoch %" PRIu64 " announced with a configuration that does not parse here: %s",
+		     q->epoch, why);
+		return;
+	}
+	int self = vrfs_cluster_find(&next, &d->cluster.member[d->self]);
+	if (self < 0) {
+		if (d->phase != PHASE_RUN)
+			return; /* a new member named in another configuration: not this one's */
+		struct vrfsd_epoch ep = { .epoch = q->epoch, .op = q->op, .head = q->head, .left = q->epoch };
+		struct vrfsd_identity ident = { .cluster_id = d->cluster.id,
+			                        .replica = d->self,
+			                        .replica_count = d->cluster.count };
+		vrfsd_commit(d);
+		vrfsd_store_epoch_begin(d->store, &ident, &ep, NULL);
+		retire(d, "the cluster was reconfigured without this replica while it lagged");
+	}
+	/* A member that lacks the epoch's state: a checkpoint from the replica that told. */
+	if (d->in.active && !d->in.joining) {
+		d->in.active = false;
+		snapshot_in_reset(d);
+	}
+	d->in.active = true;
+	d->in.joining = true;
+	d->in.conn = c;
+	d->in.join = (struct vrfsd_epoch){ .epoch = q->epoch, .op = q->op, .head = q->head, .prev_id = 0 };
+	d->in.join_cfg = next;
+	d->in.join_self = (uint8_t)self;
+	d->in.join_lost = d->phase == PHASE_RUN && d->vr.status == VR_STATUS_RECOVERING;
+	d->in.min_op = q->op;
+	d->in.view = 0;
+	d->in.attempts = 0;
+	d->in.preparing = false;
+	snapshot_in_reset(d);
+	vlog(d, "info",
+	     "epoch %" PRIu64 " names this replica r%d: fetching its state (op %" PRIu64 " or later) from %s%s",
+	     q->epoch, self, q->op, c->name,
+	     d->in.join_lost ? "; this replica lost its disk: it then recovers in the epoch (it may have voted in it)"
+	                     : "");
+	snapshot_request(d);
+}
+
+static void on_epoch_started(struct vrfsd *d, const struct wire_epoch_started *q)
+{
+	if (d->phase != PHASE_RUN || q->epoch != d->epoch.epoch || q->replica >= d->cluster.count)
+		return;
+	d->started[q->replica] = true;
+	if (!d->leaving)
+		return;
+	uint8_t n = 0;
+	for (uint8_t i = 0; i < d->cluster.count; i++)
+		n += d->started[i];
+	if (n >= d->cluster.count / 2 + 1) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "%u members of epoch %" PRIu64 " hold the state", n, d->epoch.epoch);
+		retire(d, msg);
+	}
+}
+
+/* §10.3, §10.4: tell the members of this epoch that have not said they hold its state. */
+static void epoch_tick(struct vrfsd *d)
+{
+	if (d->phase != PHASE_RUN || d->epoch.epoch == 0 || d->ticks - d->notice_tick < EPOCH_NOTICE_TICK)
+		return;
+	if (!d->leaving && d->vr.commit < d->epoch.op)
+		return;
+	d->notice_tick = d->ticks;
+	for (uint8_t i = 0; i < d->cluster.count; i++)
+		if (i != d->self && !d->started[i])
+			epoch_notice(d, d->peer[i].conn);
 }
 
 /* ------------------------------------------------------------------ reads */
@@ -1012,6 +1379,10 @@ static void reads_serve(struct vrfsd *d)
 
 static void on_read(struct vrfsd *d, struct conn *c, const struct wire_read_request *q)
 {
+	if (d->phase == PHASE_RUN && (d->leaving || (d->epoch.prev_id && c->frame_id == d->epoch.prev_id)))
+		epoch_notice_lagging(d, c);
+	if (d->leaving)
+		return;
 	conn_track_client(c, q->client_id);
 	if (d->phase != PHASE_RUN || d->read_count == READS_MAX) {
 		send_redirect(d, c);
@@ -1036,9 +1407,61 @@ static void on_read(struct vrfsd *d, struct conn *c, const struct wire_read_requ
 
 /* ------------------------------------------------------------------ frames */
 
+/* Refuses a request: it is not logged, and the client is told why (VR_REPLY_REFUSED). */
+static void refuse(struct vrfsd *d, struct conn *c, const struct vr_message *m, const char *why)
+{
+	struct vr_message reply = { .command = VR_REPLY,
+		                    .replica = d->self,
+		                    .status = VR_REPLY_REFUSED,
+		                    .view = d->vr.view,
+		                    .client_id = m->client_id,
+		                    .request = m->request,
+		                    .body = (const uint8_t *)why,
+		                    .body_len = (uint32_t)strlen(why) };
+	send_vr(d, c, &reply);
+}
+
+/* §10.2 step 1, at the primary: the RECONFIGURE request names a configuration this one may become. */
+static bool reconfigure_refused(struct vrfsd *d, struct conn *c, const struct vr_message *m)
+{
+	char why[VRFSD_WHY_SIZE], msg[WIRE_EPOCH_MEMBERS_MAX + VRFSD_WHY_SIZE];
+	struct vrfs_cluster next, from;
+	const uint8_t *nl = memchr(m->body, '\n', m->body_len);
+	uint32_t to_off = nl ? (uint32_t)(nl - m->body) + 1 : 0;
+
+	if (!nl) {
+		snprintf(msg, sizeof(msg), "malformed request: the body is not \"FROM\\nTO\"");
+	} else if (vrfs_cluster_parse_like(&from, &d->cluster, (const char *)m->body, to_off - 1, why, sizeof(why)) ||
+	           from.id != d->cluster.id) {
+		snprintf(msg, sizeof(msg), "the cluster was reconfigured: it is now %s (epoch %" PRIu64 "); name that",
+		         d->members, d->epoch.epoch);
+	} else if (vr_reconfiguring(&d->vr)) {
+		snprintf(msg, sizeof(msg), "a reconfiguration is in progress: wait for it to end (vrfs status)");
+	} else if (vrfs_cluster_parse_like(&next, &d->cluster, (const char *)m->body + to_off, m->body_len - to_off,
+	                                   why, sizeof(why))) {
+		snprintf(msg, sizeof(msg), "the new configuration: %s", why);
+	} else if (next.count < 3) {
+		snprintf(msg, sizeof(msg),
+		         "the new configuration lists %u replica%s: a cluster needs at least 3 (2f+1 replicas "
+		         "tolerate f failures)",
+		         next.count, next.count == 1 ? "" : "s");
+	} else if (next.id == d->cluster.id) {
+		snprintf(msg, sizeof(msg), "the new configuration is the current one: nothing to change");
+	} else {
+		return false;
+	}
+	vlog(d, "info", "reconfiguration refused: %s", msg);
+	refuse(d, c, m, msg);
+	return true;
+}
+
 static void on_request(struct vrfsd *d, struct conn *c, const struct vr_message *m)
 {
-	if (m->kind != VR_KIND_OP && m->kind != VR_KIND_REGISTER) {
+	if (d->phase == PHASE_RUN && (d->leaving || (d->epoch.prev_id && c->frame_id == d->epoch.prev_id)))
+		epoch_notice_lagging(d, c); /* a mount of the last configuration: tell it the new one */
+	if (d->leaving)
+		return;
+	if (m->kind != VR_KIND_OP && m->kind != VR_KIND_REGISTER && m->kind != VR_KIND_RECONFIGURE) {
 		conn_bad(c, "request: bad kind", false);
 		return;
 	}
@@ -1064,6 +1487,8 @@ static void on_request(struct vrfsd *d, struct conn *c, const struct vr_message 
 		send_redirect(d, c);
 		return;
 	}
+	if (m->kind == VR_KIND_RECONFIGURE && reconfigure_refused(d, c, m))
+		return;
 	if (vr_on_message(&d->vr, m))
 		conn_bad(c, "request refused by the core", false);
 	vrfsd_after(d);
@@ -1083,12 +1508,16 @@ static void on_frame(struct vrfsd *d, struct conn *c, uint16_t type, const uint8
 			on_request(d, c, &m);
 			return;
 		}
+		if (d->phase == PHASE_RUN && m.command != VR_REPLY && m.epoch < d->epoch.epoch) {
+			epoch_notice_lagging(d, c); /* a replica of an older epoch: tell it */
+			return;
+		}
+		if (d->phase != PHASE_RUN || d->leaving || m.epoch != d->epoch.epoch)
+			return; /* a newer epoch: its members tell this replica when they hear from it */
 		if (m.command == VR_REPLY || m.replica >= d->cluster.count || m.replica == d->self) {
 			conn_bad(c, "vr: not a message for a replica, or a bad sender", false);
 			return;
 		}
-		if (d->phase != PHASE_RUN)
-			return;
 		if (vr_on_message(&d->vr, &m))
 			d->frames_bad++; /* the core logged why (debug) */
 		vrfsd_after(d);
@@ -1124,7 +1553,23 @@ static void on_frame(struct vrfsd *d, struct conn *c, uint16_t type, const uint8
 		if (wire_snapshot_chunk_decode(body, len, &k, &why))
 			conn_bad(c, why, false);
 		else
-			on_snapshot_chunk(d, &k);
+			on_snapshot_chunk(d, c, &k);
+		return;
+	}
+	case WIRE_MSG_EPOCH: {
+		struct wire_epoch q;
+		if (wire_epoch_decode(body, len, &q, &why))
+			conn_bad(c, why, false);
+		else
+			on_epoch(d, c, &q);
+		return;
+	}
+	case WIRE_MSG_EPOCH_STARTED: {
+		struct wire_epoch_started q;
+		if (wire_epoch_started_decode(body, len, &q, &why))
+			conn_bad(c, why, false);
+		else
+			on_epoch_started(d, &q);
 		return;
 	}
 	case WIRE_MSG_STATUS: {
@@ -1185,8 +1630,12 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		size_t need = WIRE_FRAME_HEADER_SIZE + (size_t)h.body_len;
 		if (c->len - c->pos < need)
 			break;
+		/* Of this epoch's configuration, or of the last one (a mount or replica not told yet). */
+		uint64_t id = d->epoch.prev_id && h.cluster_id == d->epoch.prev_id ? d->epoch.prev_id : d->cluster.id;
 		int rc = wire_frame_verify(&h, p, p + WIRE_FRAME_HEADER_SIZE,
-		                           d->cluster.has_key ? d->cluster.key : NULL, d->cluster.id, &why);
+		                           d->cluster.has_key ? d->cluster.key : NULL, id, &why);
+		if (rc == 0)
+			c->frame_id = id;
 		if (rc == -EXDEV) {
 			char msg[160];
 			snprintf(msg, sizeof(msg), "from another cluster (id %016" PRIx64 ", ours %016" PRIx64 ")",
@@ -1356,9 +1805,15 @@ static void on_tick(uv_timer_t *t)
 			probe_send(d);
 		return;
 	}
+	if (d->phase == PHASE_JOIN) {
+		snapshot_tick(d);
+		return;
+	}
 	snapshot_make_tick(d); /* first: no group is open yet in this loop round */
-	vr_on_tick(&d->vr);
+	if (!d->leaving)
+		vr_on_tick(&d->vr);
 	snapshot_tick(d);
+	epoch_tick(d);
 	vrfsd_after(d);
 }
 
@@ -1408,6 +1863,8 @@ static void usage(FILE *f)
 	           "                    --liveness-ms; 0: every read waits for a barrier round)\n"
 	           "  --clock-drift-ppm N  leases assume no two replicas' clocks (CLOCK_BOOTTIME) differ in\n"
 	           "                    rate by more than N parts per million (default 50000, i.e. 5%%)\n"
+	           "  --join            a new member for a reconfiguration: wait to be told of the epoch that\n"
+	           "                    includes this replica and fetch its state (never format a new cluster)\n"
 	           "  -v, --verbose     also log every dropped message\n"
 	           "  -h, --help        this text\n"
 	           "  --version         the version\n");
@@ -1445,6 +1902,7 @@ int main(int argc, char **argv)
 		{ "batch-ops", required_argument, NULL, 'B' },
 		{ "lease-ms", required_argument, NULL, 'E' },
 		{ "clock-drift-ppm", required_argument, NULL, 'D' },
+		{ "join", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -1516,6 +1974,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'J':
+			d->join = true;
+			break;
 		case 'v':
 			d->verbose = 1;
 			break;
@@ -1569,11 +2030,59 @@ int main(int argc, char **argv)
 	d->sigint.data = d;
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 
-	int rc = vrfsd_store_open(&d->store, d->dir, &ident, why, sizeof(why));
+	/* A reconfigured replica runs in the configuration it recorded, whatever --cluster says. */
+	int rc = -ENOENT;
+	struct vrfs_cluster recorded;
+	char path[4200], text[WIRE_EPOCH_MEMBERS_MAX + 64];
+	snprintf(path, sizeof(path), "%s/%s", d->dir, MEMBERS_FILE);
+	FILE *mf = fopen(path, "r");
+	size_t got = mf ? fread(text, 1, sizeof(text) - 1, mf) : 0;
+	if (mf)
+		fclose(mf);
+	text[got] = 0;
+	char *nl = strchr(text, '\n');
+	if (nl) {
+		char *list = nl + 1;
+		list[strcspn(list, "\n")] = 0;
+		int self = -1;
+		if (!vrfs_cluster_parse_like(&recorded, &d->cluster, list, strlen(list), why, sizeof(why)))
+			self = vrfs_cluster_find(&recorded, &d->cluster.member[d->self]);
+		if (self >= 0) {
+			struct vrfsd_identity rid = { .cluster_id = recorded.id,
+				                      .replica = (uint8_t)self,
+				                      .replica_count = recorded.count };
+			rc = vrfsd_store_open(&d->store, d->dir, &rid, why, sizeof(why));
+			if (rc >= 0 && recorded.id != d->cluster.id)
+				fprintf(stderr,
+				        "vrfsd: %s was reconfigured: running as replica %d of %s (not as --id %u of "
+				        "--cluster)\n",
+				        d->dir, self, list, d->self);
+			if (rc >= 0) {
+				d->cluster = recorded;
+				d->self = (uint8_t)self;
+			}
+		}
+	}
+	if (rc < 0)
+		rc = vrfsd_store_open(&d->store, d->dir, &ident, why, sizeof(why));
 	if (rc < 0) {
 		fprintf(stderr, "vrfsd: %s\n", why);
 		return 1;
 	}
+	if (vrfsd_store_epoch(d->store, &d->epoch)) {
+		fprintf(stderr, "vrfsd: %s/%s: cannot read the configuration epoch\n", d->dir, VRFSD_STORE_FILE);
+		return 1;
+	}
+	if (d->epoch.left) {
+		fprintf(stderr,
+		        "vrfsd: %s: this replica was left out of the cluster by a reconfiguration (epoch %" PRIu64
+		        "); it serves no more. Remove the directory, or start it empty with --join to add this "
+		        "machine again (vrfs reconfigure)\n",
+		        d->dir, d->epoch.left);
+		vrfsd_store_close(d->store);
+		return 1;
+	}
+	vrfs_cluster_text(&d->cluster, d->members, sizeof(d->members));
 
 	uv_tcp_init(d->loop, &d->listener);
 	d->listener.data = d;
@@ -1617,6 +2126,8 @@ int main(int argc, char **argv)
 		.lease_ns = (uint64_t)(lease_ms == ULONG_MAX ? liveness_ms : lease_ms) * 1000000u,
 		.drift_ppm = (uint32_t)drift_ppm,
 		.seed = seed,
+		.epoch = d->epoch.epoch,
+		.epoch_op = d->epoch.op,
 	};
 	d->probe_nonce = seed | 1;
 	d->in.fd = d->out.fd = -1;
@@ -1642,12 +2153,12 @@ int main(int argc, char **argv)
 	uv_idle_init(d->loop, &d->idle);
 	d->idle.data = d;
 	signal(SIGPIPE, SIG_IGN);
-	for (uint8_t i = 0; i < d->cluster.count; i++) {
+	for (uint8_t i = 0; i < VR_REPLICAS_MAX; i++) {
 		uv_timer_init(d->loop, &d->peer[i].retry);
 		d->peer[i].retry.data = d;
 		d->peer[i].was_up = false;
 		d->peer[i].down_logged = true; /* the first connection is logged */
-		if (i != d->self)
+		if (i != d->self && i < d->cluster.count)
 			peer_connect(d, i);
 	}
 
@@ -1656,7 +2167,18 @@ int main(int argc, char **argv)
 	     d->cluster.has_key ? ", frames authenticated" : "");
 	if (rc == 0 && !vrfsd_store_has_image(d->store))
 		rc = 1; /* created earlier, never got an image: still new */
-	if (rc == 1 && d->cluster.count == 1)
+	if (rc == 1 && d->join) {
+		d->phase = PHASE_JOIN;
+		vlog(d, "info",
+		     "new member: waiting for the cluster to take this replica in (vrfs reconfigure), then fetching "
+		     "its "
+		     "state");
+	} else if (d->join) {
+		vlog(d, "info", "--join ignored: %s already holds this replica's state", d->dir);
+	}
+	if (d->phase == PHASE_JOIN)
+		;
+	else if (rc == 1 && d->cluster.count == 1)
 		vrfsd_run(d, true);
 	else if (rc == 0)
 		vrfsd_run(d, false);

@@ -140,10 +140,72 @@ static const char *const label_cluster = "label.cluster_id";
 static const char *const label_replica = "label.replica";
 static const char *const label_count = "label.replica_count";
 
+static int group_open(struct vrfsd_store *s);
+
+static const char *const label_epoch = "label.epoch";
+static const char *const label_epoch_op = "label.epoch_op";
+static const char *const label_epoch_head = "label.epoch_head";
+static const char *const label_prev_id = "label.prev_cluster_id";
+static const char *const label_left = "label.left_at_epoch";
+static const char *const label_next_op = "label.reconfigure_op";
+
 static int identity_put(struct store *st, const struct vrfsd_identity *id)
 {
 	return store_label_put(st, label_cluster, id->cluster_id) || store_label_put(st, label_replica, id->replica) ||
 	       store_label_put(st, label_count, id->replica_count);
+}
+
+static int epoch_put(struct store *st, const struct vrfsd_epoch *e)
+{
+	return store_label_put(st, label_epoch, e->epoch) || store_label_put(st, label_epoch_op, e->op) ||
+	       store_label_put(st, label_epoch_head, e->head) || store_label_put(st, label_prev_id, e->prev_id) ||
+	       store_label_put(st, label_left, e->left) || store_label_put(st, label_next_op, 0);
+}
+
+/* A label, 0 when it was never written. */
+static int label_or_zero(struct store *st, const char *key, uint64_t *v)
+{
+	int rc = store_label_get(st, key, v);
+	if (rc == -ENOENT) {
+		*v = 0;
+		return 0;
+	}
+	return rc;
+}
+
+int vrfsd_store_epoch(struct vrfsd_store *s, struct vrfsd_epoch *e)
+{
+	memset(e, 0, sizeof(*e));
+	return label_or_zero(s->store, label_epoch, &e->epoch) || label_or_zero(s->store, label_epoch_op, &e->op) ||
+	                       label_or_zero(s->store, label_epoch_head, &e->head) ||
+	                       label_or_zero(s->store, label_prev_id, &e->prev_id) ||
+	                       label_or_zero(s->store, label_left, &e->left)
+	               ? -EIO
+	               : 0;
+}
+
+uint64_t vrfsd_store_epoch_pending(struct vrfsd_store *s)
+{
+	uint64_t op = 0;
+
+	return label_or_zero(s->store, label_next_op, &op) ? 0 : op;
+}
+
+int vrfsd_store_epoch_begin(struct vrfsd_store *s, const struct vrfsd_identity *id, const struct vrfsd_epoch *e,
+                            const struct vr_meta *meta)
+{
+	uint8_t m[META_SIZE];
+
+	if (group_open(s))
+		return -EIO;
+	if (meta) {
+		meta_encode(meta, m);
+		if (store_log_write(s->store, UINT64_MAX >> 1, NULL, 0, m, sizeof(m)))
+			return -EIO;
+	}
+	if (identity_put(s->store, id) || epoch_put(s->store, e))
+		return -EIO;
+	return vrfsd_store_flush(s);
 }
 
 int vrfsd_store_open(struct vrfsd_store **out, const char *dir, const struct vrfsd_identity *id, char *why,
@@ -486,6 +548,13 @@ int vrfsd_store_apply(struct vrfsd_store *s, const struct vr_apply *a, uint8_t *
 	*result_len = 0;
 	if (group_open(s))
 		return -EIO;
+	if (upcall && e->kind == VR_KIND_RECONFIGURE) {
+		/* §10: the configuration is taken up after this transaction (vrfsd), from the entry. */
+		if (store_label_put(s->store, label_next_op, e->op) ||
+		    store_apply(s->store, &ctx, NULL, a->slot != VR_NONE ? &row : NULL, &res))
+			return -EIO;
+		return 0;
+	}
 	if (upcall && wire_fs_op_decode(e->body, e->body_len, &op, &why)) {
 		/* The primary checks ops before it logs them (vrfsd); a body that does not
 		 * decode here is still executed alike on every replica: as an EINVAL result. */
@@ -657,7 +726,8 @@ static void tail_free(struct tail_load *t)
 }
 
 int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path, const struct vrfsd_identity *id,
-                        uint64_t op, uint64_t view, uint32_t window, char *why, size_t why_size)
+                        uint64_t op, uint64_t view, uint32_t window, const struct vrfsd_epoch *epoch, bool lost,
+                        char *why, size_t why_size)
 {
 	struct store *snap = NULL;
 	const char *swhy = NULL;
@@ -676,9 +746,12 @@ int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path
 		snprintf(why, why_size, "the replica's metadata is damaged");
 		return -EINVAL;
 	}
+	if (epoch) /* a new member of the epoch was never normal in it */
+		meta = (struct vr_meta){ .status = lost ? VR_STATUS_RECOVERING : VR_STATUS_VIEW_CHANGE };
 	bool keep = vr_snapshot_meta(&meta, view, &stale);
 	if (stale)
 		return 1;
+	keep = keep && !epoch;
 
 	if ((rc = store_open(&snap, path, 0, &swhy))) {
 		snprintf(why, why_size, "the checkpoint received does not open: %s", swhy ? swhy : strerror(-rc));
@@ -709,7 +782,7 @@ int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path
 	meta_encode(&meta, m);
 	rc = store_begin(snap) || store_log_truncate_below(snap, op) ||
 	     store_log_write(snap, op, keep ? own.rows : NULL, keep ? own.count : 0, m, sizeof(m)) ||
-	     identity_put(snap, id) || store_end(snap);
+	     identity_put(snap, id) || (epoch && epoch_put(snap, epoch)) || store_end(snap);
 	tail_free(&own);
 	store_close(snap);
 	if (rc) {

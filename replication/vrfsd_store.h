@@ -27,6 +27,15 @@ struct vrfsd_identity {
 	uint8_t replica_count;
 };
 
+/* The configuration epoch a replica is in (§10), kept beside its identity. */
+struct vrfsd_epoch {
+	uint64_t epoch;   /* 0 until the first reconfiguration */
+	uint64_t op;      /* the op the epoch began at: the RECONFIGURE entry that ended the last (0: none) */
+	uint64_t head;    /* that entry's checksum */
+	uint64_t prev_id; /* cluster id of the previous epoch's configuration (0: none) */
+	uint64_t left;    /* nonzero: this replica is not a member of epoch `left`; it serves no more */
+};
+
 /*
  * Opens DIR/store.db, creating DIR (0700) and the database (0600) when missing.
  * Returns 0 for an existing store of this identity, 1 for a store created now (it holds
@@ -40,6 +49,18 @@ void vrfsd_store_close(struct vrfsd_store *s);
 
 /* True when the store holds a durable VR image (metadata written at least once). */
 bool vrfsd_store_has_image(struct vrfsd_store *s);
+
+/* The epoch labels (all 0 before the first reconfiguration). */
+int vrfsd_store_epoch(struct vrfsd_store *s, struct vrfsd_epoch *e);
+/* The op of a RECONFIGURE entry applied (its configuration not yet taken up), or 0. */
+uint64_t vrfsd_store_epoch_pending(struct vrfsd_store *s);
+/*
+ * Takes up the next epoch, in one transaction (durable on return): identity id, epoch e, no
+ * pending configuration, and, when meta is not NULL, that metadata (a member begins the
+ * epoch in view 0, NORMAL).
+ */
+int vrfsd_store_epoch_begin(struct vrfsd_store *s, const struct vrfsd_identity *id, const struct vrfsd_epoch *e,
+                            const struct vr_meta *meta);
 
 /* Writes the image of a replica of a new cluster: view 0, NORMAL, empty log. Durable on return. */
 int vrfsd_store_format(struct vrfsd_store *s);
@@ -90,11 +111,15 @@ void vrfsd_store_checkpoint_abort(struct store_copy *c, const char *path);
  * replica's store: its log becomes the giver's entry op plus the own entries above op
  * where they chain on, its metadata what vr_snapshot_meta says for view, its identity id;
  * then it replaces DIR/store.db in one rename and is opened. window bounds the own
- * entries kept (the log capacity). Returns 0, 1 when the checkpoint is stale (nothing
+ * entries kept (the log capacity). With epoch (not NULL) the replica enters that epoch, whose
+ * labels it takes: as a new member (its metadata what vr_snapshot_meta says for view from a
+ * view change of view 0: never normal before), or, when lost (it lost its disk, and may have
+ * voted in that epoch before), RECOVERING (§6.2). Returns 0, 1 when the checkpoint is stale (nothing
  * changed), or -errno with why (the old store is then still in place, or none is open:
  * the replica must stop).
  */
 int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path, const struct vrfsd_identity *id,
-                        uint64_t op, uint64_t view, uint32_t window, char *why, size_t why_size);
+                        uint64_t op, uint64_t view, uint32_t window, const struct vrfsd_epoch *epoch, bool lost,
+                        char *why, size_t why_size);
 
 #endif

@@ -34,13 +34,15 @@ enum vr_command {
 
 /* What a log entry asks the state machine to do. */
 enum vr_kind {
-	VR_KIND_OP = 1,       /* an application operation: one up-call */
-	VR_KIND_REGISTER = 2, /* registers the client's session in the client table */
+	VR_KIND_OP = 1,          /* an application operation: one up-call */
+	VR_KIND_REGISTER = 2,    /* registers the client's session in the client table */
+	VR_KIND_RECONFIGURE = 3, /* ends the epoch: its body is the next configuration (§10); no up-call */
 };
 
 enum vr_reply_status {
 	VR_REPLY_OK = 0,
 	VR_REPLY_EVICTED = 1, /* the session is gone: outcome of the request unknown, re-register */
+	VR_REPLY_REFUSED = 2, /* the request was not logged; the result is a line saying why */
 };
 
 /*

@@ -15,14 +15,16 @@
  *   status            (WIRE_MSG_STATUS)            [nonce, replica, replica_count, status, primary,
  *                                                    view, op, commit, checkpoint, log_ops,
  *                                                    log_bytes, frames_bad, uptime_ms, reads,
- *                                                    lease_reads, prepares, prepare_ops]
+ *                                                    lease_reads, prepares, prepare_ops, epoch]
  *   snapshot_request  (WIRE_MSG_SNAPSHOT_REQUEST)  [replica, min_op, snapshot_op, offset]
- *   snapshot_chunk    (WIRE_MSG_SNAPSHOT_CHUNK)    [replica, snapshot_op, head, view, total,
- *                                                    offset, digest, data]
+ *   snapshot_chunk    (WIRE_MSG_SNAPSHOT_CHUNK)    [replica, snapshot_op, head, view, epoch,
+ *                                                    total, offset, digest, data]
+ *   epoch             (WIRE_MSG_EPOCH)             [epoch, op, head, members]
+ *   epoch_started     (WIRE_MSG_EPOCH_STARTED)     [epoch, replica]
  *
  * Integers are msgpack integers of any width (the encoder writes the shortest); a
- * negative value, or one beyond its C field's type, is refused. body, digest and data
- * are msgpack bin (bin8, bin16 or bin32; never str); entries is a msgpack array.
+ * negative value, or one beyond its C field's type, is refused. body, digest, data and
+ * members are msgpack bin (bin8, bin16 or bin32; never str); entries is a msgpack array.
  *
  * Limits (the encoder refuses what the decoder would, see invariant 1):
  *   array lengths         exactly as above
@@ -30,22 +32,25 @@
  *   replica, primary      0..WIRE_VR_REPLICA_MAX; replica_count 0..WIRE_VR_REPLICA_MAX + 1
  *   status                0..255 (its meaning is the reader's: enum vr_reply_status in a
  *                         REPLY, enum vr_status in redirect and status)
- *   message kind          0 (no request), VR_KIND_OP or VR_KIND_REGISTER
- *   entry kind            VR_KIND_OP or VR_KIND_REGISTER
+ *   message kind          0 (no request), VR_KIND_OP, VR_KIND_REGISTER or VR_KIND_RECONFIGURE
+ *   entry kind            VR_KIND_OP, VR_KIND_REGISTER or VR_KIND_RECONFIGURE
  *   body (message, entry) 0..WIRE_VR_BODY_MAX bytes
  *   entries               0..WIRE_VR_ENTRIES_MAX, and no more than the decoder's caller holds
  *   digest                exactly WIRE_SNAPSHOT_DIGEST bytes
  *   data                  0..WIRE_SNAPSHOT_CHUNK_MAX bytes, offset + data_len <= total
+ *   members               1..WIRE_EPOCH_MEMBERS_MAX bytes (an epoch has at least one member)
  *   whole body            a VR message at most WIRE_FRAME_BODY_MAX bytes (so a frame carries
- *                         it), a snapshot chunk WIRE_VR_CHUNK_SIZE_MAX, the other daemon
- *                         messages WIRE_VR_SMALL_SIZE_MAX.
- * The encoder returns -EINVAL for a value out of range or a NULL pointer with a nonzero
- * length, -EMSGSIZE for a length or count beyond its limit (also a VR message whose
- * encoding outgrows a frame); the decoder returns -EBADMSG with the same reason.
+ *                         it), a snapshot chunk WIRE_VR_CHUNK_SIZE_MAX, an epoch
+ *                         WIRE_VR_EPOCH_SIZE_MAX, the other daemon messages
+ *                         WIRE_VR_SMALL_SIZE_MAX.
+ * The encoder returns -EINVAL for a value out of range, a NULL pointer with a nonzero
+ * length or an empty member list, -EMSGSIZE for a length or count beyond its limit (also
+ * a VR message whose encoding outgrows a frame); the decoder returns -EBADMSG with the
+ * same reason.
  *
- * Decoded byte strings (body, entries[i].body, data) are never NULL: they point into the
- * input buffer even when empty (then possibly at its end), so a caller can hand them to
- * APIs that tell a NULL pointer from an empty string (sqlite3_bind_blob).
+ * Decoded byte strings (body, entries[i].body, data, members) are never NULL: they point
+ * into the input buffer even when empty (then possibly at its end), so a caller can hand
+ * them to APIs that tell a NULL pointer from an empty string (sqlite3_bind_blob).
  *
  * Encoding uses msgpack-c's packer into struct wire_sink; decoding uses the bounded
  * reader struct wire_reader (both in wire_msgpack.c, shared with the other codecs; see
@@ -73,15 +78,18 @@
 #define WIRE_VR_ENTRY_FIELDS         10
 #define WIRE_REDIRECT_FIELDS         4
 #define WIRE_STATUS_REQUEST_FIELDS   1
-#define WIRE_STATUS_FIELDS           17
+#define WIRE_STATUS_FIELDS           18
 #define WIRE_SNAPSHOT_REQUEST_FIELDS 4
-#define WIRE_SNAPSHOT_CHUNK_FIELDS   8
+#define WIRE_SNAPSHOT_CHUNK_FIELDS   9
+#define WIRE_EPOCH_FIELDS            4
+#define WIRE_EPOCH_STARTED_FIELDS    2
 #define WIRE_VR_INT_SIZE_MAX         9 /* a uint64 */
 #define WIRE_VR_HEADER_SIZE_MAX      5 /* an array32 or bin32 header */
 #define WIRE_VR_MESSAGE_SIZE_MAX     WIRE_FRAME_BODY_MAX
 #define WIRE_VR_SMALL_SIZE_MAX       256
 #define WIRE_VR_CHUNK_SIZE_MAX       (WIRE_SNAPSHOT_CHUNK_MAX + WIRE_VR_SMALL_SIZE_MAX)
-#define WIRE_VR_KIND_MAX             VR_KIND_REGISTER
+#define WIRE_VR_EPOCH_SIZE_MAX       (WIRE_EPOCH_MEMBERS_MAX + WIRE_VR_SMALL_SIZE_MAX)
+#define WIRE_VR_KIND_MAX             VR_KIND_RECONFIGURE
 
 /* The largest encodings without their byte strings: an array header, integers, bin and array headers. */
 #define WIRE_VR_MESSAGE_SCALARS_MAX (1 + 13 * WIRE_VR_INT_SIZE_MAX + 2 * WIRE_VR_HEADER_SIZE_MAX)
@@ -92,16 +100,23 @@ _Static_assert((int)VR_COMMAND_MAX < (int)WIRE_MSG_REDIRECT,
 _Static_assert(VR_COMMAND_MAX <= UINT8_MAX, "command fits uint8_t");
 _Static_assert(WIRE_VR_REPLICA_MAX < UINT8_MAX, "replica numbers and the count fit uint8_t");
 _Static_assert(WIRE_VR_KIND_MAX <= UINT8_MAX, "kind fits uint8_t");
-_Static_assert(WIRE_VR_BODY_MAX <= UINT32_MAX && WIRE_SNAPSHOT_CHUNK_MAX <= UINT32_MAX, "lengths fit uint32_t");
+_Static_assert(VR_KIND_OP == 1 && VR_KIND_REGISTER == 2 && VR_KIND_RECONFIGURE == 3,
+               "entry kinds are 1..WIRE_VR_KIND_MAX, no gaps");
+_Static_assert(WIRE_VR_BODY_MAX <= UINT32_MAX && WIRE_SNAPSHOT_CHUNK_MAX <= UINT32_MAX &&
+                       WIRE_EPOCH_MEMBERS_MAX <= UINT32_MAX,
+               "lengths fit uint32_t");
 _Static_assert(WIRE_VR_ENTRIES_MAX <= UINT32_MAX, "entry counts fit uint32_t");
 /* A REQUEST with the largest op, or a PREPARE with one entry holding it, fits one frame. */
 _Static_assert(WIRE_VR_MESSAGE_SCALARS_MAX + WIRE_VR_ENTRY_SCALARS_MAX + WIRE_VR_BODY_MAX <= WIRE_VR_MESSAGE_SIZE_MAX,
                "largest op in a frame");
 _Static_assert(1 + WIRE_STATUS_FIELDS * WIRE_VR_INT_SIZE_MAX <= WIRE_VR_SMALL_SIZE_MAX, "status");
-_Static_assert(1 + 6 * WIRE_VR_INT_SIZE_MAX + 2 + WIRE_SNAPSHOT_DIGEST + WIRE_VR_HEADER_SIZE_MAX <=
+_Static_assert(1 + 7 * WIRE_VR_INT_SIZE_MAX + 2 + WIRE_SNAPSHOT_DIGEST + WIRE_VR_HEADER_SIZE_MAX <=
                        WIRE_VR_SMALL_SIZE_MAX,
                "snapshot chunk scalars");
 _Static_assert(WIRE_VR_CHUNK_SIZE_MAX <= WIRE_FRAME_BODY_MAX, "a frame carries any snapshot chunk");
+_Static_assert(1 + 3 * WIRE_VR_INT_SIZE_MAX + WIRE_VR_HEADER_SIZE_MAX <= WIRE_VR_SMALL_SIZE_MAX, "epoch scalars");
+_Static_assert(WIRE_VR_EPOCH_SIZE_MAX <= WIRE_FRAME_BODY_MAX, "a frame carries any epoch");
+_Static_assert(1 + WIRE_EPOCH_STARTED_FIELDS * WIRE_VR_INT_SIZE_MAX <= WIRE_VR_SMALL_SIZE_MAX, "epoch_started");
 _Static_assert(WIRE_SNAPSHOT_DIGEST <= 255, "digest travels as bin8");
 
 /* ---- Validity, shared by encoder and decoder (invariant 1) ------------------------ */
@@ -110,7 +125,7 @@ _Static_assert(WIRE_SNAPSHOT_DIGEST <= 255, "digest travels as bin8");
 
 static int wire_vr_entry_check(const struct vr_entry *e, const char **why)
 {
-	if (e->kind != VR_KIND_OP && e->kind != VR_KIND_REGISTER)
+	if (e->kind < VR_KIND_OP || e->kind > WIRE_VR_KIND_MAX) /* OP, REGISTER or RECONFIGURE */
 		return *why = "vr: entry kind unknown", -EINVAL;
 	if (e->body_len > WIRE_VR_BODY_MAX)
 		return *why = "vr: entry body too long", -EMSGSIZE;
@@ -186,6 +201,24 @@ static int wire_snapshot_chunk_check(const struct wire_snapshot_chunk *m, const 
 	/* offset + data_len <= total, written so that it cannot wrap. */
 	if (m->data_len > m->total || m->offset > m->total - m->data_len)
 		return *why = "snapshot_chunk: data beyond total", -EINVAL;
+	return 0;
+}
+
+static int wire_epoch_check(const struct wire_epoch *m, const char **why)
+{
+	if (m->members_len > WIRE_EPOCH_MEMBERS_MAX)
+		return *why = "epoch: members too long", -EMSGSIZE;
+	if (m->members_len == 0) /* a configuration without members could never commit */
+		return *why = "epoch: no members", -EINVAL;
+	if (!m->members)
+		return *why = "epoch: members missing", -EINVAL;
+	return 0;
+}
+
+static int wire_epoch_started_check(const struct wire_epoch_started *m, const char **why)
+{
+	if (m->replica > WIRE_VR_REPLICA_MAX)
+		return *why = "epoch_started: replica out of range", -EINVAL;
 	return 0;
 }
 
@@ -303,6 +336,7 @@ int wire_status_encode(const struct wire_status *m, struct wire_buf *b)
 	msgpack_pack_uint64(&pk, m->lease_reads);
 	msgpack_pack_uint64(&pk, m->prepares);
 	msgpack_pack_uint64(&pk, m->prepare_ops);
+	msgpack_pack_uint64(&pk, m->epoch);
 	return wire_sink_finish(&sink);
 }
 
@@ -343,10 +377,49 @@ int wire_snapshot_chunk_encode(const struct wire_snapshot_chunk *m, struct wire_
 	msgpack_pack_uint64(&pk, m->snapshot_op);
 	msgpack_pack_uint64(&pk, m->head);
 	msgpack_pack_uint64(&pk, m->view);
+	msgpack_pack_uint64(&pk, m->epoch);
 	msgpack_pack_uint64(&pk, m->total);
 	msgpack_pack_uint64(&pk, m->offset);
 	wire_pack_bin(&pk, m->digest, WIRE_SNAPSHOT_DIGEST);
 	wire_pack_bin(&pk, m->data, m->data_len);
+	return wire_sink_finish(&sink);
+}
+
+int wire_epoch_encode(const struct wire_epoch *m, struct wire_buf *b)
+{
+	struct wire_sink sink;
+	msgpack_packer pk;
+	const char *why;
+	int rc;
+
+	rc = wire_epoch_check(m, &why);
+	if (rc)
+		return rc;
+	wire_sink_init(&sink, b, WIRE_VR_EPOCH_SIZE_MAX);
+	msgpack_packer_init(&pk, &sink, wire_sink_write);
+	msgpack_pack_array(&pk, WIRE_EPOCH_FIELDS);
+	msgpack_pack_uint64(&pk, m->epoch);
+	msgpack_pack_uint64(&pk, m->op);
+	msgpack_pack_uint64(&pk, m->head);
+	wire_pack_bin(&pk, m->members, m->members_len);
+	return wire_sink_finish(&sink);
+}
+
+int wire_epoch_started_encode(const struct wire_epoch_started *m, struct wire_buf *b)
+{
+	struct wire_sink sink;
+	msgpack_packer pk;
+	const char *why;
+	int rc;
+
+	rc = wire_epoch_started_check(m, &why);
+	if (rc)
+		return rc;
+	wire_sink_init(&sink, b, WIRE_VR_SMALL_SIZE_MAX);
+	msgpack_packer_init(&pk, &sink, wire_sink_write);
+	msgpack_pack_array(&pk, WIRE_EPOCH_STARTED_FIELDS);
+	msgpack_pack_uint64(&pk, m->epoch);
+	msgpack_pack_uint8(&pk, m->replica);
 	return wire_sink_finish(&sink);
 }
 
@@ -405,6 +478,24 @@ static const char *const WIRE_SNAPSHOT_CHUNK_READ_WHY[WIRE_READER_STATUS_COUNT] 
 	[WIRE_READER_RANGE] = "snapshot_chunk: integer out of range",
 	[WIRE_READER_NOT_BIN] = "snapshot_chunk: field is not bin",
 	[WIRE_READER_NOT_BOOL] = "snapshot_chunk: field is not a boolean",
+};
+
+static const char *const WIRE_EPOCH_READ_WHY[WIRE_READER_STATUS_COUNT] = {
+	[WIRE_READER_TRUNCATED] = "epoch: truncated",
+	[WIRE_READER_NOT_ARRAY] = "epoch: not a msgpack array",
+	[WIRE_READER_NOT_INT] = "epoch: field is not an integer",
+	[WIRE_READER_RANGE] = "epoch: integer out of range",
+	[WIRE_READER_NOT_BIN] = "epoch: field is not bin",
+	[WIRE_READER_NOT_BOOL] = "epoch: field is not a boolean",
+};
+
+static const char *const WIRE_EPOCH_STARTED_READ_WHY[WIRE_READER_STATUS_COUNT] = {
+	[WIRE_READER_TRUNCATED] = "epoch_started: truncated",
+	[WIRE_READER_NOT_ARRAY] = "epoch_started: not a msgpack array",
+	[WIRE_READER_NOT_INT] = "epoch_started: field is not an integer",
+	[WIRE_READER_RANGE] = "epoch_started: integer out of range",
+	[WIRE_READER_NOT_BIN] = "epoch_started: field is not bin",
+	[WIRE_READER_NOT_BOOL] = "epoch_started: field is not a boolean",
 };
 
 /* ---- Decoding ------------------------------------------------------------------------ */
@@ -588,6 +679,7 @@ static const char *wire_status_fields(struct wire_reader *r, struct wire_status 
 	m->lease_reads = wire_reader_u64(r);
 	m->prepares = wire_reader_u64(r);
 	m->prepare_ops = wire_reader_u64(r);
+	m->epoch = wire_reader_u64(r);
 	if (r->status != WIRE_READER_OK)
 		return WIRE_STATUS_READ_WHY[r->status];
 	if (r->left != 0)
@@ -658,6 +750,7 @@ static const char *wire_snapshot_chunk_fields(struct wire_reader *r, struct wire
 	m->snapshot_op = wire_reader_u64(r);
 	m->head = wire_reader_u64(r);
 	m->view = wire_reader_u64(r);
+	m->epoch = wire_reader_u64(r);
 	m->total = wire_reader_u64(r);
 	m->offset = wire_reader_u64(r);
 	digest = wire_reader_bin(r, &digest_len);
@@ -684,6 +777,72 @@ int wire_snapshot_chunk_decode(const uint8_t *buf, size_t len, struct wire_snaps
 		*why = "snapshot_chunk: empty";
 	else
 		*why = wire_snapshot_chunk_fields(&r, m);
+	if (*why)
+		memset(m, 0, sizeof(*m));
+	return *why ? -EBADMSG : 0;
+}
+
+static const char *wire_epoch_fields(struct wire_reader *r, struct wire_epoch *m)
+{
+	uint32_t count = wire_reader_array(r);
+	const char *why;
+
+	if (r->status == WIRE_READER_OK && count != WIRE_EPOCH_FIELDS)
+		return "epoch: wrong field count";
+	m->epoch = wire_reader_u64(r);
+	m->op = wire_reader_u64(r);
+	m->head = wire_reader_u64(r);
+	m->members = wire_reader_bin(r, &m->members_len);
+	if (r->status != WIRE_READER_OK)
+		return WIRE_EPOCH_READ_WHY[r->status];
+	if (r->left != 0)
+		return "epoch: trailing bytes";
+	return wire_epoch_check(m, &why) ? why : NULL;
+}
+
+int wire_epoch_decode(const uint8_t *buf, size_t len, struct wire_epoch *m, const char **why)
+{
+	struct wire_reader r = { .pos = buf, .left = len, .status = WIRE_READER_OK };
+
+	memset(m, 0, sizeof(*m));
+	if (len > WIRE_VR_EPOCH_SIZE_MAX)
+		*why = "epoch: message too large";
+	else if (len == 0)
+		*why = "epoch: empty";
+	else
+		*why = wire_epoch_fields(&r, m);
+	if (*why)
+		memset(m, 0, sizeof(*m));
+	return *why ? -EBADMSG : 0;
+}
+
+static const char *wire_epoch_started_fields(struct wire_reader *r, struct wire_epoch_started *m)
+{
+	uint32_t count = wire_reader_array(r);
+	const char *why;
+
+	if (r->status == WIRE_READER_OK && count != WIRE_EPOCH_STARTED_FIELDS)
+		return "epoch_started: wrong field count";
+	m->epoch = wire_reader_u64(r);
+	m->replica = wire_reader_u8(r);
+	if (r->status != WIRE_READER_OK)
+		return WIRE_EPOCH_STARTED_READ_WHY[r->status];
+	if (r->left != 0)
+		return "epoch_started: trailing bytes";
+	return wire_epoch_started_check(m, &why) ? why : NULL;
+}
+
+int wire_epoch_started_decode(const uint8_t *buf, size_t len, struct wire_epoch_started *m, const char **why)
+{
+	struct wire_reader r = { .pos = buf, .left = len, .status = WIRE_READER_OK };
+
+	memset(m, 0, sizeof(*m));
+	if (len > WIRE_VR_SMALL_SIZE_MAX)
+		*why = "epoch_started: message too large";
+	else if (len == 0)
+		*why = "epoch_started: empty";
+	else
+		*why = wire_epoch_started_fields(&r, m);
 	if (*why)
 		memset(m, 0, sizeof(*m));
 	return *why ? -EBADMSG : 0;

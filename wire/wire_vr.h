@@ -32,7 +32,9 @@ enum wire_msg_type {
 	WIRE_MSG_SNAPSHOT_CHUNK = 36,   /* replica -> replica: one piece of a checkpoint */
 	WIRE_MSG_READ = 37,             /* client -> replica: a read (wire/wire_read.h) */
 	WIRE_MSG_READ_REPLY = 38,       /* replica -> client: its answer */
-	WIRE_MSG_TYPE_MAX = WIRE_MSG_READ_REPLY,
+	WIRE_MSG_EPOCH = 39,            /* replica -> replica or client: a new epoch (configuration) began */
+	WIRE_MSG_EPOCH_STARTED = 40,    /* replica -> replica: I hold the state the epoch began with */
+	WIRE_MSG_TYPE_MAX = WIRE_MSG_EPOCH_STARTED,
 };
 
 /* The replica a client asked is not a primary in NORMAL status: try primary. */
@@ -48,7 +50,8 @@ struct wire_status_request {
 };
 
 /* wire_status.status beyond enum vr_status: a new data directory waiting for its peers. */
-#define WIRE_STATUS_NEW 4
+#define WIRE_STATUS_NEW  4
+#define WIRE_STATUS_LEFT 5 /* left out by a reconfiguration: gives the new members their state, then stops */
 
 /* What `vrfs status` shows of one replica. */
 struct wire_status {
@@ -69,6 +72,7 @@ struct wire_status {
 	uint64_t lease_reads; /* of them, begun under a lease (no barrier round) */
 	uint64_t prepares;    /* PREPARE messages sent since start */
 	uint64_t prepare_ops; /* ops they carried (batching: more ops than messages) */
+	uint64_t epoch;       /* the configuration's epoch (0 until the first reconfiguration) */
 };
 
 /* Asks for the checkpoint with op >= min_op, from byte offset (resuming after a reconnect). */
@@ -86,12 +90,34 @@ struct wire_snapshot_chunk {
 	uint8_t replica;                      /* who sends */
 	uint64_t snapshot_op;                 /* the op the checkpoint holds state up to */
 	uint64_t head;                        /* checksum of log entry snapshot_op: the log continues from it */
-	uint64_t view;                        /* view of that entry */
+	uint64_t view;                        /* the giver's view (in epoch) */
+	uint64_t epoch;                       /* the giver's epoch */
 	uint64_t total;                       /* bytes of the whole checkpoint */
 	uint64_t offset;                      /* of this piece */
 	uint8_t digest[WIRE_SNAPSHOT_DIGEST]; /* BLAKE2b-256 of the whole checkpoint's bytes */
 	uint32_t data_len;                    /* <= WIRE_SNAPSHOT_CHUNK_MAX; offset + data_len <= total */
 	const uint8_t *data;                  /* borrowed */
+};
+
+/*
+ * Epoch `epoch` began at op (the RECONFIGURE entry that ended epoch - 1, whose checksum is
+ * head) with the members listed. Sent to the new members until they answer EPOCH_STARTED,
+ * and in answer to a replica or client still in an older epoch.
+ */
+#define WIRE_EPOCH_MEMBERS_MAX 2560 /* bytes of the member list (VR_REPLICAS_MAX "host:port") */
+struct wire_epoch {
+	uint64_t epoch;
+	uint64_t op;
+	uint64_t head;
+	uint32_t members_len;   /* 1..WIRE_EPOCH_MEMBERS_MAX */
+	const uint8_t *members; /* "HOST:PORT,HOST:PORT,..." (no NUL), borrowed */
+};
+
+/* A member of epoch `epoch` holds the state the epoch began with (a replaced replica waits for
+ * f'+1 of these before it stops). */
+struct wire_epoch_started {
+	uint64_t epoch;
+	uint8_t replica; /* its number in the epoch's configuration */
 };
 
 /*
@@ -109,6 +135,8 @@ int wire_status_request_encode(const struct wire_status_request *m, struct wire_
 int wire_status_encode(const struct wire_status *m, struct wire_buf *b);
 int wire_snapshot_request_encode(const struct wire_snapshot_request *m, struct wire_buf *b);
 int wire_snapshot_chunk_encode(const struct wire_snapshot_chunk *m, struct wire_buf *b);
+int wire_epoch_encode(const struct wire_epoch *m, struct wire_buf *b);
+int wire_epoch_started_encode(const struct wire_epoch_started *m, struct wire_buf *b);
 
 /*
  * Decoders: buf[0..len) (untrusted, borrowed) is exactly one body (trailing bytes are an
@@ -138,5 +166,7 @@ int wire_status_request_decode(const uint8_t *buf, size_t len, struct wire_statu
 int wire_status_decode(const uint8_t *buf, size_t len, struct wire_status *m, const char **why);
 int wire_snapshot_request_decode(const uint8_t *buf, size_t len, struct wire_snapshot_request *m, const char **why);
 int wire_snapshot_chunk_decode(const uint8_t *buf, size_t len, struct wire_snapshot_chunk *m, const char **why);
+int wire_epoch_decode(const uint8_t *buf, size_t len, struct wire_epoch *m, const char **why);
+int wire_epoch_started_decode(const uint8_t *buf, size_t len, struct wire_epoch_started *m, const char **why);
 
 #endif

@@ -15,15 +15,16 @@ BADFRAMES=$BIN/vrfs-badframes
 FSOPS=$BIN/vrfs-fsops
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 
-# Three free TCP ports on loopback, consecutive, from a random base below the kernel's
-# ephemeral range (outgoing connections take ports there, and a replica could not bind one).
+# free_ports [N]: N (default 3) free TCP ports on loopback, consecutive, from a random base below
+# the kernel's ephemeral range (outgoing connections take ports there, and a replica could not
+# bind one). Prints the first.
 free_ports() {
-	local base p ok low
+	local base p ok low n=${1:-3}
 	low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 	for _ in $(seq 1 50); do
-		base=$((10000 + RANDOM % (low - 10003)))
+		base=$((10000 + RANDOM % (low - 10000 - n)))
 		ok=1
-		for p in $base $((base + 1)) $((base + 2)); do
+		for ((p = base; p < base + n; p++)); do
 			if ss -Htan "sport = :$p" | grep -q .; then ok=0; fi
 		done
 		if [ "$ok" = 1 ]; then

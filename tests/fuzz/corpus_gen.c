@@ -218,6 +218,8 @@ enum corpus_msg {
 	CORPUS_STATUS,
 	CORPUS_SNAPSHOT_REQUEST,
 	CORPUS_SNAPSHOT_CHUNK,
+	CORPUS_EPOCH,
+	CORPUS_EPOCH_STARTED,
 };
 
 /* A seed of a fuzzer whose first input byte selects what the rest is: selector, then the body in b. */
@@ -414,7 +416,8 @@ static void corpus_msgs(void)
 		                      .reads = 5000,
 		                      .lease_reads = 4900,
 		                      .prepares = 800,
-		                      .prepare_ops = 12000 };
+		                      .prepare_ops = 12000,
+		                      .epoch = 2 };
 	struct wire_snapshot_request snapshot_request = {
 		.replica = 2, .min_op = 12000, .snapshot_op = 12000, .offset = 1 << 20
 	};
@@ -422,10 +425,19 @@ static void corpus_msgs(void)
 		                                      .snapshot_op = 12000,
 		                                      .head = 0x9e3779b97f4a7c15ULL,
 		                                      .view = 7,
+		                                      .epoch = 2,
 		                                      .total = 3 << 20,
 		                                      .offset = 1 << 20,
 		                                      .data_len = sizeof(chunk) - 1,
 		                                      .data = chunk };
+	static const uint8_t members[] = "10.0.0.1:7001,10.0.0.2:7001,10.0.0.3:7001,10.0.0.4:7001";
+	static uint8_t members_max[WIRE_EPOCH_MEMBERS_MAX];
+	struct wire_epoch epoch = { .epoch = 2,
+		                    .op = 12346,
+		                    .head = 0x9e3779b97f4a7c15ULL,
+		                    .members_len = sizeof(members) - 1,
+		                    .members = members };
+	struct wire_epoch_started epoch_started = { .epoch = 2, .replica = 3 };
 	struct wire_buf b;
 
 	for (int i = 0; i < WIRE_SNAPSHOT_DIGEST; i++)
@@ -437,6 +449,8 @@ static void corpus_msgs(void)
 	corpus_msg_done("snapshot_request", CORPUS_SNAPSHOT_REQUEST,
 	                wire_snapshot_request_encode(&snapshot_request, &b), &b);
 	corpus_msg_done("snapshot_chunk", CORPUS_SNAPSHOT_CHUNK, wire_snapshot_chunk_encode(&snapshot_chunk, &b), &b);
+	corpus_msg_done("epoch", CORPUS_EPOCH, wire_epoch_encode(&epoch, &b), &b);
+	corpus_msg_done("epoch_started", CORPUS_EPOCH_STARTED, wire_epoch_started_encode(&epoch_started, &b), &b);
 
 	redirect = (struct wire_redirect){
 		.replica = WIRE_VR_REPLICA_MAX, .status = UINT8_MAX, .primary = WIRE_VR_REPLICA_MAX, .view = UINT64_MAX
@@ -444,6 +458,7 @@ static void corpus_msgs(void)
 	corpus_msg_done("redirect_max", CORPUS_REDIRECT, wire_redirect_encode(&redirect, &b), &b);
 	status.replica = WIRE_VR_REPLICA_MAX, status.replica_count = WIRE_VR_REPLICA_MAX + 1;
 	status.primary = WIRE_VR_REPLICA_MAX, status.view = UINT64_MAX, status.uptime_ms = UINT64_MAX;
+	status.epoch = UINT64_MAX;
 	corpus_msg_done("status_max", CORPUS_STATUS, wire_status_encode(&status, &b), &b);
 	snapshot_chunk.total = snapshot_chunk.data_len, snapshot_chunk.offset = 0;
 	corpus_msg_done("snapshot_chunk_whole", CORPUS_SNAPSHOT_CHUNK, wire_snapshot_chunk_encode(&snapshot_chunk, &b),
@@ -451,6 +466,18 @@ static void corpus_msgs(void)
 	snapshot_chunk.total = 0, snapshot_chunk.data_len = 0, snapshot_chunk.data = NULL;
 	corpus_msg_done("snapshot_chunk_empty", CORPUS_SNAPSHOT_CHUNK, wire_snapshot_chunk_encode(&snapshot_chunk, &b),
 	                &b);
+	/* The longest member list (a bin16) with the widest integers, and the shortest. */
+	memset(members_max, 'm', sizeof(members_max));
+	epoch = (struct wire_epoch){ .epoch = UINT64_MAX,
+		                     .op = UINT64_MAX,
+		                     .head = UINT64_MAX,
+		                     .members_len = sizeof(members_max),
+		                     .members = members_max };
+	corpus_msg_done("epoch_max", CORPUS_EPOCH, wire_epoch_encode(&epoch, &b), &b);
+	epoch = (struct wire_epoch){ .members_len = 1, .members = members };
+	corpus_msg_done("epoch_one_byte", CORPUS_EPOCH, wire_epoch_encode(&epoch, &b), &b);
+	epoch_started = (struct wire_epoch_started){ .epoch = UINT64_MAX, .replica = WIRE_VR_REPLICA_MAX };
+	corpus_msg_done("epoch_started_max", CORPUS_EPOCH_STARTED, wire_epoch_started_encode(&epoch_started, &b), &b);
 	wire_buf_free(&b);
 }
 

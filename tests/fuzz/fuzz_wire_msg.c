@@ -1,6 +1,6 @@
 /*
  * fuzz_wire_msg.c — libFuzzer target for the daemon message decoders (wire/wire_vr.c):
- * redirect, status_request, status, snapshot_request, snapshot_chunk.
+ * redirect, status_request, status, snapshot_request, snapshot_chunk, epoch, epoch_started.
  *
  * Input: the first byte selects the decoder (byte % FUZZ_MSG_COUNT, in the order above),
  * the rest is the body. Any input: decoding must not crash, leak or read outside the
@@ -23,6 +23,8 @@ enum fuzz_msg {
 	FUZZ_STATUS,
 	FUZZ_SNAPSHOT_REQUEST,
 	FUZZ_SNAPSHOT_CHUNK,
+	FUZZ_EPOCH,
+	FUZZ_EPOCH_STARTED,
 	FUZZ_MSG_COUNT, /* also in corpus_gen.c, which writes the selector bytes */
 };
 
@@ -33,6 +35,8 @@ struct fuzz_any {
 		struct wire_status status;
 		struct wire_snapshot_request snapshot_request;
 		struct wire_snapshot_chunk snapshot_chunk;
+		struct wire_epoch epoch;
+		struct wire_epoch_started epoch_started;
 	} u;
 };
 
@@ -51,6 +55,10 @@ static int fuzz_decode(enum fuzz_msg which, const uint8_t *buf, size_t len, stru
 		return wire_snapshot_request_decode(buf, len, &m->u.snapshot_request, why);
 	case FUZZ_SNAPSHOT_CHUNK:
 		return wire_snapshot_chunk_decode(buf, len, &m->u.snapshot_chunk, why);
+	case FUZZ_EPOCH:
+		return wire_epoch_decode(buf, len, &m->u.epoch, why);
+	case FUZZ_EPOCH_STARTED:
+		return wire_epoch_started_decode(buf, len, &m->u.epoch_started, why);
 	case FUZZ_MSG_COUNT:
 		break;
 	}
@@ -70,6 +78,10 @@ static int fuzz_encode(enum fuzz_msg which, const struct fuzz_any *m, struct wir
 		return wire_snapshot_request_encode(&m->u.snapshot_request, b);
 	case FUZZ_SNAPSHOT_CHUNK:
 		return wire_snapshot_chunk_encode(&m->u.snapshot_chunk, b);
+	case FUZZ_EPOCH:
+		return wire_epoch_encode(&m->u.epoch, b);
+	case FUZZ_EPOCH_STARTED:
+		return wire_epoch_started_encode(&m->u.epoch_started, b);
 	case FUZZ_MSG_COUNT:
 		break;
 	}
@@ -79,7 +91,7 @@ static int fuzz_encode(enum fuzz_msg which, const struct fuzz_any *m, struct wir
 static int fuzz_chunk_equal(const struct wire_snapshot_chunk *a, const struct wire_snapshot_chunk *b)
 {
 	return a->replica == b->replica && a->snapshot_op == b->snapshot_op && a->head == b->head &&
-	       a->view == b->view && a->total == b->total && a->offset == b->offset &&
+	       a->view == b->view && a->epoch == b->epoch && a->total == b->total && a->offset == b->offset &&
 	       memcmp(a->digest, b->digest, sizeof(a->digest)) == 0 && a->data_len == b->data_len &&
 	       (a->data_len == 0 || memcmp(a->data, b->data, a->data_len) == 0);
 }
@@ -89,6 +101,8 @@ static int fuzz_equal(enum fuzz_msg which, const struct fuzz_any *a, const struc
 	const struct wire_redirect *ra = &a->u.redirect, *rb = &b->u.redirect;
 	const struct wire_status *sa = &a->u.status, *sb = &b->u.status;
 	const struct wire_snapshot_request *qa = &a->u.snapshot_request, *qb = &b->u.snapshot_request;
+	const struct wire_epoch *ea = &a->u.epoch, *eb = &b->u.epoch;
+	const struct wire_epoch_started *ta = &a->u.epoch_started, *tb = &b->u.epoch_started;
 
 	switch (which) {
 	case FUZZ_REDIRECT:
@@ -103,12 +117,17 @@ static int fuzz_equal(enum fuzz_msg which, const struct fuzz_any *a, const struc
 		       sa->log_ops == sb->log_ops && sa->log_bytes == sb->log_bytes &&
 		       sa->frames_bad == sb->frames_bad && sa->uptime_ms == sb->uptime_ms && sa->reads == sb->reads &&
 		       sa->lease_reads == sb->lease_reads && sa->prepares == sb->prepares &&
-		       sa->prepare_ops == sb->prepare_ops;
+		       sa->prepare_ops == sb->prepare_ops && sa->epoch == sb->epoch;
 	case FUZZ_SNAPSHOT_REQUEST:
 		return qa->replica == qb->replica && qa->min_op == qb->min_op && qa->snapshot_op == qb->snapshot_op &&
 		       qa->offset == qb->offset;
 	case FUZZ_SNAPSHOT_CHUNK:
 		return fuzz_chunk_equal(&a->u.snapshot_chunk, &b->u.snapshot_chunk);
+	case FUZZ_EPOCH:
+		return ea->epoch == eb->epoch && ea->op == eb->op && ea->head == eb->head &&
+		       ea->members_len == eb->members_len && memcmp(ea->members, eb->members, ea->members_len) == 0;
+	case FUZZ_EPOCH_STARTED:
+		return ta->epoch == tb->epoch && ta->replica == tb->replica;
 	case FUZZ_MSG_COUNT:
 		break;
 	}
@@ -119,7 +138,8 @@ static int fuzz_equal(enum fuzz_msg which, const struct fuzz_any *a, const struc
 static int fuzz_within_limits(enum fuzz_msg which, const struct fuzz_any *m, const uint8_t *buf, size_t len)
 {
 	const struct wire_snapshot_chunk *c = &m->u.snapshot_chunk;
-	uintptr_t p = (uintptr_t)c->data, lo = (uintptr_t)buf;
+	const struct wire_epoch *e = &m->u.epoch;
+	uintptr_t p = (uintptr_t)c->data, lo = (uintptr_t)buf, q = (uintptr_t)e->members;
 
 	switch (which) {
 	case FUZZ_REDIRECT:
@@ -135,6 +155,11 @@ static int fuzz_within_limits(enum fuzz_msg which, const struct fuzz_any *m, con
 		return c->replica <= WIRE_VR_REPLICA_MAX && c->data_len <= WIRE_SNAPSHOT_CHUNK_MAX && c->data &&
 		       p >= lo && p + c->data_len <= lo + len && c->data_len <= c->total &&
 		       c->offset <= c->total - c->data_len;
+	case FUZZ_EPOCH:
+		return e->members_len >= 1 && e->members_len <= WIRE_EPOCH_MEMBERS_MAX && e->members && q >= lo &&
+		       q + e->members_len <= lo + len;
+	case FUZZ_EPOCH_STARTED:
+		return m->u.epoch_started.replica <= WIRE_VR_REPLICA_MAX;
 	case FUZZ_MSG_COUNT:
 		break;
 	}

@@ -84,14 +84,14 @@ static void fuzz_accepted(uint16_t type, const uint8_t *buf, size_t len, const s
 		abort();
 	if (m->entries && m->entries != fuzz_entries)
 		abort();
-	if (!fuzz_inside(m->body, m->body_len, buf, len) || m->kind > VR_KIND_REGISTER ||
+	if (!fuzz_inside(m->body, m->body_len, buf, len) || m->kind > VR_KIND_RECONFIGURE ||
 	    m->replica > WIRE_VR_REPLICA_MAX || m->body_len > WIRE_VR_BODY_MAX)
 		abort();
 	for (uint32_t i = 0; i < m->entry_count; i++) {
 		const struct vr_entry *e = &m->entries[i];
 
 		if (!fuzz_inside(e->body, e->body_len, buf, len) ||
-		    (e->kind != VR_KIND_OP && e->kind != VR_KIND_REGISTER))
+		    (e->kind < VR_KIND_OP || e->kind > VR_KIND_RECONFIGURE))
 			abort();
 	}
 

@@ -26,6 +26,11 @@
  *   S13    every DVC a replica sends for one view is the same;
  *   S16    every reply a client accepts matches the committed log, and real-time
  *          order holds (a request submitted after a reply was received is ordered after it).
+ *   E1-E3  reconfiguration (§10, half the seeds): every replica ends epoch e at the same op
+ *          and entry; the RECONFIGURE entry is the last of its epoch's log; a replica in
+ *          epoch e+1 holds the state epoch e ended with. The epochs keep the members (the
+ *          daemon changes them); views start again at 0 in each, so the checkers above order
+ *          views as (epoch, view).
  * Liveness: once faults stop, every client request completes and all replicas
  * converge to one view and equal digests within a stated bound.
  *
@@ -71,6 +76,7 @@ struct sim_options {
 	uint32_t batch;  /* ops per PREPARE; 0: from the seed (1 when bit 1 of the seed is clear, else 2..16) */
 	int lease_ticks; /* lease in nominal ticks; -1: from the seed (0, 20, 40 or 120 by bits 3-4) */
 	int local_reads; /* 1: half the reads go to any replica (§9.8); -1: from bit 5 of the seed */
+	int epochs;      /* 1: a client now and then reconfigures (§10); -1: from bit 6 of the seed */
 	bool verbose;
 	bool quiet; /* one of many seeds: print only violations */
 };
@@ -101,8 +107,10 @@ struct sim_disk {
 	uint64_t commit;
 	uint64_t digest;
 	struct vr_client_slot *clients;
-	struct store *store;     /* with the real applier: the replica's store (applies are durable at once) */
-	struct sim_write *queue; /* pending writes, FIFO */
+	struct store *store; /* with the real applier: the replica's store (applies are durable at once) */
+	uint64_t epoch, epoch_op, epoch_head; /* the epoch (§10), and the op and entry it began at */
+	uint64_t next_op;                     /* a RECONFIGURE executed, its epoch not begun yet */
+	struct sim_write *queue;              /* pending writes, FIFO */
 	size_t queue_len, queue_cap;
 };
 
@@ -118,6 +126,7 @@ struct sim_replica {
 	uint64_t mono_ns;       /* its monotonic clock: rate_permille microseconds per global tick */
 	uint64_t restart_at;
 	uint64_t down_since;
+	bool epoch_start; /* the next start begins an epoch (vr_durable.epoch_start) */
 	/* A checkpoint asked for (need_snapshot), installed after a delay. */
 	bool snapshot_wanted;
 	uint64_t snapshot_min, snapshot_view, snapshot_at;
@@ -154,7 +163,7 @@ struct sim_committed {
 	bool upcall;
 	bool replied;
 	uint64_t checksum;
-	uint64_t view; /* lowest view in which a replica executed it */
+	uint64_t view; /* lowest (epoch, view) in which a replica executed it (sim_gv) */
 	uint64_t client_id, request;
 	uint64_t digest;
 	uint8_t result[SIM_RESULT_LEN];
@@ -175,13 +184,16 @@ struct sim {
 	/* the fault mix of this seed */
 	uint32_t loss_permille, dup_permille, delay_max, crash_per_million, partition_per_million, wipe_permille;
 	uint32_t disk_latency_max, requests_per_client;
-	uint32_t checkpoint_ops;   /* 0: no checkpoints this seed */
-	uint64_t checkpoint_bytes; /* 0: no byte limit */
-	uint64_t pipeline_bytes;   /* 0: no byte limit on the primary's pipeline */
-	uint32_t batch_max;        /* vr_config.batch_max */
-	uint64_t lease_ns;         /* vr_config.lease_ns: a nominal tick is 1 ms */
-	uint64_t lease_reads;      /* reads served under a lease, all replicas */
-	bool local_reads;          /* sim_options.local_reads */
+	uint32_t checkpoint_ops;                       /* 0: no checkpoints this seed */
+	uint64_t checkpoint_bytes;                     /* 0: no byte limit */
+	uint64_t pipeline_bytes;                       /* 0: no byte limit on the primary's pipeline */
+	uint32_t batch_max;                            /* vr_config.batch_max */
+	uint64_t lease_ns;                             /* vr_config.lease_ns: a nominal tick is 1 ms */
+	uint64_t lease_reads;                          /* reads served under a lease, all replicas */
+	bool local_reads;                              /* sim_options.local_reads */
+	bool epochs;                                   /* sim_options.epochs */
+	uint32_t reconfigurations;                     /* RECONFIGURE requests sent */
+	uint64_t epoch_end_op[16], epoch_end_head[16]; /* E1: how each epoch ended */
 	uint64_t local_reads_done;
 	uint32_t client_table;
 	bool link[SIM_NODES_MAX][SIM_NODES_MAX];
@@ -206,6 +218,12 @@ struct sim {
 static struct sim *sim_current; /* for the abort handler only */
 
 /* ---------------------------------------------------------------- utilities */
+
+/* A view as the checkers order them: views begin again at 0 in each epoch (§10). */
+static uint64_t sim_gv(uint64_t epoch, uint64_t view)
+{
+	return epoch << 40 | view;
+}
 
 static uint64_t sim_mix(uint64_t h, uint64_t v)
 {
@@ -401,7 +419,7 @@ static void sim_check_log_message(struct sim *s, int from, const struct vr_messa
 
 	for (uint64_t x = 1; x <= s->executed_max; x++) {
 		const struct sim_committed *c = &s->committed[x];
-		if (!c->set || c->view > m->view)
+		if (!c->set || c->view > sim_gv(m->epoch, m->view))
 			continue;
 		if (x > m->op) {
 			if (whole)
@@ -426,8 +444,10 @@ static void sim_check_send(struct sim_replica *sr, int to, const struct vr_messa
 	uint8_t primary = vr_primary_index(m->view, (uint8_t)s->n);
 	bool quiet = r->status == VR_STATUS_RECOVERING || r->status == VR_STATUS_CATCHING_UP;
 
-	if (m->command != VR_GET_STATE && m->command != VR_RECOVERY && m->view > sr->spoken_view)
-		sr->spoken_view = m->view;
+	uint64_t gv = sim_gv(m->epoch, m->view);
+
+	if (m->command != VR_GET_STATE && m->command != VR_RECOVERY && gv > sr->spoken_view)
+		sr->spoken_view = gv;
 	switch (m->command) {
 	case VR_PREPARE:
 	case VR_COMMIT:
@@ -440,12 +460,12 @@ static void sim_check_send(struct sim_replica *sr, int to, const struct vr_messa
 			sim_fail(s, "S9: r%d sends prepare_ok while %s", sr->index, vr_status_name(r->status));
 		if (m->view != r->view || to != primary)
 			sim_fail(s, "S7: r%d sends prepare_ok for view %" PRIu64 " to r%d", sr->index, m->view, to);
-		if (m->view < sr->vc_view_sent)
+		if (gv < sr->vc_view_sent)
 			sim_fail(s, "S7: r%d acks view %" PRIu64 " after a view change to %" PRIu64, sr->index, m->view,
-			         sr->vc_view_sent);
+			         sr->vc_view_sent & ((1ull << 40) - 1));
 		/* S8: durable at the sender, in this view. */
 		if (sr->disk.op < m->op || sr->disk.log[m->op - 1].checksum != vr_log_entry(r, m->op)->checksum ||
-		    sr->disk.meta.view != m->view)
+		    sr->disk.meta.view != m->view || sr->disk.epoch != m->epoch)
 			sim_fail(s, "S8: r%d acks op %" PRIu64 " that is not durable", sr->index, m->op);
 		break;
 	case VR_START_VIEW_CHANGE:
@@ -453,16 +473,16 @@ static void sim_check_send(struct sim_replica *sr, int to, const struct vr_messa
 		if (quiet)
 			sim_fail(s, "S9: r%d sends %s while %s", sr->index, vr_command_name(m->command),
 			         vr_status_name(r->status));
-		if (m->view > sr->vc_view_sent)
-			sr->vc_view_sent = m->view;
+		if (gv > sr->vc_view_sent)
+			sr->vc_view_sent = gv;
 		if (m->command == VR_DO_VIEW_CHANGE) {
 			/* The log the view change ranks: v', op, head. k may grow (an op executed
 			 * after a restart is only more knowledge). */
 			uint64_t h = sim_mix(m->last_normal_view, m->op);
 			h = sim_mix(h, m->entry_count ? m->entries[m->entry_count - 1].checksum : 0);
-			if (sr->dvc_view == m->view && sr->dvc_hash != h)
+			if (sr->dvc_view == gv && sr->dvc_hash != h)
 				sim_fail(s, "S13: r%d sends two different DVCs for view %" PRIu64, sr->index, m->view);
-			sr->dvc_view = m->view;
+			sr->dvc_view = gv;
 			sr->dvc_hash = h;
 		}
 		break;
@@ -471,11 +491,11 @@ static void sim_check_send(struct sim_replica *sr, int to, const struct vr_messa
 			sim_fail(s, "S5: r%d sends start_view for view %" PRIu64, sr->index, m->view);
 		/* S4: one log per view: every STARTVIEW log of v extends the first one. */
 		bool found;
-		size_t i = sim_map_slot(&s->start_views, m->view + 1, 0, &found);
+		size_t i = sim_map_slot(&s->start_views, gv + 1, 0, &found);
 		uint64_t first = m->entry_count ? m->entries[0].op : m->op + 1;
 		if (!found) {
 			uint64_t checksum = m->op ? m->entries[m->op - first].checksum : 0;
-			sim_map_put(&s->start_views, i, m->view + 1, m->op, checksum);
+			sim_map_put(&s->start_views, i, gv + 1, m->op, checksum);
 		} else {
 			/* (ops below the sender's checkpoint are committed: S3 covers them) */
 			uint64_t op = s->start_views.keys_b[i];
@@ -543,14 +563,19 @@ static void sim_check_replicas(struct sim *s)
 		struct sim_replica *sr = &s->replica[i];
 		if (!sr->up)
 			continue;
-		if (sr->vr.view < sr->view_max)
-			sim_fail(s, "S6: r%d view went back from %" PRIu64 " to %" PRIu64, i, sr->view_max,
-			         sr->vr.view);
+		uint64_t gv = sim_gv(sr->vr.config.epoch, sr->vr.view);
+		if (gv < sr->view_max)
+			sim_fail(s, "S6: r%d view went back from %" PRIu64 " to %" PRIu64, i, sr->view_max, gv);
+		/* E3: a member of an epoch holds the state it began with. */
+		if (sr->disk.epoch && sr->vr.status != VR_STATUS_RECOVERING && sr->vr.commit < sr->disk.epoch_op)
+			sim_fail(s,
+			         "E3: r%d in epoch %" PRIu64 " at commit %" PRIu64 ", below the epoch's start %" PRIu64,
+			         i, sr->disk.epoch, sr->vr.commit, sr->disk.epoch_op);
 		if (sr->vr.commit < sr->commit_max)
 			sim_fail(s, "S6: r%d commit went back", i);
 		if (sr->vr.violations)
 			sim_fail(s, "r%d received a message that breaks a protocol invariant (see the trace)", i);
-		sr->view_max = sr->vr.view;
+		sr->view_max = gv;
 		sr->commit_max = sr->vr.commit;
 	}
 	/* L1 (§9.7): while a primary holds leases from f backups, no replica is normal in a later
@@ -561,7 +586,8 @@ static void sim_check_replicas(struct sim *s)
 			continue;
 		for (int j = 0; j < s->n; j++) {
 			const struct vr_replica *q = &s->replica[j].vr;
-			if (s->replica[j].up && q->status == VR_STATUS_NORMAL && q->view > p->vr.view)
+			if (s->replica[j].up && q->status == VR_STATUS_NORMAL &&
+			    sim_gv(q->config.epoch, q->view) > sim_gv(p->vr.config.epoch, p->vr.view))
 				sim_fail(s,
 				         "L1: r%d holds leases in view %" PRIu64
 				         " while r%d is normal in view %" PRIu64,
@@ -616,10 +642,11 @@ static void sim_disk_apply_write(struct sim_disk *d, const struct vr_write *w)
 /* S6: the durable view never goes back. */
 static void sim_check_durable(struct sim_replica *sr)
 {
-	if (sr->disk.meta.view < sr->durable_view_max)
+	uint64_t gv = sim_gv(sr->disk.epoch, sr->disk.meta.view);
+	if (gv < sr->durable_view_max)
 		sim_fail(sr->sim, "S6: r%d durable view went back from %" PRIu64 " to %" PRIu64, sr->index,
-		         sr->durable_view_max, sr->disk.meta.view);
-	sr->durable_view_max = sr->disk.meta.view;
+		         sr->durable_view_max, gv);
+	sr->durable_view_max = gv;
 }
 
 static void sim_persist(void *ctx, const struct vr_write *w)
@@ -726,13 +753,14 @@ static uint64_t sim_store_apply(struct sim_replica *sr, const struct vr_apply *a
 		.slot = a->slot, .client_id = e->client_id, .request = e->request, .op = e->op, .status = VR_REPLY_OK
 	};
 
-	if (a->upcall && wire_fs_op_decode(e->body, e->body_len, &op, &why)) {
+	bool upcall = a->upcall && e->kind == VR_KIND_OP; /* a RECONFIGURE changes no file */
+	if (upcall && wire_fs_op_decode(e->body, e->body_len, &op, &why)) {
 		sim_fail(s, "r%d cannot decode op %" PRIu64 ": %s", sr->index, e->op, why);
 		return 0;
 	}
 	if (a->slot != VR_NONE)
 		row.session = e->kind == VR_KIND_REGISTER ? e->op : sr->disk.clients[a->slot].session;
-	if (store_apply(sr->disk.store, &ctx, a->upcall ? &op : NULL, a->slot != VR_NONE ? &row : NULL, &res)) {
+	if (store_apply(sr->disk.store, &ctx, upcall ? &op : NULL, a->slot != VR_NONE ? &row : NULL, &res)) {
 		sim_fail(s, "r%d store_apply broke at op %" PRIu64, sr->index, e->op);
 		return 0;
 	}
@@ -783,9 +811,12 @@ static uint32_t sim_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
 
 	/* S1, S2, S10 against the one global sequence. */
 	struct sim_committed *c = &s->committed[e->op];
+	uint64_t gv = sim_gv(sr->vr.config.epoch, sr->vr.view);
+	if (e->kind == VR_KIND_RECONFIGURE && a->upcall)
+		d->next_op = e->op; /* taken up after this input (sim_epoch_move) */
 	if (c->set) {
-		if (sr->vr.view < c->view)
-			c->view = sr->vr.view;
+		if (gv < c->view)
+			c->view = gv;
 		if (c->checksum != e->checksum)
 			sim_fail(s, "S1: r%d executes a different op %" PRIu64, sr->index, e->op);
 		else if (c->digest != h)
@@ -793,7 +824,7 @@ static uint32_t sim_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
 		return len;
 	}
 	c->set = true;
-	c->view = sr->vr.view;
+	c->view = gv;
 	c->upcall = a->upcall;
 	c->checksum = e->checksum;
 	c->client_id = e->client_id;
@@ -855,6 +886,8 @@ static struct vr_config sim_config(struct sim *s, int i)
 		.view_change_ticks = 60,
 		.resend_ticks = 8,
 		.seed = sim_random(s),
+		.epoch = s->replica[i].disk.epoch,
+		.epoch_op = s->replica[i].disk.epoch_op,
 	};
 	return c;
 }
@@ -913,6 +946,8 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 		memset(&d->meta, 0, sizeof(d->meta));
 		memset(d->clients, 0, sizeof(*d->clients) * c.client_table_size);
 		d->op = d->commit = d->digest = 0;
+		d->epoch = d->epoch_op = d->epoch_head = d->next_op = 0; /* the labels are lost with the disk */
+		c.epoch = c.epoch_op = 0;
 		d->first = 1;
 		d->formatted = true;
 		d->lost = true;
@@ -932,6 +967,7 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 			.commit = sr->disk.commit,
 			.clients = sr->disk.clients,
 			.client_count = c.client_table_size,
+			.epoch_start = sr->epoch_start,
 		};
 		rc = vr_init(&sr->vr, &c, &io, &d);
 	}
@@ -940,14 +976,15 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 		return;
 	}
 	sr->up = true;
-	if (!wiped && sr->vr.view < sr->spoken_view)
-		sim_fail(s, "S6: r%d restarts in view %" PRIu64 " below view %" PRIu64 " it spoke in", i, sr->vr.view,
+	uint64_t gv = sim_gv(sr->vr.config.epoch, sr->vr.view);
+	if (!wiped && gv < sr->spoken_view)
+		sim_fail(s, "S6: r%d restarts in view %" PRIu64 " below view %" PRIu64 " it spoke in", i, gv,
 		         sr->spoken_view);
-	if (!wiped && sr->vr.view < sr->durable_view_max)
-		sim_fail(s, "S6: r%d restarts in view %" PRIu64 " below its durable view %" PRIu64, i, sr->vr.view,
+	if (!wiped && gv < sr->durable_view_max)
+		sim_fail(s, "S6: r%d restarts in view %" PRIu64 " below its durable view %" PRIu64, i, gv,
 		         sr->durable_view_max);
 	/* A view held only in memory (never durable, never spoken in) is legitimately lost in a crash. */
-	sr->view_max = sr->vr.view;
+	sr->view_max = gv;
 	sim_trace(s, "r%d start%s view=%" PRIu64 " status=%s op=%" PRIu64 " commit=%" PRIu64, i,
 	          wiped ? " (disk lost)" : "", sr->vr.view, vr_status_name(sr->vr.status), sr->vr.log.op,
 	          sr->vr.commit);
@@ -1029,7 +1066,7 @@ static void sim_snapshots(struct sim *s)
 		int donors[SIM_REPLICAS_MAX], count = 0;
 		for (int j = 0; j < s->n; j++)
 			if (j != i && s->replica[j].up && s->replica[j].disk.commit >= sr->snapshot_min &&
-			    s->link[j][i] && s->link[i][j])
+			    s->replica[j].disk.epoch == sr->disk.epoch && s->link[j][i] && s->link[i][j])
 				donors[count++] = j;
 		if (count == 0) {
 			sr->snapshot_at = s->now + 20; /* nobody can give it yet: try again */
@@ -1037,6 +1074,129 @@ static void sim_snapshots(struct sim *s)
 		}
 		sim_snapshot_install(s, i, donors[sim_below(s, (uint64_t)count)]);
 	}
+}
+
+/* ---------------------------------------------------------------- reconfiguration (§10) */
+
+/* Every pending write made durable: the daemon commits its group before it takes an epoch up. */
+static void sim_disk_flush(struct sim_disk *d)
+{
+	for (size_t k = 0; k < d->queue_len; k++) {
+		sim_disk_apply_write(d, &d->queue[k].w);
+		free(d->queue[k].data);
+	}
+	d->queue_len = 0;
+}
+
+/* Replica i executed the RECONFIGURE entry that ends its epoch: it starts the next one in view 0,
+ * NORMAL, log and state unchanged (as vrfsd's epoch_move, the members being the same). */
+static void sim_epoch_move(struct sim *s, int i)
+{
+	struct sim_replica *sr = &s->replica[i];
+	struct sim_disk *d = &sr->disk;
+	uint64_t n = sr->vr.epoch_end, epoch = sr->vr.config.epoch;
+	const struct vr_entry *e = vr_log_entry(&sr->vr, n);
+
+	if (!e || sr->vr.log.op != n) {
+		sim_fail(s, "E2: r%d ends epoch %" PRIu64 " at op %" PRIu64 " with its log at op %" PRIu64, i, epoch, n,
+		         sr->vr.log.op);
+		return;
+	}
+	if (epoch < 16 && s->epoch_end_op[epoch] &&
+	    (s->epoch_end_op[epoch] != n || s->epoch_end_head[epoch] != e->checksum))
+		sim_fail(s, "E1: r%d ends epoch %" PRIu64 " at op %" PRIu64 ", another replica at op %" PRIu64, i,
+		         epoch, n, s->epoch_end_op[epoch]);
+	if (epoch < 16) {
+		s->epoch_end_op[epoch] = n;
+		s->epoch_end_head[epoch] = e->checksum;
+	}
+	sim_disk_flush(d);
+	d->epoch = epoch + 1;
+	d->epoch_op = n;
+	d->epoch_head = e->checksum;
+	d->next_op = 0;
+	d->meta = (struct vr_meta){ .status = VR_STATUS_NORMAL };
+	sim_trace(s, "r%d takes up epoch %" PRIu64 " at op %" PRIu64, i, d->epoch, n);
+	vr_deinit(&sr->vr);
+	sr->epoch_start = true;
+	sim_replica_start(s, i, false);
+	sr->epoch_start = false;
+}
+
+static void sim_epoch_after(struct sim *s, int i)
+{
+	if (s->replica[i].up && s->replica[i].vr.epoch_end && !s->failed)
+		sim_epoch_move(s, i);
+}
+
+/*
+ * Replica i lacks the state epoch j's epoch began with: j's checkpoint becomes its disk, and it
+ * enters that epoch as a new member does, through a view change (view 1, or j's view).
+ */
+static void sim_epoch_join(struct sim *s, int i, int j)
+{
+	struct sim_replica *sr = &s->replica[i];
+	struct sim_disk *d = &sr->disk;
+	const struct sim_disk *src = &s->replica[j].disk;
+	uint64_t at = src->commit;
+
+	if (at < src->first || at > src->op || at < src->epoch_op)
+		return;
+	/* A replica that lost its disk may have voted in that epoch before: it recovers in it (§6.2),
+	 * from the checkpoint. Any other never was in it, as a new member. */
+	bool lost = d->lost || sr->vr.status == VR_STATUS_RECOVERING;
+	sim_trace(s, "r%d joins epoch %" PRIu64 " with the checkpoint of r%d at op %" PRIu64 "%s", i, src->epoch, j, at,
+	          lost ? " (recovering)" : "");
+	sim_disk_drop_pending(d);
+	vr_deinit(&sr->vr);
+	d->log[at - 1] = src->log[at - 1];
+	if (src->log[at - 1].body_len)
+		memcpy(d->bodies[at - 1], src->bodies[at - 1], src->log[at - 1].body_len);
+	d->log[at - 1].body = d->bodies[at - 1];
+	d->op = d->first = d->commit = at;
+	d->digest = src->digest;
+	memcpy(d->clients, src->clients, sizeof(*d->clients) * s->client_table);
+	uint64_t view = s->replica[j].vr.view > 1 ? s->replica[j].vr.view : 1;
+	d->meta = lost ? (struct vr_meta){ .status = VR_STATUS_RECOVERING }
+	               : (struct vr_meta){ .status = VR_STATUS_VIEW_CHANGE, .view = view };
+	d->lost = false;
+	d->epoch = src->epoch;
+	d->epoch_op = src->epoch_op;
+	d->epoch_head = src->epoch_head;
+	d->next_op = 0;
+	sr->dvc_view = 0;
+	if (s->use_store) {
+		const char *why = NULL;
+		store_close(d->store);
+		d->store = NULL;
+		if (store_clone(src->store, ":memory:", &d->store, &why)) {
+			sim_fail(s, "r%d: cannot copy r%d's store: %s", i, j, why ? why : "?");
+			return;
+		}
+	}
+	sim_replica_start(s, i, false);
+}
+
+/* A message of replica i's older epoch reached j: j tells i of its epoch (vrfsd's notice). */
+static void sim_epoch_notice(struct sim *s, int j, int i)
+{
+	struct sim_replica *sj = &s->replica[j], *si = &s->replica[i];
+
+	if (!si->up || !s->link[j][i] || si->vr.config.epoch >= sj->vr.config.epoch ||
+	    sj->vr.commit < sj->disk.epoch_op)
+		return;
+	sim_trace(s, "r%d tells r%d of epoch %" PRIu64 " (from op %" PRIu64 ")", j, i, sj->disk.epoch,
+	          sj->disk.epoch_op);
+	if (sj->vr.config.epoch == si->vr.config.epoch + 1) {
+		int rc = vr_epoch_commit(&si->vr, sj->disk.epoch_op, sj->disk.epoch_head);
+		if (rc == 0) {
+			sim_epoch_after(s, i);
+			return;
+		}
+		if (rc == -EAGAIN)
+			return;
+	}
+	sim_epoch_join(s, i, j);
 }
 
 /* ---------------------------------------------------------------- clients */
@@ -1175,7 +1335,12 @@ static void sim_client_tick(struct sim *s, struct sim_client *sc)
 			for (uint32_t i = 0; i < len; i++)
 				body[i] = (uint8_t)sim_random(s);
 		sc->reply_op_at_submit = s->reply_op_max;
-		int rc = vr_client_submit(&sc->vc, body, len);
+		uint8_t kind = VR_KIND_OP;
+		if (s->epochs && sc->index == 0 && s->faults && s->reconfigurations < 4 && sim_chance(s, 1, 30)) {
+			kind = VR_KIND_RECONFIGURE; /* the same members, a new epoch */
+			s->reconfigurations++;
+		}
+		int rc = vr_client_submit_kind(&sc->vc, kind, body, len);
 		if (rc)
 			sim_fail(s, "c%d submit failed: %d", sc->index, rc);
 	}
@@ -1252,10 +1417,14 @@ static void sim_links_heal(struct sim *s)
 
 static int sim_primary_guess(struct sim *s)
 {
-	uint64_t view = 0;
-	for (int i = 0; i < s->n; i++)
-		if (s->replica[i].up && s->replica[i].vr.view > view)
-			view = s->replica[i].vr.view;
+	uint64_t gv = 0, view = 0;
+	for (int i = 0; i < s->n; i++) {
+		const struct vr_replica *r = &s->replica[i].vr;
+		if (s->replica[i].up && sim_gv(r->config.epoch, r->view) > gv) {
+			gv = sim_gv(r->config.epoch, r->view);
+			view = r->view;
+		}
+	}
 	return (int)(view % (uint64_t)s->n);
 }
 
@@ -1395,8 +1564,12 @@ static void sim_deliver(struct sim *s)
 		struct sim_packet *p = &due[i];
 		if (p->to < SIM_REPLICAS_MAX) {
 			struct sim_replica *sr = &s->replica[p->to];
-			if (sr->up)
+			if (sr->up && p->from < SIM_REPLICAS_MAX && p->m.epoch < sr->vr.config.epoch) {
+				sim_epoch_notice(s, p->to, p->from);
+			} else if (sr->up) {
 				vr_on_message(&sr->vr, &p->m);
+				sim_epoch_after(s, p->to);
+			}
 		} else {
 			vr_client_on_reply(&s->client[p->to - SIM_REPLICAS_MAX].vc, &p->m);
 		}
@@ -1422,13 +1595,16 @@ static void sim_step(struct sim *s)
 		if (seq) {
 			sim_check_durable(sr);
 			vr_on_persisted(&sr->vr, seq);
+			sim_epoch_after(s, i);
 		}
 		/* Clock drift: a slow replica skips ticks, a fast one takes two. */
 		uint32_t rate = s->faults ? sr->rate_permille : 1000;
 		sr->mono_ns += (uint64_t)rate * 1000;
 		int ticks = rate > 1000 ? 1 + sim_chance(s, rate - 1000, 1000) : sim_chance(s, rate, 1000);
-		while (ticks-- > 0)
+		while (ticks-- > 0 && sr->up) {
 			vr_on_tick(&sr->vr);
+			sim_epoch_after(s, i);
+		}
 		sim_check_replicas(s);
 	}
 	for (int j = 0; j < s->clients; j++)
@@ -1454,7 +1630,8 @@ static bool sim_converged(struct sim *s)
 
 	for (int i = 0; i < s->n; i++) {
 		const struct sim_replica *sr = &s->replica[i];
-		if (!sr->up || sr->vr.status != VR_STATUS_NORMAL || sr->vr.view != p->view)
+		if (!sr->up || sr->vr.status != VR_STATUS_NORMAL || sr->vr.view != p->view ||
+		    sr->vr.config.epoch != p->config.epoch)
 			return false;
 		if (sr->vr.commit != p->log.op || sr->disk.digest != s->replica[sim_primary_guess(s)].disk.digest)
 			return false;
@@ -1549,6 +1726,8 @@ static int sim_run(const struct sim_options *opt)
 	sim_trace(s, "leases: %d ticks", lease);
 	s->local_reads = opt->local_reads >= 0 ? opt->local_reads == 1 : (opt->seed / 32) % 2 == 1;
 	sim_trace(s, "local reads: %s", s->local_reads ? "yes" : "no");
+	s->epochs = opt->epochs >= 0 ? opt->epochs == 1 : (opt->seed / 64) % 2 == 1;
+	sim_trace(s, "reconfigurations: %s", s->epochs ? "yes" : "no");
 	for (int i = 0; i < s->n; i++) {
 		struct sim_replica *sr = &s->replica[i];
 		sr->sim = s;
@@ -1638,7 +1817,7 @@ static void sim_on_abort(int sig)
 static void sim_usage(FILE *out)
 {
 	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--store] [--batch N] [--lease-ticks N] "
-	             "[--local-reads 0|1] "
+	             "[--local-reads 0|1] [--epochs 0|1] "
 	             "[--jobs N] "
 	             "[--stop] [-v]\n"
 	             "  Simulates a VR cluster under faults and checks its invariants.\n"
@@ -1652,6 +1831,8 @@ static void sim_usage(FILE *out)
 	             "  --lease-ticks N  leases of N ticks, 0 for none (default: 0, 20, 40 or 120 by\n"
 	             "                 bits 3-4 of the seed; the liveness timeout is 40)\n"
 	             "  --local-reads 0|1  half the reads at any replica (default: bit 5 of the seed)\n"
+	             "  --epochs 0|1   a client reconfigures now and then: new epochs of the same members\n"
+	             "                 (default: bit 6 of the seed)\n"
 	             "  --jobs N       run N seeds at once (default 1)\n"
 	             "  --stop         stop at the first failing seed\n"
 	             "  -v             print the trace of a single seed\n"
@@ -1738,7 +1919,7 @@ static int sim_range(struct sim_options opt, uint64_t first, uint64_t last, int 
 
 int main(int argc, char **argv)
 {
-	struct sim_options opt = { .seed = 1, .lease_ticks = -1, .local_reads = -1 };
+	struct sim_options opt = { .seed = 1, .lease_ticks = -1, .local_reads = -1, .epochs = -1 };
 	uint64_t first = 0, last = 0;
 	bool range = false, stop = false;
 	uint64_t jobs = 1;
@@ -1804,6 +1985,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			opt.local_reads = v[0] - '0';
+			i++;
+		} else if (!strcmp(a, "--epochs") && v) {
+			if (strcmp(v, "0") && strcmp(v, "1")) {
+				fprintf(stderr, "vr-sim: --epochs wants 0 or 1, not '%s'\n", v);
+				return 2;
+			}
+			opt.epochs = v[0] - '0';
 			i++;
 		} else if (!strcmp(a, "--jobs") && v) {
 			if (sim_parse_u64(v, &jobs) || jobs < 1 || jobs > 64) {

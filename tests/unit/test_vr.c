@@ -455,7 +455,7 @@ static void fx_assert_send(const struct fx *fx, size_t i, uint8_t command, uint8
 	assert_int_equal(fx->sent[i].to, to);
 	assert_int_equal(fx->sent[i].m.replica, fx->r.config.self);
 	assert_int_equal(fx->sent[i].m.view, view);
-	assert_int_equal(fx->sent[i].m.epoch, 0);
+	assert_int_equal(fx->sent[i].m.epoch, fx->r.config.epoch);
 }
 
 static void fx_assert_meta(const struct fx_write *w, uint64_t view, uint64_t last_normal_view, uint64_t dvc_view,
@@ -1974,7 +1974,7 @@ static void test_bad_request(void **state)
 	fx_assert_bad(fx, &m, "request: client id 0");
 	m = fx_request(7, 0, 0, 0, NULL);
 	fx_assert_bad(fx, &m, "request: unknown kind");
-	m = fx_request(7, 3, 0, 0, NULL);
+	m = fx_request(7, VR_KIND_RECONFIGURE + 1, 0, 0, NULL);
 	fx_assert_bad(fx, &m, "request: unknown kind");
 }
 
@@ -1984,7 +1984,7 @@ static void test_bad_entry_kind(void **state)
 	struct vr_entry e;
 
 	fx_entry(&e, 1, 0, NULL);
-	e.kind = 3;
+	e.kind = VR_KIND_RECONFIGURE + 1;
 	e.checksum = vr_entry_checksum(&e);
 	fx_init(fx, 1);
 	struct vr_message m = {
@@ -2396,11 +2396,138 @@ static void test_bad_epoch(void **state)
 	fx_chain(log, 1, 1, 0);
 	fx_init(fx, 1);
 	struct vr_message commit = { .command = VR_COMMIT, .replica = 0, .view = 0, .commit = 0, .epoch = 1 };
-	fx_assert_bad(fx, &commit, "message: unknown epoch");
+	fx_assert_bad(fx, &commit, "message: other epoch");
 	struct vr_message prepare = {
 		.command = VR_PREPARE, .replica = 0, .view = 0, .op = 1, .entry_count = 1, .entries = log, .epoch = 7
 	};
-	fx_assert_bad(fx, &prepare, "message: unknown epoch");
+	fx_assert_bad(fx, &prepare, "message: other epoch");
+}
+
+/* §10.2: a RECONFIGURE request is the epoch's last op: nothing is taken after it; executed, it
+ * is an up-call, the primary announces its commit, and the replica is inert. */
+static void test_reconfigure_ends_the_epoch(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_init(fx, 0);
+	uint64_t s7 = fx_register(fx, 7), s8 = fx_register(fx, 8);
+	fx_reset(fx);
+	struct vr_message rc = fx_request(7, VR_KIND_RECONFIGURE, s7, 1, "a\nb");
+	fx_deliver(fx, &rc);
+	uint64_t n = fx->r.log.op;
+	assert_int_equal(vr_log_entry(&fx->r, n)->kind, VR_KIND_RECONFIGURE);
+	assert_true(vr_reconfiguring(&fx->r));
+
+	/* Another client's request is not logged while the RECONFIGURE is in flight. */
+	struct vr_message op = fx_request(8, VR_KIND_OP, s8, 1, "x");
+	fx_deliver(fx, &op);
+	assert_int_equal(fx->r.log.op, n);
+
+	fx_persist_all(fx);
+	fx_reset(fx);
+	fx_prepare_ok(fx, 1, 0, n);
+	assert_int_equal(fx->r.commit, n);
+	assert_int_equal(fx->r.epoch_end, n);
+	assert_int_equal(fx->apply_count, 1);
+	fx_assert_applied(fx, 0, n, true);
+	fx_assert_reply(fx, 0, 7, VR_REPLY_OK, 1, n);
+	/* The COMMIT of it goes out at once, to both backups. */
+	size_t commits = 0;
+	for (size_t i = 0; i < fx->sent_count; i++)
+		if (fx->sent[i].m.command == VR_COMMIT && fx->sent[i].m.commit == n)
+			commits++;
+	assert_int_equal(commits, 2);
+
+	/* Inert: no message, tick or request changes anything. */
+	fx_reset(fx);
+	fx_deliver(fx, &op);
+	fx_tick(fx, 100);
+	fx_assert_no_effects(fx);
+	assert_int_equal(fx->r.log.op, n);
+}
+
+/* A backup that holds the RECONFIGURE entry learns from another epoch's member that it is
+ * committed (vr_epoch_commit): it executes up to it and ends its epoch too. */
+static void test_epoch_commit_by_checksum(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3];
+
+	fx_chain(log, 1, 3, 0);
+	log[2].kind = VR_KIND_RECONFIGURE;
+	log[2].checksum = vr_entry_checksum(&log[2]);
+	fx_backup_with_log(fx, 1, log, 3);
+	assert_int_equal(vr_epoch_commit(&fx->r, 3, log[2].checksum ^ 1), -ENOENT); /* another log */
+	assert_int_equal(vr_epoch_commit(&fx->r, 2, log[1].checksum), -ENOENT);     /* not a RECONFIGURE */
+	assert_int_equal(fx->r.commit, 0);
+	assert_int_equal(vr_epoch_commit(&fx->r, 3, log[2].checksum), 0);
+	assert_int_equal(fx->r.commit, 3);
+	assert_int_equal(fx->r.epoch_end, 3);
+	assert_int_equal(fx->apply_count, 3);
+}
+
+/* A primary restarted from its disk starts a view change (§6.3.3); one that begins its epoch
+ * (vr_durable.epoch_start: view 0, everything committed, nothing sent yet) is primary at once. */
+static void test_epoch_start_primary_takes_requests(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3];
+	struct vr_meta meta = { .status = VR_STATUS_NORMAL };
+	struct vr_config c;
+	struct vr_io io = fx_io(fx);
+	struct vr_client_slot clients[FX_CLIENTS];
+
+	fx_chain(log, 1, 3, 0);
+	fx_restart(fx, 0, &meta, log, 3, 3);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	vr_deinit(&fx->r);
+	fx->initialised = false;
+
+	memset(clients, 0, sizeof(clients));
+	fx_config(&c, 0);
+	c.epoch = 1;
+	c.epoch_op = 3;
+	struct vr_durable d = { .meta = meta,
+		                .log = log,
+		                .first = 1,
+		                .op = 3,
+		                .commit = 3,
+		                .clients = clients,
+		                .client_count = FX_CLIENTS,
+		                .epoch_start = true };
+	assert_int_equal(vr_init(&fx->r, &c, &io, &d), 0);
+	fx->initialised = true;
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_true(vr_is_primary(&fx->r));
+	fx_reset(fx);
+	struct vr_message req = fx_request(7, VR_KIND_REGISTER, 0, 0, NULL);
+	fx_deliver(fx, &req);
+	assert_int_equal(fx->r.log.op, 4);
+	fx_assert_send(fx, 0, VR_PREPARE, 1, 0);
+	assert_int_equal(fx->sent[0].m.epoch, 1);
+}
+
+/* Messages carry the replica's epoch, and those of another epoch are dropped; clients know none. */
+static void test_epoch_stamped_and_filtered(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_config c;
+
+	fx_config(&c, 0);
+	c.epoch = 4;
+	struct vr_io io = fx_io(fx);
+	assert_int_equal(vr_init(&fx->r, &c, &io, NULL), 0);
+	fx->initialised = true;
+	struct vr_message req = fx_request(7, VR_KIND_REGISTER, 0, 0, NULL);
+	fx_deliver(fx, &req); /* epoch 0: a client's */
+	assert_int_equal(fx->r.log.op, 1);
+	assert_int_equal(fx->sent[0].m.epoch, 4);
+	struct vr_message ok = { .command = VR_PREPARE_OK, .replica = 1, .view = 0, .op = 1 };
+	fx_assert_bad(fx, &ok, "message: other epoch");
+	ok.epoch = 4;
+	fx_persist_all(fx);
+	fx_deliver(fx, &ok);
+	assert_int_equal(fx->r.commit, 1);
 }
 
 int main(void)
@@ -2473,6 +2600,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_waits_for_the_barrier, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_acknowledges_barriers, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_epoch, fx_setup, fx_teardown),
+		/* Reconfiguration (§10) */
+		cmocka_unit_test_setup_teardown(test_reconfigure_ends_the_epoch, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_epoch_commit_by_checksum, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_epoch_stamped_and_filtered, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_epoch_start_primary_takes_requests, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_state_that_does_not_chain_is_dropped, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_state_beyond_capacity_is_rejected, fx_setup, fx_teardown),
 	};

@@ -181,7 +181,7 @@ static struct vr_message fx_message(uint8_t command, struct vr_entry *entries)
 	return m;
 }
 
-/* Every integer at its largest, with entries of both kinds and long bodies. */
+/* Every integer at its largest, with entries of every kind and long bodies. */
 static struct vr_message fx_message_max(uint8_t command, struct vr_entry *entries, uint32_t n)
 {
 	struct vr_message m = {
@@ -197,12 +197,14 @@ static struct vr_message fx_message_max(uint8_t command, struct vr_entry *entrie
 		.client_id = UINT64_MAX,
 		.session = UINT64_MAX,
 		.request = UINT64_MAX,
-		.kind = VR_KIND_REGISTER,
+		.kind = VR_KIND_RECONFIGURE,
 		.body_len = 300,
 		.body = fx_big,
 		.entry_count = n,
 		.entries = n ? entries : NULL,
 	};
+
+	static const uint8_t kinds[] = { VR_KIND_REGISTER, VR_KIND_OP, VR_KIND_RECONFIGURE };
 
 	for (uint32_t i = 0; i < n; i++)
 		entries[i] = (struct vr_entry){ .op = UINT64_MAX,
@@ -213,7 +215,7 @@ static struct vr_message fx_message_max(uint8_t command, struct vr_entry *entrie
 			                        .timestamp = UINT64_MAX,
 			                        .checksum = UINT64_MAX,
 			                        .parent = UINT64_MAX,
-			                        .kind = i % 2 ? VR_KIND_OP : VR_KIND_REGISTER,
+			                        .kind = kinds[i % sizeof(kinds)],
 			                        .body_len = 70000 + i,
 			                        .body = fx_big };
 	return m;
@@ -321,6 +323,7 @@ static void fx_assert_status_equal(const struct wire_status *a, const struct wir
 	assert_int_equal(a->lease_reads, b->lease_reads);
 	assert_int_equal(a->prepares, b->prepares);
 	assert_int_equal(a->prepare_ops, b->prepare_ops);
+	assert_int_equal(a->epoch, b->epoch);
 }
 
 static void fx_assert_snapshot_request_equal(const struct wire_snapshot_request *a,
@@ -338,15 +341,33 @@ static void fx_assert_snapshot_chunk_equal(const struct wire_snapshot_chunk *a, 
 	assert_int_equal(a->snapshot_op, b->snapshot_op);
 	assert_int_equal(a->head, b->head);
 	assert_int_equal(a->view, b->view);
+	assert_int_equal(a->epoch, b->epoch);
 	assert_int_equal(a->total, b->total);
 	assert_int_equal(a->offset, b->offset);
 	assert_memory_equal(a->digest, b->digest, WIRE_SNAPSHOT_DIGEST);
 	fx_assert_bytes(a->data, a->data_len, b->data, b->data_len);
 }
 
+static void fx_assert_epoch_equal(const struct wire_epoch *a, const struct wire_epoch *b)
+{
+	assert_int_equal(a->epoch, b->epoch);
+	assert_int_equal(a->op, b->op);
+	assert_int_equal(a->head, b->head);
+	fx_assert_bytes(a->members, a->members_len, b->members, b->members_len);
+}
+
 /* ---- The daemon messages, as one tagged union for the table-driven tests -------------- */
 
-enum fx_msg { FX_REDIRECT, FX_STATUS_REQUEST, FX_STATUS, FX_SNAPSHOT_REQUEST, FX_SNAPSHOT_CHUNK, FX_MSG_COUNT };
+enum fx_msg {
+	FX_REDIRECT,
+	FX_STATUS_REQUEST,
+	FX_STATUS,
+	FX_SNAPSHOT_REQUEST,
+	FX_SNAPSHOT_CHUNK,
+	FX_EPOCH,
+	FX_EPOCH_STARTED,
+	FX_MSG_COUNT
+};
 
 struct fx_any {
 	enum fx_msg which;
@@ -356,11 +377,14 @@ struct fx_any {
 		struct wire_status status;
 		struct wire_snapshot_request snapshot_request;
 		struct wire_snapshot_chunk snapshot_chunk;
+		struct wire_epoch epoch;
+		struct wire_epoch_started epoch_started;
 	} u;
 };
 
-static const char *const FX_MSG_NAME[FX_MSG_COUNT] = { "redirect", "status_request", "status", "snapshot_request",
-	                                               "snapshot_chunk" };
+static const char *const FX_MSG_NAME[FX_MSG_COUNT] = { "redirect",         "status_request", "status",
+	                                               "snapshot_request", "snapshot_chunk", "epoch",
+	                                               "epoch_started" };
 
 static int fx_any_encode(const struct fx_any *a, struct wire_buf *b)
 {
@@ -375,6 +399,10 @@ static int fx_any_encode(const struct fx_any *a, struct wire_buf *b)
 		return wire_snapshot_request_encode(&a->u.snapshot_request, b);
 	case FX_SNAPSHOT_CHUNK:
 		return wire_snapshot_chunk_encode(&a->u.snapshot_chunk, b);
+	case FX_EPOCH:
+		return wire_epoch_encode(&a->u.epoch, b);
+	case FX_EPOCH_STARTED:
+		return wire_epoch_started_encode(&a->u.epoch_started, b);
 	case FX_MSG_COUNT:
 		break;
 	}
@@ -396,6 +424,10 @@ static int fx_any_decode(enum fx_msg which, const uint8_t *buf, size_t len, stru
 		return wire_snapshot_request_decode(buf, len, &out->u.snapshot_request, why);
 	case FX_SNAPSHOT_CHUNK:
 		return wire_snapshot_chunk_decode(buf, len, &out->u.snapshot_chunk, why);
+	case FX_EPOCH:
+		return wire_epoch_decode(buf, len, &out->u.epoch, why);
+	case FX_EPOCH_STARTED:
+		return wire_epoch_started_decode(buf, len, &out->u.epoch_started, why);
 	case FX_MSG_COUNT:
 		break;
 	}
@@ -422,10 +454,20 @@ static void fx_assert_any_equal(const struct fx_any *a, const struct fx_any *b)
 	case FX_SNAPSHOT_CHUNK:
 		fx_assert_snapshot_chunk_equal(&a->u.snapshot_chunk, &b->u.snapshot_chunk);
 		break;
+	case FX_EPOCH:
+		fx_assert_epoch_equal(&a->u.epoch, &b->u.epoch);
+		break;
+	case FX_EPOCH_STARTED:
+		assert_int_equal(a->u.epoch_started.epoch, b->u.epoch_started.epoch);
+		assert_int_equal(a->u.epoch_started.replica, b->u.epoch_started.replica);
+		break;
 	case FX_MSG_COUNT:
 		fail_msg("bad message kind");
 	}
 }
+
+/* The member list of a typical epoch: four replicas, the fourth new. */
+#define FX_MEMBERS "10.0.0.1:7001,10.0.0.2:7001,10.0.0.3:7001,10.0.0.4:7001"
 
 /* A typical message of each kind. */
 static struct fx_any fx_any_typical(enum fx_msg which)
@@ -453,7 +495,8 @@ static struct fx_any fx_any_typical(enum fx_msg which)
 			                           .log_ops = 345,
 			                           .log_bytes = 345 * 4200,
 			                           .frames_bad = 2,
-			                           .uptime_ms = 86400000 };
+			                           .uptime_ms = 86400000,
+			                           .epoch = 2 };
 		break;
 	case FX_SNAPSHOT_REQUEST:
 		a.u.snapshot_request = (struct wire_snapshot_request){
@@ -465,12 +508,23 @@ static struct fx_any fx_any_typical(enum fx_msg which)
 			                                           .snapshot_op = 12000,
 			                                           .head = 0x9e3779b97f4a7c15ULL,
 			                                           .view = 7,
+			                                           .epoch = 2,
 			                                           .total = 3 << 20,
 			                                           .offset = 1 << 20,
 			                                           .data_len = 4096,
 			                                           .data = fx_big };
 		for (int i = 0; i < WIRE_SNAPSHOT_DIGEST; i++)
 			a.u.snapshot_chunk.digest[i] = (uint8_t)(0xa0 + i);
+		break;
+	case FX_EPOCH:
+		a.u.epoch = (struct wire_epoch){ .epoch = 2,
+			                         .op = 12346,
+			                         .head = 0x9e3779b97f4a7c15ULL,
+			                         .members_len = sizeof(FX_MEMBERS) - 1,
+			                         .members = (const uint8_t *)FX_MEMBERS };
+		break;
+	case FX_EPOCH_STARTED:
+		a.u.epoch_started = (struct wire_epoch_started){ .epoch = 2, .replica = 3 };
 		break;
 	case FX_MSG_COUNT:
 		fail_msg("bad message kind");
@@ -494,6 +548,8 @@ static void fx_any_roundtrip(const struct fx_any *in)
 	fx_assert_any_equal(in, &out);
 	if (in->which == FX_SNAPSHOT_CHUNK)
 		fx_assert_inside(out.u.snapshot_chunk.data, out.u.snapshot_chunk.data_len, buf, b.len);
+	if (in->which == FX_EPOCH)
+		fx_assert_inside(out.u.epoch.members, out.u.epoch.members_len, buf, b.len);
 	assert_int_equal(fx_any_encode(&out, &again), 0);
 	assert_int_equal(again.len, b.len);
 	assert_memory_equal(again.data, buf, b.len);
@@ -677,6 +733,24 @@ static void test_vr_roundtrip_zero(void **state)
 		fx_vr_roundtrip(&m, room, 1);
 		fx_vr_roundtrip(&m, NULL, 0); /* no room is fine for a message without entries */
 	}
+}
+
+/* A reconfiguration request, and the PREPARE of its RECONFIGURE entry (its body the next members). */
+static void test_vr_roundtrip_reconfigure(void **state)
+{
+	struct vr_entry entries[FX_ENTRIES], room[FX_ENTRIES];
+	struct vr_message req = fx_message(VR_REQUEST, entries);
+	struct vr_message prep = fx_message(VR_PREPARE, entries);
+
+	(void)state;
+	req.kind = VR_KIND_RECONFIGURE;
+	req.body = (const uint8_t *)FX_MEMBERS;
+	req.body_len = sizeof(FX_MEMBERS) - 1;
+	fx_vr_roundtrip(&req, room, FX_ENTRIES);
+	entries[0].kind = VR_KIND_RECONFIGURE;
+	entries[0].body = (const uint8_t *)FX_MEMBERS;
+	entries[0].body_len = sizeof(FX_MEMBERS) - 1;
+	fx_vr_roundtrip(&prep, room, FX_ENTRIES);
 }
 
 /* Bodies at 0, 1, and across every bin boundary up to WIRE_VR_BODY_MAX, in a REQUEST and in an entry. */
@@ -868,7 +942,7 @@ static void test_vr_encode_rejects_bad_values(void **state)
 	fx_assert_vr_encode_fails(&m, -EINVAL);
 
 	m = fx_message(VR_REQUEST, entries);
-	m.kind = VR_KIND_REGISTER + 1;
+	m.kind = VR_KIND_RECONFIGURE + 1;
 	fx_assert_vr_encode_fails(&m, -EINVAL);
 	m = fx_message(VR_REQUEST, entries);
 	m.body = NULL;
@@ -880,7 +954,7 @@ static void test_vr_encode_rejects_bad_values(void **state)
 	m = fx_message(VR_DO_VIEW_CHANGE, entries);
 	entries[2].kind = 0;
 	fx_assert_vr_encode_fails(&m, -EINVAL);
-	entries[2].kind = VR_KIND_REGISTER + 1;
+	entries[2].kind = VR_KIND_RECONFIGURE + 1;
 	fx_assert_vr_encode_fails(&m, -EINVAL);
 	entries[2] = fx_entry(2);
 	entries[2].body = NULL;
@@ -926,8 +1000,15 @@ static void test_vr_encode_rejects_too_large(void **state)
 /* Frame types that are not VR commands are refused before a byte is read. */
 static void test_vr_decode_rejects_frame_type(void **state)
 {
-	static const uint16_t types[] = { 0,       VR_COMMAND_MAX + 1, 31, WIRE_MSG_REDIRECT, WIRE_MSG_TYPE_MAX, 40,
-		                          256 + 5, UINT16_MAX };
+	static const uint16_t types[] = { 0,
+		                          VR_COMMAND_MAX + 1,
+		                          31,
+		                          WIRE_MSG_REDIRECT,
+		                          WIRE_MSG_EPOCH,
+		                          WIRE_MSG_TYPE_MAX,
+		                          WIRE_MSG_TYPE_MAX + 1,
+		                          256 + 5,
+		                          UINT16_MAX };
 	struct vr_entry entries[FX_ENTRIES], room[FX_ENTRIES];
 	struct vr_message m = fx_message(VR_COMMIT, entries), out;
 	struct wire_buf b;
@@ -1021,11 +1102,11 @@ static const struct fx_vr_case FX_VR_CORPUS[] = {
 	  "vr: field is not an integer",
 	  VR_COMMIT,
 	  { FX_A(15), FX_U(VR_COMMIT), FX_U(1), FX_U(0), FX_U(1), FX_B("\x03") } },
-	{ "kind 3",
+	{ "kind 4",
 	  "vr: kind unknown",
 	  VR_REQUEST,
 	  { FX_A(15), FX_U(VR_REQUEST), FX_U(0), FX_U(0), FX_U(1), FX_U(2), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(9),
-	    FX_U(1), FX_U(1), FX_U(3), FX_B("op"), FX_A(0) } },
+	    FX_U(1), FX_U(1), FX_U(4), FX_B("op"), FX_A(0) } },
 	{ "kind 256",
 	  "vr: integer out of range",
 	  VR_REQUEST,
@@ -1081,10 +1162,10 @@ static const struct fx_vr_case FX_VR_CORPUS[] = {
 	  "vr: entry kind unknown",
 	  VR_PREPARE,
 	  { FX_A(15), FX_VR_INTS(VR_PREPARE), FX_B(""), FX_A(1), FX_ENTRY(0) } },
-	{ "entry kind 3",
+	{ "entry kind 4",
 	  "vr: entry kind unknown",
 	  VR_PREPARE,
-	  { FX_A(15), FX_VR_INTS(VR_PREPARE), FX_B(""), FX_A(1), FX_ENTRY(3) } },
+	  { FX_A(15), FX_VR_INTS(VR_PREPARE), FX_B(""), FX_A(1), FX_ENTRY(4) } },
 	{ "second entry kind 255",
 	  "vr: entry kind unknown",
 	  VR_START_VIEW,
@@ -1352,7 +1433,8 @@ static void test_msg_roundtrip_status_request_and_status(void **state)
 		                           .reads = UINT64_MAX,
 		                           .lease_reads = UINT64_MAX,
 		                           .prepares = UINT64_MAX,
-		                           .prepare_ops = UINT64_MAX };
+		                           .prepare_ops = UINT64_MAX,
+		                           .epoch = UINT64_MAX };
 	fx_any_roundtrip(&a);
 	a.u.status = (struct wire_status){ 0 };
 	fx_any_roundtrip(&a);
@@ -1380,7 +1462,7 @@ static void test_msg_roundtrip_snapshot(void **state)
 	fx_any_roundtrip(&a);
 	/* The largest piece, at the very end of the largest checkpoint. */
 	c->replica = WIRE_VR_REPLICA_MAX;
-	c->snapshot_op = c->head = c->view = UINT64_MAX;
+	c->snapshot_op = c->head = c->view = c->epoch = UINT64_MAX;
 	c->total = UINT64_MAX;
 	c->data = fx_big;
 	c->data_len = WIRE_SNAPSHOT_CHUNK_MAX;
@@ -1388,7 +1470,36 @@ static void test_msg_roundtrip_snapshot(void **state)
 	fx_any_roundtrip(&a);
 }
 
-/* Pin the bytes of a redirect, a status request and a snapshot request. */
+static void test_msg_roundtrip_epoch(void **state)
+{
+	struct fx_any a = fx_any_typical(FX_EPOCH);
+	struct wire_epoch *e = &a.u.epoch;
+
+	(void)state;
+	fx_any_roundtrip(&a);
+	/* The shortest list and the longest (a bin16), with the widest integers. */
+	e->members = (const uint8_t *)"a";
+	e->members_len = 1;
+	fx_any_roundtrip(&a);
+	*e = (struct wire_epoch){ .epoch = UINT64_MAX,
+		                  .op = UINT64_MAX,
+		                  .head = UINT64_MAX,
+		                  .members_len = WIRE_EPOCH_MEMBERS_MAX,
+		                  .members = fx_big };
+	fx_any_roundtrip(&a);
+	e->epoch = e->op = e->head = 0;
+	e->members_len = 255; /* the last bin8 */
+	fx_any_roundtrip(&a);
+
+	a = fx_any_typical(FX_EPOCH_STARTED);
+	fx_any_roundtrip(&a);
+	a.u.epoch_started = (struct wire_epoch_started){ .epoch = UINT64_MAX, .replica = WIRE_VR_REPLICA_MAX };
+	fx_any_roundtrip(&a);
+	a.u.epoch_started = (struct wire_epoch_started){ 0 };
+	fx_any_roundtrip(&a);
+}
+
+/* Pin the bytes of a redirect, a status request, a snapshot request, an epoch and an epoch_started. */
 static void test_msg_golden_bytes(void **state)
 {
 	static const uint8_t want_redirect[] = { 0x94, 0x01, 0x00, 0x02, 0x07 };
@@ -1397,6 +1508,12 @@ static void test_msg_golden_bytes(void **state)
 		                                         0xe0, 0xce, 0x00, 0x10, 0x00, 0x00 };
 	struct fx_any r = fx_any_typical(FX_REDIRECT), s = fx_any_typical(FX_STATUS_REQUEST);
 	struct fx_any q = fx_any_typical(FX_SNAPSHOT_REQUEST);
+	static const uint8_t want_epoch[] = { 0x94, 0x02, 0x0a, 0x09, 0xc4, 0x03, 'a', ':', '1' };
+	static const uint8_t want_epoch_started[] = { 0x92, 0x02, 0x03 };
+	struct wire_epoch epoch = {
+		.epoch = 2, .op = 10, .head = 9, .members_len = 3, .members = (const uint8_t *)"a:1"
+	};
+	struct wire_epoch_started started = { .epoch = 2, .replica = 3 };
 	struct wire_buf b;
 
 	(void)state;
@@ -1412,6 +1529,14 @@ static void test_msg_golden_bytes(void **state)
 	assert_int_equal(fx_any_encode(&q, &b), 0);
 	assert_int_equal(b.len, sizeof(want_snapshot_request));
 	assert_memory_equal(b.data, want_snapshot_request, sizeof(want_snapshot_request));
+	b.len = 0;
+	assert_int_equal(wire_epoch_encode(&epoch, &b), 0);
+	assert_int_equal(b.len, sizeof(want_epoch));
+	assert_memory_equal(b.data, want_epoch, sizeof(want_epoch));
+	b.len = 0;
+	assert_int_equal(wire_epoch_started_encode(&started, &b), 0);
+	assert_int_equal(b.len, sizeof(want_epoch_started));
+	assert_memory_equal(b.data, want_epoch_started, sizeof(want_epoch_started));
 	wire_buf_free(&b);
 }
 
@@ -1472,6 +1597,27 @@ static void test_msg_encode_rejects_invalid(void **state)
 	c->total = UINT64_MAX;
 	c->data_len = WIRE_SNAPSHOT_CHUNK_MAX + 1;
 	fx_assert_any_encode_fails(&a, -EMSGSIZE);
+
+	a = fx_any_typical(FX_EPOCH);
+	a.u.epoch.members_len = 0;
+	fx_assert_any_encode_fails(&a, -EINVAL);
+	a.u.epoch.members = NULL; /* empty and absent: still no members */
+	fx_assert_any_encode_fails(&a, -EINVAL);
+	a = fx_any_typical(FX_EPOCH);
+	a.u.epoch.members = NULL;
+	fx_assert_any_encode_fails(&a, -EINVAL);
+	a = fx_any_typical(FX_EPOCH);
+	a.u.epoch.members = fx_big;
+	a.u.epoch.members_len = WIRE_EPOCH_MEMBERS_MAX + 1;
+	fx_assert_any_encode_fails(&a, -EMSGSIZE);
+	a.u.epoch.members_len = UINT32_MAX;
+	fx_assert_any_encode_fails(&a, -EMSGSIZE);
+
+	a = fx_any_typical(FX_EPOCH_STARTED);
+	a.u.epoch_started.replica = WIRE_VR_REPLICA_MAX + 1;
+	fx_assert_any_encode_fails(&a, -EINVAL);
+	a.u.epoch_started.replica = UINT8_MAX;
+	fx_assert_any_encode_fails(&a, -EINVAL);
 }
 
 struct fx_msg_case {
@@ -1483,8 +1629,8 @@ struct fx_msg_case {
 
 #define FX_DIGEST "0123456789abcdef0123456789abcdef"
 #define FX_STATUS_TAIL                                                                                                 \
-	FX_U(7), FX_U(1), FX_U(1), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0),             \
-	        FX_U(0) /* view .. prepare_ops */
+	FX_U(7), FX_U(1), FX_U(1), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0),    \
+	        FX_U(2) /* view .. prepare_ops, epoch */
 
 static const struct fx_msg_case FX_MSG_CORPUS[] = {
 	{ "empty", "redirect: empty", FX_REDIRECT, { FX_END_ } },
@@ -1503,9 +1649,17 @@ static const struct fx_msg_case FX_MSG_CORPUS[] = {
 	{ "2 fields", "status_request: wrong field count", FX_STATUS_REQUEST, { FX_A(2), FX_U(1), FX_U(2) } },
 	{ "12 fields", "status: wrong field count", FX_STATUS, { FX_A(12) } },
 	{ "array32 of 2^32-1", "status: wrong field count", FX_STATUS, { FX_A32(UINT32_MAX) } },
+	{ "17 fields (no epoch)",
+	  "status: wrong field count",
+	  FX_STATUS,
+	  { FX_A(17), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_U(7), FX_U(1), FX_U(1), FX_U(0), FX_U(0), FX_U(0),
+	    FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0) } },
 	{ "5 fields", "snapshot_request: wrong field count", FX_SNAPSHOT_REQUEST, { FX_A(5) } },
-	{ "7 fields", "snapshot_chunk: wrong field count", FX_SNAPSHOT_CHUNK, { FX_A(7) } },
-	{ "9 fields", "snapshot_chunk: wrong field count", FX_SNAPSHOT_CHUNK, { FX_A(9) } },
+	{ "8 fields (no epoch)",
+	  "snapshot_chunk: wrong field count",
+	  FX_SNAPSHOT_CHUNK,
+	  { FX_A(8), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(10), FX_U(0), FX_B(FX_DIGEST), FX_B("0123456789") } },
+	{ "10 fields", "snapshot_chunk: wrong field count", FX_SNAPSHOT_CHUNK, { FX_A(10) } },
 	{ "replica 16",
 	  "redirect: replica out of range",
 	  FX_REDIRECT,
@@ -1535,29 +1689,29 @@ static const struct fx_msg_case FX_MSG_CORPUS[] = {
 	{ "replica 16",
 	  "status: replica out of range",
 	  FX_STATUS,
-	  { FX_A(17), FX_U(1), FX_U(16), FX_U(3), FX_U(0), FX_U(1), FX_STATUS_TAIL } },
+	  { FX_A(18), FX_U(1), FX_U(16), FX_U(3), FX_U(0), FX_U(1), FX_STATUS_TAIL } },
 	{ "replica_count 17",
 	  "status: replica_count out of range",
 	  FX_STATUS,
-	  { FX_A(17), FX_U(1), FX_U(1), FX_U(17), FX_U(0), FX_U(1), FX_STATUS_TAIL } },
+	  { FX_A(18), FX_U(1), FX_U(1), FX_U(17), FX_U(0), FX_U(1), FX_STATUS_TAIL } },
 	{ "primary 16",
 	  "status: primary out of range",
 	  FX_STATUS,
-	  { FX_A(17), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(16), FX_STATUS_TAIL } },
+	  { FX_A(18), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(16), FX_STATUS_TAIL } },
 	{ "status 256",
 	  "status: integer out of range",
 	  FX_STATUS,
-	  { FX_A(17), FX_U(1), FX_U(1), FX_U(3), FX_U(256), FX_U(1), FX_STATUS_TAIL } },
+	  { FX_A(18), FX_U(1), FX_U(1), FX_U(3), FX_U(256), FX_U(1), FX_STATUS_TAIL } },
 	{ "uptime as bin",
 	  "status: field is not an integer",
 	  FX_STATUS,
-	  { FX_A(17), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_U(7), FX_U(1), FX_U(1), FX_U(0), FX_U(0), FX_U(0),
+	  { FX_A(18), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_U(7), FX_U(1), FX_U(1), FX_U(0), FX_U(0), FX_U(0),
 	    FX_U(0), FX_B("") } },
 	{ "trailing nil",
 	  "status: trailing bytes",
 	  FX_STATUS,
-	  { FX_A(17), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_STATUS_TAIL, FX_NIL_ } },
-	{ "too large", "status: message too large", FX_STATUS, { FX_A(17), FX_BN(fx_big, 300) } },
+	  { FX_A(18), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_STATUS_TAIL, FX_NIL_ } },
+	{ "too large", "status: message too large", FX_STATUS, { FX_A(18), FX_BN(fx_big, 300) } },
 	{ "replica 16",
 	  "snapshot_request: replica out of range",
 	  FX_SNAPSHOT_REQUEST,
@@ -1573,59 +1727,109 @@ static const struct fx_msg_case FX_MSG_CORPUS[] = {
 	{ "replica 16",
 	  "snapshot_chunk: replica out of range",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_U(16), FX_U(5), FX_U(9), FX_U(2), FX_U(10), FX_U(0), FX_B(FX_DIGEST), FX_B("0123456789") } },
+	  { FX_A(9), FX_U(16), FX_U(5), FX_U(9), FX_U(2), FX_U(3), FX_U(10), FX_U(0), FX_B(FX_DIGEST),
+	    FX_B("0123456789") } },
 	{ "digest of 31 bytes",
 	  "snapshot_chunk: digest is not 32 bytes",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(10), FX_U(0), FX_BN(FX_DIGEST, 31), FX_B("") } },
+	  { FX_A(9), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(3), FX_U(10), FX_U(0), FX_BN(FX_DIGEST, 31), FX_B("") } },
 	{ "digest of 33 bytes",
 	  "snapshot_chunk: digest is not 32 bytes",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(10), FX_U(0), FX_B(FX_DIGEST "!"), FX_B("") } },
+	  { FX_A(9), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(3), FX_U(10), FX_U(0), FX_B(FX_DIGEST "!"), FX_B("") } },
 	{ "digest empty",
 	  "snapshot_chunk: digest is not 32 bytes",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(10), FX_U(0), FX_B(""), FX_B("") } },
+	  { FX_A(9), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(3), FX_U(10), FX_U(0), FX_B(""), FX_B("") } },
 	{ "digest as str",
 	  "snapshot_chunk: field is not bin",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(10), FX_U(0), FX_S(FX_DIGEST), FX_B("") } },
+	  { FX_A(9), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(3), FX_U(10), FX_U(0), FX_S(FX_DIGEST), FX_B("") } },
 	{ "data as str",
 	  "snapshot_chunk: field is not bin",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(10), FX_U(0), FX_B(FX_DIGEST), FX_S("data") } },
+	  { FX_A(9), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(3), FX_U(10), FX_U(0), FX_B(FX_DIGEST), FX_S("data") } },
 	{ "data beyond total",
 	  "snapshot_chunk: data beyond total",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(10), FX_U(1), FX_B(FX_DIGEST), FX_B("0123456789") } },
+	  { FX_A(9), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(3), FX_U(10), FX_U(1), FX_B(FX_DIGEST),
+	    FX_B("0123456789") } },
 	{ "data longer than total",
 	  "snapshot_chunk: data beyond total",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(9), FX_U(0), FX_B(FX_DIGEST), FX_B("0123456789") } },
+	  { FX_A(9), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(3), FX_U(9), FX_U(0), FX_B(FX_DIGEST),
+	    FX_B("0123456789") } },
 	{ "offset + data_len wraps past 2^64",
 	  "snapshot_chunk: data beyond total",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(UINT64_MAX), FX_U(UINT64_MAX - 9), FX_B(FX_DIGEST),
-	    FX_B("0123456789") } },
+	  { FX_A(9), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(3), FX_U(UINT64_MAX), FX_U(UINT64_MAX - 9),
+	    FX_B(FX_DIGEST), FX_B("0123456789") } },
 	{ "data of WIRE_SNAPSHOT_CHUNK_MAX + 1 bytes",
 	  "snapshot_chunk: data too long",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(UINT64_MAX), FX_U(0), FX_B(FX_DIGEST),
+	  { FX_A(9), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(3), FX_U(UINT64_MAX), FX_U(0), FX_B(FX_DIGEST),
 	    FX_BN(fx_big, WIRE_SNAPSHOT_CHUNK_MAX + 1) } },
 	{ "data bin32 claiming 4 GiB",
 	  "snapshot_chunk: truncated",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(UINT64_MAX), FX_U(0), FX_B(FX_DIGEST),
+	  { FX_A(9), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(3), FX_U(UINT64_MAX), FX_U(0), FX_B(FX_DIGEST),
 	    FX_RAW_("\xc6\xff\xff\xff\xff") } },
 	{ "trailing byte",
 	  "snapshot_chunk: trailing bytes",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(10), FX_U(0), FX_B(FX_DIGEST), FX_B32("0123456789"),
-	    FX_RAW_("\x00") } },
+	  { FX_A(9), FX_U(1), FX_U(5), FX_U(9), FX_U(2), FX_U(3), FX_U(10), FX_U(0), FX_B(FX_DIGEST),
+	    FX_B32("0123456789"), FX_RAW_("\x00") } },
 	{ "too large",
 	  "snapshot_chunk: message too large",
 	  FX_SNAPSHOT_CHUNK,
-	  { FX_A(8), FX_BN(fx_big, WIRE_SNAPSHOT_CHUNK_MAX + 256) } },
+	  { FX_A(9), FX_BN(fx_big, WIRE_SNAPSHOT_CHUNK_MAX + 256) } },
+	{ "empty", "epoch: empty", FX_EPOCH, { FX_END_ } },
+	{ "an integer", "epoch: not a msgpack array", FX_EPOCH, { FX_U(2) } },
+	{ "bin", "epoch: not a msgpack array", FX_EPOCH, { FX_B(FX_MEMBERS) } },
+	{ "3 fields (no members)", "epoch: wrong field count", FX_EPOCH, { FX_A(3), FX_U(2), FX_U(10), FX_U(9) } },
+	{ "5 fields",
+	  "epoch: wrong field count",
+	  FX_EPOCH,
+	  { FX_A(5), FX_U(2), FX_U(10), FX_U(9), FX_B("a:1"), FX_U(0) } },
+	{ "array32 of 2^32-1", "epoch: wrong field count", FX_EPOCH, { FX_A32(UINT32_MAX) } },
+	{ "epoch -1", "epoch: integer out of range", FX_EPOCH, { FX_A(4), FX_I(-1), FX_U(10), FX_U(9), FX_B("a:1") } },
+	{ "head as bin",
+	  "epoch: field is not an integer",
+	  FX_EPOCH,
+	  { FX_A(4), FX_U(2), FX_U(10), FX_B("\x09"), FX_B("a:1") } },
+	{ "members empty", "epoch: no members", FX_EPOCH, { FX_A(4), FX_U(2), FX_U(10), FX_U(9), FX_B("") } },
+	{ "members as str", "epoch: field is not bin", FX_EPOCH, { FX_A(4), FX_U(2), FX_U(10), FX_U(9), FX_S("a:1") } },
+	{ "members as nil", "epoch: field is not bin", FX_EPOCH, { FX_A(4), FX_U(2), FX_U(10), FX_U(9), FX_NIL_ } },
+	{ "members of WIRE_EPOCH_MEMBERS_MAX + 1 bytes",
+	  "epoch: members too long",
+	  FX_EPOCH,
+	  { FX_A(4), FX_U(2), FX_U(10), FX_U(9), FX_BN(fx_big, WIRE_EPOCH_MEMBERS_MAX + 1) } },
+	{ "members bin32 claiming 4 GiB",
+	  "epoch: truncated",
+	  FX_EPOCH,
+	  { FX_A(4), FX_U(2), FX_U(10), FX_U(9), FX_RAW_("\xc6\xff\xff\xff\xff") } },
+	{ "cut short", "epoch: truncated", FX_EPOCH, { FX_A(4), FX_U(2), FX_U(10), FX_U(9) } },
+	{ "trailing byte",
+	  "epoch: trailing bytes",
+	  FX_EPOCH,
+	  { FX_A(4), FX_U(2), FX_U(10), FX_U(9), FX_B32("a:1"), FX_RAW_("\x00") } },
+	{ "too large",
+	  "epoch: message too large",
+	  FX_EPOCH,
+	  { FX_A(4), FX_U(2), FX_U(10), FX_U(9), FX_BN(fx_big, WIRE_EPOCH_MEMBERS_MAX + 256) } },
+	{ "empty", "epoch_started: empty", FX_EPOCH_STARTED, { FX_END_ } },
+	{ "a map", "epoch_started: not a msgpack array", FX_EPOCH_STARTED, { FX_RAW_("\x80") } },
+	{ "1 field", "epoch_started: wrong field count", FX_EPOCH_STARTED, { FX_A(1), FX_U(2) } },
+	{ "3 fields", "epoch_started: wrong field count", FX_EPOCH_STARTED, { FX_A(3), FX_U(2), FX_U(3), FX_U(0) } },
+	{ "replica 16", "epoch_started: replica out of range", FX_EPOCH_STARTED, { FX_A(2), FX_U(2), FX_U(16) } },
+	{ "replica 256", "epoch_started: integer out of range", FX_EPOCH_STARTED, { FX_A(2), FX_U(2), FX_U(256) } },
+	{ "epoch as str", "epoch_started: field is not an integer", FX_EPOCH_STARTED, { FX_A(2), FX_S("2"), FX_U(3) } },
+	{ "cut short", "epoch_started: truncated", FX_EPOCH_STARTED, { FX_A(2), FX_U(2) } },
+	{ "trailing byte",
+	  "epoch_started: trailing bytes",
+	  FX_EPOCH_STARTED,
+	  { FX_A(2), FX_U(2), FX_U(3), FX_RAW_("\x00") } },
+	{ "too large", "epoch_started: message too large", FX_EPOCH_STARTED, { FX_A(2), FX_BN(fx_big, 300) } },
 };
 
 static void test_msg_decode_rejects_corpus(void **state)
@@ -1640,12 +1844,14 @@ static void test_msg_decode_rejects_corpus(void **state)
 
 static void test_msg_decode_rejects_every_prefix(void **state)
 {
-	static const char *const want[FX_MSG_COUNT] = { "redirect: truncated", "status_request: truncated",
-		                                        "status: truncated", "snapshot_request: truncated",
-		                                        "snapshot_chunk: truncated" };
-	static const char *const want_empty[FX_MSG_COUNT] = { "redirect: empty", "status_request: empty",
-		                                              "status: empty", "snapshot_request: empty",
-		                                              "snapshot_chunk: empty" };
+	static const char *const want[FX_MSG_COUNT] = { "redirect: truncated",       "status_request: truncated",
+		                                        "status: truncated",         "snapshot_request: truncated",
+		                                        "snapshot_chunk: truncated", "epoch: truncated",
+		                                        "epoch_started: truncated" };
+	static const char *const want_empty[FX_MSG_COUNT] = { "redirect: empty",       "status_request: empty",
+		                                              "status: empty",         "snapshot_request: empty",
+		                                              "snapshot_chunk: empty", "epoch: empty",
+		                                              "epoch_started: empty" };
 
 	(void)state;
 	for (int w = 0; w < FX_MSG_COUNT; w++) {
@@ -1739,7 +1945,7 @@ static void test_decode_random_bytes(void **state)
 			bytes[i] = (uint8_t)(fx_rand(&seed) % 4 ? fx_rand(&seed) & 0x7f : fx_rand(&seed));
 		/* Usually start like a message, so the fields are reached too. */
 		if (len >= 2 && (run % 4)) {
-			static const uint8_t heads[] = { 0x9f, 0x94, 0x91, 0x9d, 0x98 };
+			static const uint8_t heads[] = { 0x9f, 0x94, 0x91, 0x9d, 0x99, 0x92 };
 
 			bytes[0] = heads[fx_rand(&seed) % sizeof(heads)];
 			bytes[1] = (uint8_t)(fx_rand(&seed) % (VR_COMMAND_MAX + 2));
@@ -1799,6 +2005,7 @@ int main(void)
 		cmocka_unit_test(test_vr_roundtrip_every_command),
 		cmocka_unit_test(test_vr_roundtrip_extremes),
 		cmocka_unit_test(test_vr_roundtrip_zero),
+		cmocka_unit_test(test_vr_roundtrip_reconfigure),
 		cmocka_unit_test(test_vr_roundtrip_body_lengths),
 		cmocka_unit_test(test_vr_roundtrip_many_entries),
 		cmocka_unit_test(test_vr_golden_bytes),
@@ -1817,6 +2024,7 @@ int main(void)
 		cmocka_unit_test(test_msg_roundtrip_redirect),
 		cmocka_unit_test(test_msg_roundtrip_status_request_and_status),
 		cmocka_unit_test(test_msg_roundtrip_snapshot),
+		cmocka_unit_test(test_msg_roundtrip_epoch),
 		cmocka_unit_test(test_msg_golden_bytes),
 		cmocka_unit_test(test_msg_encode_rejects_invalid),
 		cmocka_unit_test(test_msg_decode_rejects_corpus),
