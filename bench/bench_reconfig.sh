@@ -5,7 +5,7 @@
 # pause. Then, one after another: grow 3 to 5, replace a member, move the group to three new
 # machines. For each: how long `vrfs reconfigure` takes (until f'+1 new members hold the
 # state), and the longest pause the writer saw (the longest time between two write
-# completions around it).
+# completions from the command's start until every new member is normal, and 1 s more).
 #
 # Environment: STATE_MIB (default 64), BIN (default build).
 # Figures, not assertions: `make test` never checks timings.
@@ -80,7 +80,7 @@ echo $! >"$T/writer.pid"
 
 # step NAME FROM TO JOINERS...: starts the joiners, reconfigures, prints the figures.
 step() {
-	local name=$1 from=$2 to=$3 j t0 t1 n
+	local name=$1 from=$2 to=$3 j t0 t1 t2 n
 	shift 3
 	for j in "$@"; do start "$j" "$to" --join; done
 	sleep 1
@@ -90,7 +90,8 @@ step() {
 	n=$(($(tr -cd , <<<"$to" | wc -c) + 1))
 	wait_normal "$to" "$n"
 	sleep 1
-	gap=$(awk -v a="$t0" -v b="$t1" 'NR > 1 && $1 >= a && prev <= b { g = $1 - prev; if (g > m) m = g } { prev = $1 }
+	t2=$(now_ns)
+	gap=$(awk -v a="$t0" -v b="$t2" 'NR > 1 && $1 >= a && prev <= b { g = $1 - prev; if (g > m) m = g } { prev = $1 }
 		END { printf "%d", m / 1000000 }' "$T/acks")
 	printf '  %-28s reconfigure %6d ms   longest write pause %5d ms\n' "$name" $(((t1 - t0) / 1000000)) "$gap"
 }

@@ -222,7 +222,11 @@ static int cmd_status(int argc, char **argv)
 		return ok ? 0 : 1;
 	}
 
-	printf("cluster %016" PRIx64 ": %u replicas, quorum %u\n\n", c.id, c.count, quorum);
+	uint64_t epoch = 0;
+	for (uint8_t i = 0; i < c.count; i++)
+		if (a[i].reachable && a[i].st.epoch > epoch)
+			epoch = a[i].st.epoch;
+	printf("cluster %016" PRIx64 ": %u replicas, quorum %u, epoch %" PRIu64 "\n\n", c.id, c.count, quorum, epoch);
 	printf("%-4s %-22s %-10s %-12s %6s %8s %10s %10s %10s %8s %10s\n", "id", "address", "reachable", "status",
 	       "view", "primary", "op", "commit", "checkpoint", "log ops", "log size");
 	for (uint8_t i = 0; i < c.count; i++) {

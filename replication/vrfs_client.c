@@ -239,9 +239,11 @@ static void on_epoch(struct vrfs_client *c, const uint8_t *body, size_t len)
 		return;
 	c->epoch = q.epoch;
 	c->cluster = next;
-	for (uint8_t i = 0; i < VR_REPLICAS_MAX; i++)
+	for (uint8_t i = 0; i < VR_REPLICAS_MAX; i++) {
 		if (c->link[i].fd >= 0)
 			link_close(&c->link[i]);
+		c->link[i].retry_ms = 0; /* new members: dial them now */
+	}
 	c->view = c->announced_view = 0;
 	if (c->read_from >= next.count)
 		c->read_from = -1;

@@ -906,7 +906,7 @@ static void on_snapshot_request(struct vrfsd *d, struct conn *c, const struct wi
 		.replica = d->self,
 		.snapshot_op = d->out.op,
 		.head = d->out.head,
-		.view = d->leaving ? 0 : d->out.view,
+		.view = d->leaving ? 1 : d->out.view, /* left out: it does not know the epoch's view */
 		.epoch = d->epoch.epoch,
 		.total = d->out.total,
 		.offset = offset,
@@ -932,14 +932,24 @@ static void snapshot_install(struct vrfsd *d)
 	uint64_t view = d->in.view > d->in.donor_view ? d->in.view : d->in.donor_view;
 	uint64_t op = d->in.op;
 	bool joining = d->in.joining;
+	struct vr_meta join_meta = { 0 };
 
 	if (joining) {
-		/* A new member enters the epoch through a view change (never normal in it before),
-		 * in view 1 or the giver's view: view 0 began without it. */
 		ident = (struct vrfsd_identity){ .cluster_id = d->in.join_cfg.id,
 			                         .replica = d->in.join_self,
 			                         .replica_count = d->in.join_cfg.count };
-		view = d->in.donor_view > 1 ? d->in.donor_view : 1;
+		/* How it enters the epoch (the simulator's sim_epoch_join does the same). One that lost
+		 * its disk may have voted in it: it recovers (§6.2). A new member acknowledged nothing
+		 * in it: when its giver is a member normal in the epoch's first view it is a backup of
+		 * that view at once (v' = 0 ranks its log below every other); else (a giver left out
+		 * says view 1: it does not know the epoch's view) it enters through a view change. */
+		if (d->in.join_lost)
+			join_meta.status = VR_STATUS_RECOVERING;
+		else if (d->in.donor_view == 0 && vr_primary_index(0, d->in.join_cfg.count) != d->in.join_self)
+			join_meta.status = VR_STATUS_NORMAL;
+		else
+			join_meta = (struct vr_meta){ .status = VR_STATUS_VIEW_CHANGE,
+				                      .view = d->in.donor_view > 1 ? d->in.donor_view : 1 };
 	}
 
 	close(d->in.fd);
@@ -949,7 +959,7 @@ static void snapshot_install(struct vrfsd *d)
 	if (joining)
 		members_file_write(d, d->in.join.epoch, &d->in.join_cfg);
 	int rc = vrfsd_store_install(d->store, d->dir, d->path_in, &ident, op, view, d->config.log_capacity,
-	                             joining ? &d->in.join : NULL, d->in.join_lost, why, sizeof(why));
+	                             joining ? &d->in.join : NULL, &join_meta, why, sizeof(why));
 	d->in.active = false;
 	d->in.joining = false;
 	d->in.conn = NULL;
@@ -1204,6 +1214,11 @@ static void epoch_move(struct vrfsd *d, uint64_t op)
 			fatal(d, "reconfiguration: the replica does not start in the new epoch");
 		vlog(d, "info", "epoch %" PRIu64 " from op %" PRIu64 ": replica r%u of %u (%s)", ep.epoch, op, d->self,
 		     d->cluster.count, d->members);
+		/* The mounts connected here learn the members now, and resend at once what the old
+		 * primary dropped while the epoch ended (instead of after their resend timer). */
+		for (struct conn *c = d->conns; c; c = c->next)
+			if (c->peer < 0 && !c->closing && c->clients[0])
+				epoch_notice(d, c);
 		d->shown = false;
 		d->started[d->self] = true;
 		vrfsd_after(d);

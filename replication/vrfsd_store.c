@@ -726,8 +726,8 @@ static void tail_free(struct tail_load *t)
 }
 
 int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path, const struct vrfsd_identity *id,
-                        uint64_t op, uint64_t view, uint32_t window, const struct vrfsd_epoch *epoch, bool lost,
-                        char *why, size_t why_size)
+                        uint64_t op, uint64_t view, uint32_t window, const struct vrfsd_epoch *epoch,
+                        const struct vr_meta *join_meta, char *why, size_t why_size)
 {
 	struct store *snap = NULL;
 	const char *swhy = NULL;
@@ -746,12 +746,14 @@ int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path
 		snprintf(why, why_size, "the replica's metadata is damaged");
 		return -EINVAL;
 	}
-	if (epoch) /* a new member of the epoch was never normal in it */
-		meta = (struct vr_meta){ .status = lost ? VR_STATUS_RECOVERING : VR_STATUS_VIEW_CHANGE };
-	bool keep = vr_snapshot_meta(&meta, view, &stale);
-	if (stale)
-		return 1;
-	keep = keep && !epoch;
+	bool keep = false;
+	if (epoch) { /* the caller decided how the replica enters the epoch */
+		meta = *join_meta;
+	} else {
+		keep = vr_snapshot_meta(&meta, view, &stale);
+		if (stale)
+			return 1;
+	}
 
 	if ((rc = store_open(&snap, path, 0, &swhy))) {
 		snprintf(why, why_size, "the checkpoint received does not open: %s", swhy ? swhy : strerror(-rc));

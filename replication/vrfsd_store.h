@@ -112,14 +112,13 @@ void vrfsd_store_checkpoint_abort(struct store_copy *c, const char *path);
  * where they chain on, its metadata what vr_snapshot_meta says for view, its identity id;
  * then it replaces DIR/store.db in one rename and is opened. window bounds the own
  * entries kept (the log capacity). With epoch (not NULL) the replica enters that epoch, whose
- * labels it takes: as a new member (its metadata what vr_snapshot_meta says for view from a
- * view change of view 0: never normal before), or, when lost (it lost its disk, and may have
- * voted in that epoch before), RECOVERING (§6.2). Returns 0, 1 when the checkpoint is stale (nothing
+ * labels it takes, with the metadata join_meta (the driver's choice: see vrfsd's
+ * snapshot_install) and none of its own entries. Returns 0, 1 when the checkpoint is stale (nothing
  * changed), or -errno with why (the old store is then still in place, or none is open:
  * the replica must stop).
  */
 int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path, const struct vrfsd_identity *id,
-                        uint64_t op, uint64_t view, uint32_t window, const struct vrfsd_epoch *epoch, bool lost,
-                        char *why, size_t why_size);
+                        uint64_t op, uint64_t view, uint32_t window, const struct vrfsd_epoch *epoch,
+                        const struct vr_meta *join_meta, char *why, size_t why_size);
 
 #endif

@@ -578,11 +578,13 @@ static void sim_check_replicas(struct sim *s)
 		sr->view_max = gv;
 		sr->commit_max = sr->vr.commit;
 	}
-	/* L1 (§9.7): while a primary holds leases from f backups, no replica is normal in a later
-	 * view: no other primary can have committed anything its reads would miss. */
+	/* L1 (§9.7): while a primary that serves reads holds leases from f backups, no replica is
+	 * normal in a later view: no other primary can have committed anything its reads would
+	 * miss. (Before it has committed its starting log it serves none, §12.14; a log that starts
+	 * with the epoch's RECONFIGURE ends the epoch when committed.) */
 	for (int i = 0; i < s->n && s->lease_ns; i++) {
 		struct sim_replica *p = &s->replica[i];
-		if (!p->up || !vr_lease_held(&p->vr))
+		if (!p->up || !vr_lease_held(&p->vr) || p->vr.commit < p->vr.view_start_op)
 			continue;
 		for (int j = 0; j < s->n; j++) {
 			const struct vr_replica *q = &s->replica[j].vr;
@@ -1156,9 +1158,17 @@ static void sim_epoch_join(struct sim *s, int i, int j)
 	d->op = d->first = d->commit = at;
 	d->digest = src->digest;
 	memcpy(d->clients, src->clients, sizeof(*d->clients) * s->client_table);
-	uint64_t view = s->replica[j].vr.view > 1 ? s->replica[j].vr.view : 1;
-	d->meta = lost ? (struct vr_meta){ .status = VR_STATUS_RECOVERING }
-	               : (struct vr_meta){ .status = VR_STATUS_VIEW_CHANGE, .view = view };
+	/* A new member whose giver is normal in the epoch's first view is a backup of it at once (it
+	 * never acknowledged anything in the epoch, and v' = 0 ranks its log below every other);
+	 * otherwise it enters through a view change. */
+	const struct vr_replica *g = &s->replica[j].vr;
+	uint64_t view = g->view > 1 ? g->view : 1;
+	if (lost)
+		d->meta = (struct vr_meta){ .status = VR_STATUS_RECOVERING };
+	else if (g->status == VR_STATUS_NORMAL && g->view == 0 && vr_primary_index(0, (uint8_t)s->n) != i)
+		d->meta = (struct vr_meta){ .status = VR_STATUS_NORMAL };
+	else
+		d->meta = (struct vr_meta){ .status = VR_STATUS_VIEW_CHANGE, .view = view };
 	d->lost = false;
 	d->epoch = src->epoch;
 	d->epoch_op = src->epoch_op;
