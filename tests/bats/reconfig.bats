@@ -102,19 +102,26 @@ same_state() {
 	"$CHECK" "${dirs[@]}" >"$T/digests.log" 2>&1 || { cat "$T/digests.log" >&2; return 1; }
 }
 
+# begin "OLD MACHINES" "NEW MACHINES": starts the old configuration (OLD, converged, mounted on
+# $T/a) and, empty with --join, the machines of NEW that are not in it (NEW).
+begin() {
+	local i
+	OLD=$(members $1)
+	NEW=$(members $2)
+	for i in $1; do start_machine "$i" "$OLD"; done
+	for i in $2; do [[ " $1 " == *" $i "* ]] || start_machine "$i" "$NEW" --join; done
+	use "$OLD"
+	wait_converged 30
+	mount_vrfs a
+}
+
 reconfigure() {
 	"$VRFS" reconfigure --timeout 120 "$@" >>"$T/reconfigure.log" 2>&1 || { cat "$T/reconfigure.log" >&2; return 1; }
 }
 
 @test "grow 3 to 5 while a copy runs" {
-	local old new
-	old=$(members 0 1 2)
-	new=$(members 0 1 2 3 4)
-	for i in 0 1 2; do start_machine $i "$old"; done
-	for i in 3 4; do start_machine $i "$new" --join; done
-	use "$old"
-	wait_converged 30
-	mount_vrfs a
+	begin "0 1 2" "0 1 2 3 4"
+	local old=$OLD new=$NEW
 	make_tree "$T/src" 400
 	cp -a "$T/src" "$T/a/copy" &
 	local cp_pid=$!
@@ -134,14 +141,8 @@ reconfigure() {
 }
 
 @test "replace a replica: the one left out stops by itself and cannot be started again" {
-	local old new
-	old=$(members 0 1 2)
-	new=$(members 0 1 3)
-	for i in 0 1 2; do start_machine $i "$old"; done
-	start_machine 3 "$new" --join
-	use "$old"
-	wait_converged 30
-	mount_vrfs a
+	begin "0 1 2" "0 1 3"
+	local old=$OLD new=$NEW
 	writes "$T/a" 1 100
 	reconfigure --cluster "$old" --to "$new"
 	exits_alone 2 60
@@ -160,13 +161,8 @@ reconfigure() {
 }
 
 @test "shrink 5 to 3" {
-	local old new
-	old=$(members 0 1 2 3 4)
-	new=$(members 0 1 2)
-	for i in 0 1 2 3 4; do start_machine $i "$old"; done
-	use "$old"
-	wait_converged 30
-	mount_vrfs a
+	begin "0 1 2 3 4" "0 1 2"
+	local old=$OLD new=$NEW
 	writes "$T/a" 1 100
 	writes "$T/a" 101 400 &
 	local w=$!
@@ -182,14 +178,8 @@ reconfigure() {
 }
 
 @test "move the whole group to new machines while a mount writes" {
-	local old new
-	old=$(members 0 1 2)
-	new=$(members 3 4 5)
-	for i in 0 1 2; do start_machine $i "$old"; done
-	for i in 3 4 5; do start_machine $i "$new" --join; done
-	use "$old"
-	wait_converged 30
-	mount_vrfs a
+	begin "0 1 2" "3 4 5"
+	local old=$OLD new=$NEW
 	writes "$T/a" 1 100
 	writes "$T/a" 101 400 &
 	local w=$!
@@ -206,14 +196,8 @@ reconfigure() {
 }
 
 @test "a replica killed during a reconfiguration catches up after restart with its old command line" {
-	local old new
-	old=$(members 0 1 2)
-	new=$(members 0 1 2 3 4)
-	for i in 0 1 2; do start_machine $i "$old"; done
-	for i in 3 4; do start_machine $i "$new" --join; done
-	use "$old"
-	wait_converged 30
-	mount_vrfs a
+	begin "0 1 2" "0 1 2 3 4"
+	local old=$OLD new=$NEW
 	writes "$T/a" 1 300 &
 	local w=$!
 	sleep 0.3
@@ -265,14 +249,8 @@ kill_replica_machine() {
 }
 
 @test "a member that lost its disk after a reconfiguration recovers in the new epoch" {
-	local old new
-	old=$(members 0 1 2)
-	new=$(members 0 1 2 3 4)
-	for i in 0 1 2; do start_machine $i "$old"; done
-	for i in 3 4; do start_machine $i "$new" --join; done
-	use "$old"
-	wait_converged 30
-	mount_vrfs a
+	begin "0 1 2" "0 1 2 3 4"
+	local old=$OLD new=$NEW
 	writes "$T/a" 1 100
 	reconfigure --cluster "$old" --to "$new"
 	use "$new"

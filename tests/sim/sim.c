@@ -1006,6 +1006,40 @@ static void sim_replica_crash(struct sim *s, int i)
 }
 
 /*
+ * Replica i's disk takes donor j's applied state at op at (its log entry, commit, digest,
+ * client table and, with the real applier, its store); its own entries above at stay when
+ * keep. The caller sets the metadata and starts the replica.
+ */
+static bool sim_disk_take_checkpoint(struct sim *s, int i, int j, uint64_t at, bool keep)
+{
+	struct sim_disk *d = &s->replica[i].disk;
+	const struct sim_disk *src = &s->replica[j].disk;
+
+	d->log[at - 1] = src->log[at - 1];
+	if (src->log[at - 1].body_len)
+		memcpy(d->bodies[at - 1], src->bodies[at - 1], src->log[at - 1].body_len);
+	d->log[at - 1].body = d->bodies[at - 1];
+	if (!keep)
+		d->op = at;
+	d->first = at;
+	d->commit = at;
+	d->digest = src->digest;
+	memcpy(d->clients, src->clients, sizeof(*d->clients) * s->client_table);
+	d->lost = false;
+	s->replica[i].dvc_view = 0; /* S13 memory: a DVC for a view that is normal already is moot */
+	if (s->use_store) {
+		const char *why = NULL;
+		store_close(d->store);
+		d->store = NULL;
+		if (store_clone(src->store, ":memory:", &d->store, &why)) {
+			sim_fail(s, "r%d: cannot copy r%d's store: %s", i, j, why ? why : "?");
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
  * need_snapshot served: the applied state of donor j (commit s, its client table, its store,
  * its log entry s) becomes replica i's disk, with the metadata vr_snapshot_meta gives and the
  * own log above s where it chains on; then replica i restarts from that disk. Writes still
@@ -1033,29 +1067,9 @@ static void sim_snapshot_install(struct sim *s, int i, int j)
 	sim_disk_drop_pending(d);
 	vr_deinit(&sr->vr);
 	keep = keep && d->op >= at && at >= d->first && d->log[at - 1].checksum == src->log[at - 1].checksum;
-	d->log[at - 1] = src->log[at - 1];
-	if (src->log[at - 1].body_len)
-		memcpy(d->bodies[at - 1], src->bodies[at - 1], src->log[at - 1].body_len);
-	d->log[at - 1].body = d->bodies[at - 1];
-	if (!keep)
-		d->op = at;
-	d->first = at;
-	d->commit = at;
-	d->digest = src->digest;
-	memcpy(d->clients, src->clients, sizeof(*d->clients) * s->client_table);
-	d->meta = meta;
-	d->lost = false;
-	sr->dvc_view = 0; /* S13 memory: a DVC for a view that is normal already is moot (vr_snapshot_meta) */
-	if (s->use_store) {
-		const char *why = NULL;
-		store_close(d->store);
-		d->store = NULL;
-		if (store_clone(src->store, ":memory:", &d->store, &why)) {
-			sim_fail(s, "r%d: cannot copy r%d's store: %s", i, j, why ? why : "?");
-			return;
-		}
-	}
-	sim_replica_start(s, i, false);
+	d->meta = meta; /* (vr_snapshot_meta) */
+	if (sim_disk_take_checkpoint(s, i, j, at, keep))
+		sim_replica_start(s, i, false);
 }
 
 /* Serves due need_snapshot requests from a random replica that is up and far enough. */
@@ -1151,13 +1165,6 @@ static void sim_epoch_join(struct sim *s, int i, int j)
 	          lost ? " (recovering)" : "");
 	sim_disk_drop_pending(d);
 	vr_deinit(&sr->vr);
-	d->log[at - 1] = src->log[at - 1];
-	if (src->log[at - 1].body_len)
-		memcpy(d->bodies[at - 1], src->bodies[at - 1], src->log[at - 1].body_len);
-	d->log[at - 1].body = d->bodies[at - 1];
-	d->op = d->first = d->commit = at;
-	d->digest = src->digest;
-	memcpy(d->clients, src->clients, sizeof(*d->clients) * s->client_table);
 	/* A new member whose giver is normal in the epoch's first view is a backup of it at once (it
 	 * never acknowledged anything in the epoch, and v' = 0 ranks its log below every other);
 	 * otherwise it enters through a view change. */
@@ -1169,22 +1176,12 @@ static void sim_epoch_join(struct sim *s, int i, int j)
 		d->meta = (struct vr_meta){ .status = VR_STATUS_NORMAL };
 	else
 		d->meta = (struct vr_meta){ .status = VR_STATUS_VIEW_CHANGE, .view = view };
-	d->lost = false;
 	d->epoch = src->epoch;
 	d->epoch_op = src->epoch_op;
 	d->epoch_head = src->epoch_head;
 	d->next_op = 0;
-	sr->dvc_view = 0;
-	if (s->use_store) {
-		const char *why = NULL;
-		store_close(d->store);
-		d->store = NULL;
-		if (store_clone(src->store, ":memory:", &d->store, &why)) {
-			sim_fail(s, "r%d: cannot copy r%d's store: %s", i, j, why ? why : "?");
-			return;
-		}
-	}
-	sim_replica_start(s, i, false);
+	if (sim_disk_take_checkpoint(s, i, j, at, false))
+		sim_replica_start(s, i, false);
 }
 
 /* A message of replica i's older epoch reached j: j tells i of its epoch (vrfsd's notice). */
