@@ -646,7 +646,15 @@ static bool probe_peer_fresh(const struct wire_status *st)
 
 static void probe_on_status(struct vrfsd *d, const struct wire_status *st)
 {
-	if (st->replica >= d->cluster.count || st->replica == d->self || st->nonce != d->probe_nonce)
+	if (st->nonce != d->probe_nonce)
+		return;
+	/* The cluster was reconfigured (numbers and count may differ from this --cluster): it has
+	 * state, so this empty directory lost it; recovery learns the epoch from a notice. */
+	if (st->epoch > 0 && st->status != WIRE_STATUS_NEW && st->status != WIRE_STATUS_LEFT) {
+		vrfsd_run(d, false);
+		return;
+	}
+	if (st->replica >= d->cluster.count || st->replica == d->self)
 		return;
 	if (st->replica_count != d->cluster.count)
 		return;
@@ -922,6 +930,28 @@ static void on_snapshot_request(struct vrfsd *d, struct conn *c, const struct wi
 static void epoch_config(struct vrfsd *d, const struct vrfs_cluster *cfg, uint8_t self);
 static void members_file_write(struct vrfsd *d, uint64_t epoch, const struct vrfs_cluster *cfg);
 
+/* The store changed under the core (a checkpoint installed, an epoch taken up): the core starts
+ * again from it (the old one, if any, already gone). Stops the replica when it cannot. */
+static void core_restart(struct vrfsd *d, bool epoch_start, const char *what)
+{
+	char why[VRFSD_WHY_SIZE];
+	struct vr_durable image;
+	struct vr_io io = vrfsd_io(d);
+
+	d->persist_seq = d->persisted_seq = 0;
+	if (vrfsd_store_image(d->store, d->config.client_table_size, &image, why, sizeof(why))) {
+		vlog(d, "error", "%s: %s", what, why);
+		exit(3);
+	}
+	image.epoch_start = epoch_start;
+	int rc = vr_init(&d->vr, &d->config, &io, &image);
+	vrfsd_store_image_free(&image);
+	if (rc) {
+		vlog(d, "error", "%s: the replica does not start from its store (%s)", what, strerror(-rc));
+		exit(3);
+	}
+}
+
 /* The whole checkpoint is here and checked: it becomes the store, and the core restarts from it. */
 static void snapshot_install(struct vrfsd *d)
 {
@@ -975,7 +1005,6 @@ static void snapshot_install(struct vrfsd *d)
 	}
 	if (d->phase == PHASE_RUN)
 		vr_deinit(&d->vr);
-	d->persist_seq = d->persisted_seq = 0;
 	if (joining) {
 		d->epoch = d->in.join;
 		epoch_config(d, &d->in.join_cfg, d->in.join_self);
@@ -983,18 +1012,7 @@ static void snapshot_install(struct vrfsd *d)
 		     d->cluster.count, d->members);
 	}
 	d->phase = PHASE_RUN;
-	struct vr_durable image;
-	if (vrfsd_store_image(d->store, d->config.client_table_size, &image, why, sizeof(why))) {
-		vlog(d, "error", "state transfer: the installed checkpoint: %s", why);
-		exit(3);
-	}
-	struct vr_io io = vrfsd_io(d);
-	rc = vr_init(&d->vr, &d->config, &io, &image);
-	vrfsd_store_image_free(&image);
-	if (rc) {
-		vlog(d, "error", "state transfer: the installed checkpoint does not start (%s)", strerror(-rc));
-		exit(3);
-	}
+	core_restart(d, false, "state transfer: the installed checkpoint");
 	if (joining)
 		vlog(d, "info", "state transfer: installed the checkpoint at op %" PRIu64 " (%" PRIu64 " bytes)", op,
 		     d->in.total);
@@ -1199,19 +1217,8 @@ static void epoch_move(struct vrfsd *d, uint64_t op)
 			fatal(d, "store: cannot take up the new configuration");
 		d->epoch = ep;
 		vr_deinit(&d->vr);
-		d->persist_seq = d->persisted_seq = 0;
 		epoch_config(d, &next, (uint8_t)self);
-		struct vr_durable image;
-		if (vrfsd_store_image(d->store, d->config.client_table_size, &image, why, sizeof(why))) {
-			vlog(d, "error", "reconfiguration: %s", why);
-			exit(3);
-		}
-		struct vr_io io = vrfsd_io(d);
-		image.epoch_start = true;
-		int rc = vr_init(&d->vr, &d->config, &io, &image);
-		vrfsd_store_image_free(&image);
-		if (rc)
-			fatal(d, "reconfiguration: the replica does not start in the new epoch");
+		core_restart(d, true, "reconfiguration: the new epoch");
 		vlog(d, "info", "epoch %" PRIu64 " from op %" PRIu64 ": replica r%u of %u (%s)", ep.epoch, op, d->self,
 		     d->cluster.count, d->members);
 		/* The mounts connected here learn the members now, and resend at once what the old

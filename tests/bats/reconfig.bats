@@ -262,6 +262,13 @@ kill_replica_machine() {
 	writes "$T/a" 151 200
 	wait_all_normal 60
 	grep -q 'lost its disk: it then recovers in the epoch' "$T/m1.log"
-	for i in $(seq 1 200); do [ "$(cat "$T/a/w$i")" = "w $i" ]; done
+	# Another one, started with the command line it had before the reconfiguration.
+	kill_replica_machine 2
+	rm -rf "$T/m2"
+	start_machine 2 "$old"
+	writes "$T/a" 201 250
+	wait_all_normal 60
+	grep -q 'lost its disk: it then recovers in the epoch' "$T/m2.log"
+	for i in $(seq 1 250); do [ "$(cat "$T/a/w$i")" = "w $i" ]; done
 	same_state 0 1 2 3 4
 }
