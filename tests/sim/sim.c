@@ -1134,6 +1134,7 @@ static void sim_epoch_move(struct sim *s, int i)
 	d->meta = (struct vr_meta){ .status = VR_STATUS_NORMAL };
 	sim_trace(s, "r%d takes up epoch %" PRIu64 " at op %" PRIu64, i, d->epoch, n);
 	vr_deinit(&sr->vr);
+	sr->snapshot_wanted = false; /* asked for by the old epoch's core (vrfsd drops it too) */
 	sr->epoch_start = true;
 	sim_replica_start(s, i, false);
 	sr->epoch_start = false;
@@ -1165,6 +1166,7 @@ static void sim_epoch_join(struct sim *s, int i, int j)
 	          lost ? " (recovering)" : "");
 	sim_disk_drop_pending(d);
 	vr_deinit(&sr->vr);
+	sr->snapshot_wanted = false; /* asked for in the old epoch */
 	/* A new member whose giver is normal in the epoch's first view is a backup of it at once (it
 	 * never acknowledged anything in the epoch, and v' = 0 ranks its log below every other);
 	 * otherwise it enters through a view change. */
