@@ -89,8 +89,12 @@ static void vr_dvc_record(struct vr_replica *r, uint8_t i, const struct vr_dvc *
 	if (vr_dvc_count(r) > 0 && count) {
 		const struct vr_dvc *best = &r->dvc[r->dvc_best];
 		const struct vr_log *bl = vr_dvc_log(r, r->dvc_best);
-		/* Two DVCs with one v' hold the same ops where both have them (hash chain). */
-		if (best->last_normal_view == d->last_normal_view) {
+		/* Two DVCs with one v' hold the same ops where both have them (hash chain). Not for
+		 * v' = 0: a replica whose log is a checkpoint claims v' = 0 (vr_snapshot_meta), and its
+		 * entry, committed in a later view, may differ from a stale view-0 log at that op
+		 * (seed 51778). Ranking stays safe: a DVC of the quorum that committed it ranks above
+		 * both. */
+		if (best->last_normal_view == d->last_normal_view && d->last_normal_view > 0) {
 			uint64_t x = best->op < d->op ? best->op : d->op;
 			if (x >= entries[0].op && x >= bl->first && x <= bl->op &&
 			    bl->entries[x - bl->first].checksum != entries[x - entries[0].op].checksum)
