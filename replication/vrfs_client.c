@@ -466,14 +466,6 @@ int vrfs_client_reconfigure(struct vrfs_client *c, const char *from, const char 
 	return rc;
 }
 
-uint64_t vrfs_client_epoch(struct vrfs_client *c)
-{
-	pthread_mutex_lock(&c->mu);
-	uint64_t e = c->epoch;
-	pthread_mutex_unlock(&c->mu);
-	return e;
-}
-
 int vrfs_client_read(struct vrfs_client *c, const struct wire_read *rd, struct vrfs_read_buf *buf,
                      struct wire_read_result *res)
 {

@@ -67,8 +67,6 @@ int vrfs_client_update_at(struct vrfs_client *c, int session, const struct wire_
  * "FROM\nTO".
  */
 int vrfs_client_reconfigure(struct vrfs_client *c, const char *from, const char *to, char *why, size_t why_size);
-/* The newest configuration epoch a replica told this client of (0: none). */
-uint64_t vrfs_client_epoch(struct vrfs_client *c);
 
 /* Where a read's answer goes: data (READ, READLINK, xattrs), entries and their names. */
 struct vrfs_read_buf {

@@ -109,7 +109,6 @@ struct sim_disk {
 	struct vr_client_slot *clients;
 	struct store *store; /* with the real applier: the replica's store (applies are durable at once) */
 	uint64_t epoch, epoch_op, epoch_head; /* the epoch (§10), and the op and entry it began at */
-	uint64_t next_op;                     /* a RECONFIGURE executed, its epoch not begun yet */
 	struct sim_write *queue;              /* pending writes, FIFO */
 	size_t queue_len, queue_cap;
 };
@@ -814,8 +813,6 @@ static uint32_t sim_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
 	/* S1, S2, S10 against the one global sequence. */
 	struct sim_committed *c = &s->committed[e->op];
 	uint64_t gv = sim_gv(sr->vr.config.epoch, sr->vr.view);
-	if (e->kind == VR_KIND_RECONFIGURE && a->upcall)
-		d->next_op = e->op; /* taken up after this input (sim_epoch_move) */
 	if (c->set) {
 		if (gv < c->view)
 			c->view = gv;
@@ -948,7 +945,7 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 		memset(&d->meta, 0, sizeof(d->meta));
 		memset(d->clients, 0, sizeof(*d->clients) * c.client_table_size);
 		d->op = d->commit = d->digest = 0;
-		d->epoch = d->epoch_op = d->epoch_head = d->next_op = 0; /* the labels are lost with the disk */
+		d->epoch = d->epoch_op = d->epoch_head = 0; /* the labels are lost with the disk */
 		c.epoch = c.epoch_op = 0;
 		d->first = 1;
 		d->formatted = true;
@@ -1130,7 +1127,6 @@ static void sim_epoch_move(struct sim *s, int i)
 	d->epoch = epoch + 1;
 	d->epoch_op = n;
 	d->epoch_head = e->checksum;
-	d->next_op = 0;
 	d->meta = (struct vr_meta){ .status = VR_STATUS_NORMAL };
 	sim_trace(s, "r%d takes up epoch %" PRIu64 " at op %" PRIu64, i, d->epoch, n);
 	vr_deinit(&sr->vr);
@@ -1181,7 +1177,6 @@ static void sim_epoch_join(struct sim *s, int i, int j)
 	d->epoch = src->epoch;
 	d->epoch_op = src->epoch_op;
 	d->epoch_head = src->epoch_head;
-	d->next_op = 0;
 	if (sim_disk_take_checkpoint(s, i, j, at, false))
 		sim_replica_start(s, i, false);
 }
