@@ -33,7 +33,7 @@ LIB_HDRS  := $(VR_HDRS) $(wildcard wire/*.h state/*.h)
 PKG_LIBS  = $$(pkg-config --cflags --libs sqlite3 msgpack libsodium)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c)) test_jepsen
-MUTANTS := 1 2 3 4 5 6 7 8 9 10 11 12 13
+MUTANTS := 1 2 3 4 5 6 7 8 9 10 11 12 13 14
 
 # libFuzzer targets (tests/fuzz/NAME.c), each with a seed corpus in $(CORPUS)/NAME written by corpus-gen.
 FUZZ_CC    ?= clang

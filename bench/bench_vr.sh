@@ -10,6 +10,9 @@
 #             stats/s (each is a LOOKUP and a GETATTR at the primary), median of REPEAT runs,
 #             with leases (vrfsd default, --lease-ms = --liveness-ms) and without (--lease-ms 0:
 #             each read waits for a barrier round to the backups).
+#   witnesses: WITNESS_WRITERS (default 4) writers create files as above, then one writes a
+#             64 MiB file with fsync; files/s and the size of replica 2's data directory,
+#             with three full replicas and with replica 2 a witness (witness@, §9.5).
 #
 # Environment: SECONDS_EACH (default 5), REPEAT (default 3), WRITERS (default "1 4 16"),
 # READERS (default "1 4"), BIN (default build). Figures, not assertions: `make test` never
@@ -53,6 +56,9 @@ trap cleanup EXIT
 low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
 base=$((10000 + RANDOM % (low - 10003)))
 CLUSTER=127.0.0.1:$base,127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2))
+FULL=$CLUSTER
+WITNESS=127.0.0.1:$base,127.0.0.1:$((base + 1)),witness@127.0.0.1:$((base + 2))
+WITNESS_WRITERS=${WITNESS_WRITERS:-4}
 
 # start ARGS...: a new three-replica cluster with vrfsd ARGS and one mount on $T/m.
 start() {
@@ -179,8 +185,24 @@ for mode in leases barrier; do
 	stop_all
 done
 
+say "witnesses: replica 2 full, then a witness; creates for ${SECONDS_EACH} s, median of $REPEAT, then 64 MiB"
+declare -A dir_mib
+for mode in full witness; do
+	if [ "$mode" = witness ]; then CLUSTER=$WITNESS; else CLUSTER=$FULL; fi
+	start
+	measure "$mode" creates "files/s with that many writers" "$WITNESS_WRITERS"
+	dd if=/dev/urandom of="$T/m/big" bs=1M count=64 conv=fsync status=none
+	stop_all # SIGTERM: each replica commits what is pending; then the directories are measured
+	dir_mib[$mode]=$(du -sm "$T/r2" | cut -f1)
+	dir_mib[$mode.r0]=$(du -sm "$T/r0" | cut -f1)
+done
+CLUSTER=$FULL
+
 # shellcheck disable=SC2086 # lists
 table "small-file creates (files/s)" batched unbatched "writer(s)" $WRITERS
 printf '%-34s %12s %12s\n' "ops per PREPARE" "${per_prepare[batched]}" "${per_prepare[unbatched]}"
 # shellcheck disable=SC2086
 table "stat of a file (stats/s)" leases barrier "reader(s)" $READERS
+table "creates, replica 2 (files/s)" full witness "writer(s)" "$WITNESS_WRITERS"
+printf '%-34s %12s %12s\n' "replica 2's data directory (MiB)" "${dir_mib[full]}" "${dir_mib[witness]}"
+printf '%-34s %12s %12s\n' "replica 0's data directory (MiB)" "${dir_mib[full.r0]}" "${dir_mib[witness.r0]}"

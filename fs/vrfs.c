@@ -203,8 +203,9 @@ static int cmd_status(int argc, char **argv)
 		printf("{\"cluster_id\":\"%016" PRIx64 "\",\"replicas\":[", c.id);
 		for (uint8_t i = 0; i < c.count; i++) {
 			const struct wire_status *s = &a[i].st;
-			printf("%s{\"id\":%u,\"address\":\"%s\",\"reachable\":%s", i ? "," : "", i,
-			       vrfs_cluster_name(&c, i), a[i].reachable ? "true" : "false");
+			printf("%s{\"id\":%u,\"address\":\"%s\",\"role\":\"%s\",\"reachable\":%s", i ? "," : "", i,
+			       vrfs_cluster_name(&c, i), vr_witness(c.witnesses, i) ? "witness" : "full",
+			       a[i].reachable ? "true" : "false");
 			if (a[i].reachable)
 				printf(",\"status\":\"%s\",\"view\":%" PRIu64 ",\"primary\":%u,\"op\":%" PRIu64
 				       ",\"commit\":%" PRIu64 ",\"checkpoint\":%" PRIu64 ",\"log_ops\":%" PRIu64
@@ -227,25 +228,26 @@ static int cmd_status(int argc, char **argv)
 		if (a[i].reachable && a[i].st.epoch > epoch)
 			epoch = a[i].st.epoch;
 	printf("cluster %016" PRIx64 ": %u replicas, quorum %u, epoch %" PRIu64 "\n\n", c.id, c.count, quorum, epoch);
-	printf("%-4s %-22s %-10s %-12s %6s %8s %10s %10s %10s %8s %10s\n", "id", "address", "reachable", "status",
-	       "view", "primary", "op", "commit", "checkpoint", "log ops", "log size");
+	printf("%-4s %-22s %-8s %-10s %-12s %6s %8s %10s %10s %10s %8s %10s\n", "id", "address", "role", "reachable",
+	       "status", "view", "primary", "op", "commit", "checkpoint", "log ops", "log size");
 	for (uint8_t i = 0; i < c.count; i++) {
 		const struct wire_status *s = &a[i].st;
+		const char *role = vr_witness(c.witnesses, i) ? "witness" : "full";
 		char bytes[32];
 		if (!a[i].reachable) {
-			printf("r%-3u %-22s %-10s (%s)\n", i, vrfs_cluster_name(&c, i), "no", a[i].error);
+			printf("r%-3u %-22s %-8s %-10s (%s)\n", i, vrfs_cluster_name(&c, i), role, "no", a[i].error);
 			continue;
 		}
 		if (s->status == WIRE_STATUS_NEW) {
-			printf("r%-3u %-22s %-10s %-12s (empty: waiting for the other replicas to start a new cluster, "
-			       "or, with --join, for vrfs reconfigure)\n",
-			       i, vrfs_cluster_name(&c, i), "yes", "new");
+			printf("r%-3u %-22s %-8s %-10s %-12s (empty: waiting for the other replicas to start a new "
+			       "cluster, or, with --join, for vrfs reconfigure)\n",
+			       i, vrfs_cluster_name(&c, i), role, "yes", "new");
 			continue;
 		}
 		human_bytes(s->log_bytes, bytes, sizeof(bytes));
-		printf("r%-3u %-22s %-10s %-12s %6" PRIu64 " %7sr%u %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64
-		       " %10s\n",
-		       i, vrfs_cluster_name(&c, i), "yes", status_name(s->status), s->view, "", s->primary, s->op,
+		printf("r%-3u %-22s %-8s %-10s %-12s %6" PRIu64 " %7sr%u %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+		       " %8" PRIu64 " %10s\n",
+		       i, vrfs_cluster_name(&c, i), role, "yes", status_name(s->status), s->view, "", s->primary, s->op,
 		       s->commit, s->checkpoint, s->log_ops, bytes);
 	}
 	printf("\nquorum reachable: %s (%u of %u replicas answer, %u needed)\n", ok ? "yes" : "NO", answered, c.count,
@@ -340,6 +342,13 @@ static int cmd_reconfigure(int argc, char **argv)
 	}
 	if (next.id == old.id) {
 		fprintf(stderr, "vrfs reconfigure: --to is the configuration --cluster names: nothing to change\n");
+		return 2;
+	}
+	if (old.witnesses || next.witnesses) {
+		fprintf(stderr,
+		        "vrfs reconfigure: %s names witnesses: a configuration with witnesses cannot be "
+		        "reconfigured yet (not supported in this version)\n",
+		        old.witnesses ? "--cluster" : "--to");
 		return 2;
 	}
 

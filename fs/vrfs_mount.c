@@ -985,6 +985,13 @@ int vrfs_mount_main(int argc, char **argv)
 		        m.read_from, m.cluster.count, m.cluster.count - 1);
 		return 2;
 	}
+	if (m.read_local && vr_witness(m.cluster.witnesses, m.read_from)) {
+		fprintf(stderr,
+		        "vrfs mount: -o read_from=%u: replica %u is a witness, which keeps no file data: name a full "
+		        "replica\n",
+		        m.read_from, m.read_from);
+		return 2;
+	}
 
 	/* The cluster must answer before anything is mounted. */
 	struct vrfs_client_config cfg = { .cluster = &m.cluster, .sessions = 1, .timeout_ms = 5000 };

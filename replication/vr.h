@@ -154,6 +154,19 @@ struct vr_config {
 	uint64_t seed;              /* timer jitter and recovery nonces */
 	uint64_t epoch;             /* the configuration's epoch (§10): messages carry it, others are dropped */
 	uint64_t epoch_op;          /* the op it began at: a RECONFIGURE at or below it is of an earlier epoch */
+	/*
+	 * Witnesses (§9.5): bit i set when replica i is a witness. At most f of them, so f+1 full
+	 * replicas remain. A witness stores no service state and never executes an op (no up-call
+	 * but for a RECONFIGURE, whose configuration it must know); it is never primary (views go
+	 * round the full replicas only, vr_primary_index); it acknowledges PREPAREs and takes part
+	 * in view changes and recovery like any replica. Its log window holds the ops that not
+	 * every full replica holds yet (the hold rule, see vr_replica.hold).
+	 */
+	uint16_t witnesses;
+	/* 0: no limit; else the primary takes no request while its log window's bodies would exceed
+	 * this (a DVC carries the whole window in one message: it must fit a frame), and
+	 * checkpoints keep at most half of it. Needs checkpoint_ops, and room for two bodies. */
+	uint64_t log_bytes_max;
 };
 
 /* The durable image a replica restarts from (disk intact). All borrowed. */
@@ -259,6 +272,18 @@ struct vr_replica {
 	uint64_t lease_granted_until;             /* this replica decides no DVC before this */
 	uint64_t lease_reads;                     /* reads served under a lease */
 
+	/*
+	 * Witnesses (§9.5), the hold rule: every full replica holds every op up to hold (in its log
+	 * or its applied state), and hold <= commit at the primary that found it. The primary finds
+	 * it from the PREPAREOKs of its view (vr_full_hold) and sends it in PREPARE and COMMIT; every
+	 * replica keeps the largest it heard. With witnesses configured no replica truncates its log
+	 * past hold: a witness's copy of an op is then the one that survives when a full replica that
+	 * lacks the op and the primary's disk are both needed, and any replica a witness recovers or
+	 * takes a checkpoint from still has the ops in its window to give.
+	 */
+	uint64_t hold;
+	uint64_t log_bytes; /* bodies held in the log window first..op */
+
 	/* Reconfiguration (§10): op of the RECONFIGURE entry executed; the replica is then inert. */
 	uint64_t epoch_end;
 
@@ -345,10 +370,34 @@ bool vr_reconfiguring(const struct vr_replica *r);
  * checkpoint), -EAGAIN while it is not durable yet (ask again later).
  */
 int vr_epoch_commit(struct vr_replica *r, uint64_t op, uint64_t head);
+/*
+ * Another replica, of the next epoch, gives the entries that end this epoch (entries[0..count),
+ * contiguous and hash-chained, the last one the RECONFIGURE): all committed (it is the epoch's
+ * last op). A witness gives them this way, having no checkpoint to give (§9.5). Where they join
+ * this log (vr_log_bridge) they replace the own entries above commit, in one INSTALL with the
+ * next view (the replica leaves its view: it acknowledged, or sent in a DVC, another log there);
+ * vr_epoch_commit then ends the epoch once they are durable. 0, or -ENOENT when
+ * they do not join this log (a checkpoint of a full replica is needed), -EINVAL when they are
+ * not such entries.
+ */
+int vr_epoch_entries(struct vr_replica *r, const struct vr_entry *entries, uint32_t count);
 
-static inline uint8_t vr_primary_index(uint64_t view, uint8_t replica_count)
+/* Primary of view: the full replicas in turn, witnesses (bit i of witnesses) skipped. */
+static inline uint8_t vr_primary_index(uint64_t view, uint8_t replica_count, uint16_t witnesses)
 {
-	return (uint8_t)(view % replica_count);
+	uint8_t full = 0;
+
+	for (uint8_t i = 0; i < replica_count; i++)
+		full += !(witnesses >> i & 1);
+	uint64_t k = full ? view % full : 0;
+	for (uint8_t i = 0; i < replica_count; i++)
+		if (!(witnesses >> i & 1) && k-- == 0)
+			return i;
+	return 0;
+}
+static inline bool vr_witness(uint16_t witnesses, uint8_t i)
+{
+	return witnesses >> i & 1;
 }
 bool vr_is_primary(const struct vr_replica *r);
 const struct vr_entry *vr_log_entry(const struct vr_replica *r, uint64_t op);

@@ -31,7 +31,7 @@ static void vr_client_send(struct vr_client *c, bool to_all)
 		for (uint8_t i = 0; i < c->replica_count; i++)
 			c->io.send(c->io.ctx, i, &m);
 	} else {
-		c->io.send(c->io.ctx, vr_primary_index(c->view, c->replica_count), &m);
+		c->io.send(c->io.ctx, vr_primary_index(c->view, c->replica_count, c->witnesses), &m);
 	}
 	c->deadline = c->tick + c->resend_ticks;
 }
@@ -49,14 +49,15 @@ static void vr_client_register(struct vr_client *c)
 	vr_client_send(c, false);
 }
 
-int vr_client_init(struct vr_client *c, uint8_t replica_count, uint32_t body_size_max, uint32_t resend_ticks,
-                   const struct vr_client_io *io)
+int vr_client_init(struct vr_client *c, uint8_t replica_count, uint16_t witnesses, uint32_t body_size_max,
+                   uint32_t resend_ticks, const struct vr_client_io *io)
 {
 	if (replica_count == 0 || replica_count > VR_REPLICAS_MAX || resend_ticks == 0)
 		return -EINVAL;
 	memset(c, 0, sizeof(*c));
 	c->io = *io;
 	c->replica_count = replica_count;
+	c->witnesses = witnesses;
 	c->body_size_max = body_size_max;
 	c->resend_ticks = resend_ticks;
 	c->body = malloc(body_size_max ? body_size_max : 1);

@@ -27,12 +27,13 @@ struct vr_client_io {
 struct vr_client {
 	struct vr_client_io io;
 	uint8_t replica_count;
+	uint16_t witnesses; /* §9.5: bit i when replica i is a witness (never primary) */
 	uint32_t body_size_max;
 	uint32_t resend_ticks;
 	uint64_t client_id;
 	uint64_t session; /* op-number of the registration, from its reply */
 	uint64_t request; /* the newest request-number used */
-	uint64_t view;    /* believed view: primary is view mod replica_count */
+	uint64_t view;    /* believed view (its primary: vr_primary_index) */
 	uint64_t last_op; /* op-number of the newest reply (for backup reads, §9.8) */
 	bool registered;
 	bool busy; /* a request (or the registration) is outstanding */
@@ -44,8 +45,8 @@ struct vr_client {
 };
 
 /* Starts a session: sends the registration. Allocates the request buffer. */
-int vr_client_init(struct vr_client *c, uint8_t replica_count, uint32_t body_size_max, uint32_t resend_ticks,
-                   const struct vr_client_io *io);
+int vr_client_init(struct vr_client *c, uint8_t replica_count, uint16_t witnesses, uint32_t body_size_max,
+                   uint32_t resend_ticks, const struct vr_client_io *io);
 void vr_client_deinit(struct vr_client *c);
 /* Sends op (copied). Returns 0, -EBUSY while a request is outstanding or the
  * session is not registered yet, -EMSGSIZE when op is larger than body_size_max. */

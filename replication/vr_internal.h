@@ -18,6 +18,7 @@
  *  11  the primary holds a lease as long as it was granted, with no margin for clock drift.
  *  12  a read at a backup is answered before the backup has the client's own writes.
  *  13  the primary takes requests after a RECONFIGURE (it is no longer the epoch's last op).
+ *  14  with witnesses, logs are truncated past ops that a full replica may lack (hold ignored).
  */
 #ifndef VR_INTERNAL_H
 #define VR_INTERNAL_H
@@ -28,7 +29,17 @@
 #ifndef VR_MUTANT
 #define VR_MUTANT 0
 #endif
-#define VR_MUTANT_COUNT 13
+#define VR_MUTANT_COUNT 14
+
+static inline uint8_t vr_primary_of(const struct vr_replica *r, uint64_t view)
+{
+	return vr_primary_index(view, r->config.replica_count, r->config.witnesses);
+}
+
+static inline bool vr_is_witness(const struct vr_replica *r)
+{
+	return vr_witness(r->config.witnesses, r->config.self);
+}
 
 /* vr_replica.c */
 void vr_log_drop(struct vr_replica *r, const char *why);
@@ -50,6 +61,9 @@ int64_t vr_log_bridge(const struct vr_replica *r, const struct vr_entry *entries
 void vr_want_snapshot(struct vr_replica *r, uint64_t min_op, uint64_t view);
 void vr_violation(struct vr_replica *r, const char *why);
 void vr_execute_to(struct vr_replica *r, uint64_t k);
+void vr_checkpoint(struct vr_replica *r);
+bool vr_log_trim(struct vr_replica *r, const struct vr_entry *entries, uint32_t count);
+void vr_learn_hold(struct vr_replica *r, uint64_t hold);
 struct vr_client_slot *vr_client_find(struct vr_replica *r, uint64_t client_id, uint32_t *index);
 void vr_reply_slot(struct vr_replica *r, const struct vr_client_slot *slot);
 

@@ -23,6 +23,7 @@ void vr_send_prepare(struct vr_replica *r, uint8_t to, uint64_t from, uint64_t l
 		.view = r->view,
 		.op = last,
 		.commit = r->commit < from ? r->commit : from - 1,
+		.hold = r->hold,
 		.entry_count = (uint32_t)(last - from + 1),
 		.entries = vr_log_entry(r, from),
 	};
@@ -170,6 +171,9 @@ void vr_on_request(struct vr_replica *r, const struct vr_message *m)
 	}
 	if (r->log.op + 1 - r->log.first >= r->config.log_capacity)
 		return vr_log_drop(r, "request: log full");
+	/* The window a DVC carries (with witnesses it reaches back to hold): it must fit a message. */
+	if (r->config.log_bytes_max && r->log_bytes + m->body_len > r->config.log_bytes_max)
+		return vr_log_drop(r, "request: log full (bytes)");
 
 	/* §4.1 steps 3-4: fix the nondeterministic values, append. */
 	const struct vr_entry *last = vr_log_entry(r, r->log.op);
@@ -226,7 +230,7 @@ static bool vr_backup_filter(struct vr_replica *r, const struct vr_message *m)
 		vr_log_drop(r, "prepare/commit: recovering");
 		return true;
 	}
-	if (m->replica != vr_primary_index(m->view, r->config.replica_count)) {
+	if (m->replica != vr_primary_of(r, m->view)) {
 		vr_log_drop(r, "prepare/commit: sender is not primary of its view");
 		return true;
 	}
@@ -290,6 +294,7 @@ void vr_on_prepare(struct vr_replica *r, const struct vr_message *m)
 #endif
 	}
 	vr_backup_learn_commit(r, m->commit);
+	vr_learn_hold(r, m->hold);
 }
 
 /* §4.5 step 3: a backup receives the COMMIT heartbeat. One that carries a read barrier
@@ -301,6 +306,7 @@ void vr_on_commit(struct vr_replica *r, const struct vr_message *m)
 		return;
 	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
 	vr_backup_learn_commit(r, m->commit);
+	vr_learn_hold(r, m->hold);
 	if (m->op > r->log.op)
 		r->state_wanted = true;
 	if (m->nonce && r->status == VR_STATUS_NORMAL && m->view == r->view && vr_is_voter(r) && vr_meta_durable(r)) {
@@ -395,7 +401,12 @@ int vr_read_begin(struct vr_replica *r, struct vr_read *rd)
 	}
 	rd->nonce = ++r->read_nonce;
 	struct vr_message m = {
-		.command = VR_COMMIT, .view = r->view, .commit = r->commit, .op = r->log.op, .nonce = rd->nonce
+		.command = VR_COMMIT,
+		.view = r->view,
+		.commit = r->commit,
+		.op = r->log.op,
+		.nonce = rd->nonce,
+		.hold = r->hold,
 	};
 	vr_barrier_sent(r, rd->nonce);
 	vr_send_all(r, &m);
@@ -404,8 +415,8 @@ int vr_read_begin(struct vr_replica *r, struct vr_read *rd)
 
 int vr_read_begin_local(struct vr_replica *r, struct vr_read *rd, uint64_t min_op)
 {
-	if (r->status == VR_STATUS_RECOVERING)
-		return -EAGAIN;
+	if (r->status == VR_STATUS_RECOVERING || vr_is_witness(r))
+		return -EAGAIN; /* a witness has no state to read */
 	*rd = (struct vr_read){ .view = r->view, .index = min_op, .local = true };
 	return 0;
 }
@@ -447,6 +458,18 @@ void vr_on_prepare_ok(struct vr_replica *r, const struct vr_message *m)
 		r->acked[m->replica] = m->op;
 }
 
+/* §9.5: the newest committed op that every full replica holds, by the PREPAREOKs of this view
+ * (each is cumulative: the backup's log matches this one up to it). */
+static uint64_t vr_full_hold(const struct vr_replica *r)
+{
+	uint64_t hold = r->commit < r->durable_op ? r->commit : r->durable_op;
+
+	for (uint8_t i = 0; i < r->config.replica_count; i++)
+		if (i != r->config.self && !vr_witness(r->config.witnesses, i) && r->acked[i] < hold)
+			hold = r->acked[i];
+	return hold;
+}
+
 /* §4.3 step 2: commit every op that f backups and the primary's own disk hold. */
 void vr_primary_commit(struct vr_replica *r)
 {
@@ -467,6 +490,8 @@ void vr_primary_commit(struct vr_replica *r)
 		k = x;
 	}
 	vr_execute_to(r, k);
+	if (r->config.witnesses)
+		vr_learn_hold(r, vr_full_hold(r));
 }
 
 void vr_primary_tick(struct vr_replica *r)
@@ -484,7 +509,8 @@ void vr_primary_tick(struct vr_replica *r)
 			                .view = r->view,
 			                .commit = r->commit,
 			                .op = r->log.op,
-			                .nonce = r->read_nonce };
+			                .nonce = r->read_nonce,
+			                .hold = r->hold };
 		vr_send_all(r, &m);
 		r->heartbeat_deadline = r->tick + r->config.heartbeat_ticks;
 	}
@@ -500,6 +526,11 @@ void vr_primary_tick(struct vr_replica *r)
 				to = from + r->config.pipeline_max - 1;
 			if (from <= to)
 				vr_send_prepares(r, i, from, to);
+			else if (r->config.witnesses && !vr_witness(r->config.witnesses, i) &&
+			         r->acked[i] < r->log.op && r->log.op >= r->log.first)
+				/* §9.5: hold needs every full replica's acknowledgement, and one may have been
+				 * lost after the op committed: the last op again asks for it (a duplicate). */
+				vr_send_prepare(r, i, r->log.op, r->log.op);
 		}
 	}
 }
@@ -512,7 +543,7 @@ void vr_backup_flush(struct vr_replica *r)
 	/* N1 (§9.1): PREPAREOK ⟨v, n⟩ only once 1..n and the view are durable; only to primary(v). */
 	if (r->durable_op > r->ok_sent && vr_meta_durable(r) && vr_is_voter(r)) {
 		struct vr_message m = { .command = VR_PREPARE_OK, .view = r->view, .op = r->durable_op };
-		vr_send(r, vr_primary_index(r->view, r->config.replica_count), &m);
+		vr_send(r, vr_primary_of(r, r->view), &m);
 		r->ok_sent = r->durable_op;
 	}
 	vr_execute_to(r, r->commit_max);

@@ -90,7 +90,7 @@ void vr_on_recovery_response(struct vr_replica *r, const struct vr_message *m)
 		return vr_log_drop(r, "recovery_response: not recovering");
 	if (m->nonce != r->nonce)
 		return vr_log_drop(r, "recovery_response: other nonce"); /* R2 */
-	bool from_primary = m->replica == vr_primary_index(m->view, r->config.replica_count);
+	bool from_primary = m->replica == vr_primary_of(r, m->view);
 	if (from_primary && m->op > 0 && m->entry_count == 0)
 		return vr_log_drop(r, "recovery_response: primary without its log");
 	r->recovery_from[m->replica] = true;
@@ -138,7 +138,7 @@ void vr_request_state(struct vr_replica *r)
 		m.view = r->view;
 		m.op = r->log.op;
 	}
-	uint8_t primary = vr_primary_index(m.view, r->config.replica_count);
+	uint8_t primary = vr_primary_of(r, m.view);
 	if (primary != r->config.self)
 		vr_send(r, primary, &m);
 	r->state_wanted = false;
@@ -231,7 +231,7 @@ static void vr_new_state_extend(struct vr_replica *r, const struct vr_message *m
 
 void vr_on_new_state(struct vr_replica *r, const struct vr_message *m)
 {
-	if (m->replica != vr_primary_index(m->view, r->config.replica_count))
+	if (m->replica != vr_primary_of(r, m->view))
 		return vr_log_drop(r, "new_state: sender is not primary of its view");
 	if (r->status == VR_STATUS_CATCHING_UP && m->view == r->catch_up_view)
 		return vr_new_state_install(r, m);

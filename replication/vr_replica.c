@@ -111,7 +111,7 @@ uint64_t vr_jitter(struct vr_replica *r, uint32_t ticks)
 
 bool vr_is_primary(const struct vr_replica *r)
 {
-	return vr_primary_index(r->view, r->config.replica_count) == r->config.self;
+	return vr_primary_of(r, r->view) == r->config.self;
 }
 
 /* §6.2: after recovering from a lost disk in view V the replica votes only from V+2 on. */
@@ -200,6 +200,7 @@ void vr_log_append(struct vr_replica *r, const struct vr_entry *e)
 	ASSERT(e->op == r->log.first || e->parent == vr_log_entry(r, e->op - 1)->checksum);
 	ASSERT(e->checksum == vr_entry_checksum(e));
 	vr_log_set(&r->log, r->config.body_size_max, e);
+	r->log_bytes += e->body_len;
 	r->entry_seq[e->op - r->log.first] = UINT64_MAX; /* not yet written */
 	r->log.op = e->op;
 }
@@ -258,6 +259,8 @@ void vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32
 		x++;
 	if (x - 1 < r->log.op) { /* remove the rest of the own log: it differs, or it is longer */
 		ASSERT(x - 1 >= r->commit);
+		for (uint64_t y = x; y <= r->log.op; y++)
+			r->log_bytes -= vr_log_entry(r, y)->body_len;
 		r->log.op = x - 1;
 		if (r->durable_op > x - 1)
 			r->durable_op = x - 1;
@@ -288,7 +291,7 @@ void vr_backup_install(struct vr_replica *r, uint64_t view, const struct vr_entr
                        uint64_t commit)
 {
 	ASSERT(view >= r->view);
-	ASSERT(vr_primary_index(view, r->config.replica_count) != r->config.self);
+	ASSERT(vr_primary_of(r, view) != r->config.self);
 	r->view = view;
 	r->last_normal_view = view;
 	r->status = VR_STATUS_NORMAL;
@@ -452,7 +455,7 @@ static void vr_epoch_ended(struct vr_replica *r, uint64_t op)
 	r->epoch_end = op;
 	if (r->status != VR_STATUS_NORMAL || !vr_is_primary(r))
 		return;
-	struct vr_message m = { .command = VR_COMMIT, .view = r->view, .commit = op, .op = r->log.op };
+	struct vr_message m = { .command = VR_COMMIT, .view = r->view, .commit = op, .op = r->log.op, .hold = r->hold };
 	vr_send_all(r, &m);
 }
 
@@ -484,6 +487,9 @@ static void vr_execute(struct vr_replica *r)
 		a.slot = index;
 	}
 
+	/* §9.5: a witness keeps no state; it executes only a RECONFIGURE (its configuration). */
+	if (vr_is_witness(r) && e->kind != VR_KIND_RECONFIGURE)
+		a.upcall = false;
 	uint32_t result_len = r->io.apply(r->io.ctx, &a, result);
 	ASSERT(result_len <= VR_RESULT_SIZE_MAX);
 	ASSERT(a.upcall || result_len == 0);
@@ -512,42 +518,75 @@ static void vr_execute(struct vr_replica *r)
 		vr_reply_slot(r, slot);
 }
 
-/*
- * A checkpoint: once more than twice checkpoint_ops committed entries (or checkpoint_bytes
- * of their bodies) are held, drop all but the newest checkpoint_ops of them (fewer when
- * their bodies exceed half the byte limit). The applied state covers what is dropped: the
- * storage makes the applies up to commit durable no later than this TRUNCATE write. The
- * entry at the new first is kept so the log still anchors the hash chain.
- */
-static void vr_checkpoint(struct vr_replica *r)
+static void vr_log_truncate(struct vr_replica *r, uint64_t first);
+
+/* The newest first a checkpoint may truncate the log to: committed, and with witnesses
+ * configured, held by every full replica (the hold rule, vr_replica.hold). */
+static uint64_t vr_truncate_top(const struct vr_replica *r)
+{
+#if VR_MUTANT == 14
+	return r->commit; /* planted: the hold rule ignored */
+#endif
+	return r->config.witnesses && r->hold < r->commit ? r->hold : r->commit;
+}
+
+/* The first a checkpoint truncates a full replica's log to (at most top), or the own first. */
+static uint64_t vr_checkpoint_first(const struct vr_replica *r, uint64_t top)
 {
 	uint64_t keep = r->config.checkpoint_ops, limit = r->config.checkpoint_bytes;
+	uint64_t held = top + 1 - r->log.first;
 
-	if (!keep || r->commit < r->log.first)
-		return;
-	uint64_t held = r->commit + 1 - r->log.first;
+	/* A window bounded in bytes for requests is kept to half of that at checkpoints. */
+	if (r->config.log_bytes_max && (!limit || limit > r->config.log_bytes_max / 2))
+		limit = r->config.log_bytes_max / 2;
 	bool over = held > 2 * keep;
+
 	if (!over && limit) { /* the bodies of the committed entries held */
 		uint64_t total = 0;
-		for (uint64_t x = r->log.first; x <= r->commit && total <= limit; x++)
+		for (uint64_t x = r->log.first; x <= top && total <= limit; x++)
 			total += vr_log_entry(r, x)->body_len;
 		over = total > limit;
 	}
 	if (!over)
-		return;
-	/* The new first: keep at most keep entries up to commit, whose bodies stay within limit / 2. */
-	uint64_t first = r->commit, bytes = vr_log_entry(r, first)->body_len;
-	while (first > r->log.first && r->commit - first + 1 < keep) {
+		return r->log.first;
+	/* The new first: keep at most keep entries up to top, whose bodies stay within limit / 2. */
+	uint64_t first = top, bytes = vr_log_entry(r, first)->body_len;
+	while (first > r->log.first && top - first + 1 < keep) {
 		uint64_t b = vr_log_entry(r, first - 1)->body_len;
 		if (limit && bytes + b > limit / 2)
 			break;
 		bytes += b;
 		first--;
 	}
-	if (first <= r->log.first)
-		return;
+	return first;
+}
 
+/*
+ * A checkpoint: once more than twice checkpoint_ops committed entries (or checkpoint_bytes
+ * of their bodies) are held, drop all but the newest checkpoint_ops of them (fewer when
+ * their bodies exceed half the byte limit). The applied state covers what is dropped: the
+ * storage makes the applies up to commit durable no later than this TRUNCATE write. The
+ * entry at the new first is kept so the log still anchors the hash chain. A witness, which
+ * has no state, keeps only what a full replica may lack: it truncates to hold at once.
+ */
+void vr_checkpoint(struct vr_replica *r)
+{
+	uint64_t top = vr_truncate_top(r);
+
+	if (!r->config.checkpoint_ops || top < r->log.first)
+		return;
+	uint64_t first = vr_is_witness(r) ? top : vr_checkpoint_first(r, top);
+	if (first > r->log.first)
+		vr_log_truncate(r, first);
+}
+
+/* Drops the entries below first (committed and applied; first's stays, the new first). */
+static void vr_log_truncate(struct vr_replica *r, uint64_t first)
+{
+	ASSERT(first > r->log.first && first <= r->commit);
 	uint64_t shift = first - r->log.first;
+	for (uint64_t x = r->log.first; x < first; x++)
+		r->log_bytes -= vr_log_entry(r, x)->body_len;
 	uint64_t count = r->log.op - first + 1;
 	struct vr_log *l = &r->log;
 	/* Shift the window down; the dropped slots' body buffers move to the end, for reuse. */
@@ -566,6 +605,37 @@ static void vr_checkpoint(struct vr_replica *r)
 	struct vr_write w = { .kind = VR_WRITE_TRUNCATE, .op = first };
 	vr_persist(r, &w);
 	r->checkpoints++;
+}
+
+/*
+ * A log that a message carries starts at entries[0].op > 1, where its sender truncated: that op
+ * is committed. When the own log holds its entry (equal checksums, equal logs up to there), the
+ * own ops up to it are committed too: they are executed and the own log truncated there, so
+ * that the message's log joins within the window (with witnesses, logs reach back to hold and
+ * the own one may start much earlier). False when the epoch ended meanwhile.
+ */
+bool vr_log_trim(struct vr_replica *r, const struct vr_entry *entries, uint32_t count)
+{
+	if (count == 0 || entries[0].op <= r->log.first)
+		return true;
+	const struct vr_entry *own = vr_log_entry(r, entries[0].op);
+	if (!own || own->checksum != entries[0].checksum)
+		return true;
+	vr_execute_to(r, entries[0].op);
+	if (r->epoch_end)
+		return false;
+	if (r->commit >= entries[0].op && entries[0].op > r->log.first)
+		vr_log_truncate(r, entries[0].op);
+	return true;
+}
+
+/* §9.5: hold only grows; a larger one may let the log be truncated further. */
+void vr_learn_hold(struct vr_replica *r, uint64_t hold)
+{
+	if (hold <= r->hold)
+		return;
+	r->hold = hold;
+	vr_checkpoint(r);
 }
 
 /* Executes committed ops up to k, never beyond what is durable here. */
@@ -594,6 +664,15 @@ static int vr_config_check(const struct vr_config *c)
 		return -EINVAL;
 	if (c->lease_ns && c->drift_ppm >= 1000000)
 		return -EINVAL;
+	if (c->witnesses >> c->replica_count)
+		return -EINVAL;
+	if (c->log_bytes_max && (!c->checkpoint_ops || c->log_bytes_max < 2 * (uint64_t)c->body_size_max))
+		return -EINVAL; /* only checkpoints make room, and one op must fit */
+	uint8_t witnesses = 0;
+	for (uint8_t i = 0; i < c->replica_count; i++)
+		witnesses += vr_witness(c->witnesses, i);
+	if (witnesses > (c->replica_count - 1) / 2)
+		return -EINVAL; /* f+1 full replicas at least */
 	return 0;
 }
 
@@ -688,6 +767,7 @@ static int vr_restore(struct vr_replica *r, const struct vr_durable *d)
 		if (x > d->first && e->parent != d->log[x - d->first - 1].checksum)
 			return -EINVAL;
 		vr_log_set(&r->log, r->config.body_size_max, e);
+		r->log_bytes += e->body_len;
 		r->log.op = x;
 	}
 	memcpy(r->clients, d->clients, sizeof(*r->clients) * d->client_count);
@@ -953,6 +1033,38 @@ int vr_epoch_commit(struct vr_replica *r, uint64_t op, uint64_t head)
 	/* Equal checksums at op: this log up to op is the committed one (the hash chain). */
 	vr_execute_to(r, op);
 	ASSERT(r->epoch_end == op);
+	vr_check(r, view_before, commit_before);
+	return 0;
+}
+
+int vr_epoch_entries(struct vr_replica *r, const struct vr_entry *entries, uint32_t count)
+{
+	if (r->epoch_end)
+		return 0;
+	if (count == 0 || count > r->config.log_capacity)
+		return -EINVAL;
+	for (uint32_t i = 0; i < count; i++) { /* another replica's bytes: checked, not asserted */
+		const struct vr_entry *e = &entries[i];
+		if (e->op != entries[0].op + i || e->op == 0 || e->body_len > r->config.body_size_max ||
+		    (e->body_len && !e->body) || e->checksum != vr_entry_checksum(e) ||
+		    (i > 0 && e->parent != entries[i - 1].checksum))
+			return -EINVAL;
+	}
+	const struct vr_entry *last = &entries[count - 1];
+	if (last->kind != VR_KIND_RECONFIGURE || last->op <= r->config.epoch_op)
+		return -EINVAL;
+	if (r->status == VR_STATUS_RECOVERING)
+		return -ENOENT; /* its log is not its own yet: recovery, or a checkpoint, first */
+	int64_t from = vr_log_bridge(r, entries, count);
+	if (from < 0)
+		return -ENOENT;
+	if ((uint32_t)from == count)
+		return 0; /* held already */
+	uint64_t view_before = r->view, commit_before = r->commit;
+	/* The replica leaves its view first: what it acknowledged or sent in a DVC there was another
+	 * log (V2; a stale primary could count an acknowledgement of this log for its own ops). */
+	vr_view_change_start(r, r->view + 1);
+	vr_log_install(r, entries + from, count - (uint32_t)from, last->op);
 	vr_check(r, view_before, commit_before);
 	return 0;
 }

@@ -85,7 +85,7 @@ static void vr_dvc_record(struct vr_replica *r, uint8_t i, const struct vr_dvc *
                           uint32_t count)
 {
 	ASSERT(!r->dvc[i].present);
-	ASSERT(vr_primary_index(r->view, r->config.replica_count) == r->config.self);
+	ASSERT(vr_primary_of(r, r->view) == r->config.self);
 	if (vr_dvc_count(r) > 0 && count) {
 		const struct vr_dvc *best = &r->dvc[r->dvc_best];
 		const struct vr_log *bl = vr_dvc_log(r, r->dvc_best);
@@ -134,6 +134,11 @@ static void vr_dvc_complete(struct vr_replica *r)
 	}
 	if (r->dvc_best != r->config.self) {
 		from = vr_log_bridge(r, r->candidate.entries, vr_log_count(&r->candidate));
+		if (from < 0) {
+			if (!vr_log_trim(r, r->candidate.entries, vr_log_count(&r->candidate)))
+				return; /* the epoch ended */
+			from = vr_log_bridge(r, r->candidate.entries, vr_log_count(&r->candidate));
+		}
 		if (from < 0) {
 			if (r->dvc_stalled_view != r->view)
 				vr_note(r, "view change: the chosen log starts past this replica's; waiting for the "
@@ -215,7 +220,7 @@ void vr_view_change_flush(struct vr_replica *r)
 			.op = r->log.op,
 			.commit = r->commit,
 		};
-		uint8_t primary = vr_primary_index(r->view, r->config.replica_count);
+		uint8_t primary = vr_primary_of(r, r->view);
 		r->dvc_sent = true;
 		if (primary == r->config.self) {
 			if (!r->dvc[r->config.self].present)
@@ -303,7 +308,7 @@ void vr_on_start_view(struct vr_replica *r, const struct vr_message *m)
 		return vr_log_drop(r, "start_view: recovering");
 	if (m->view < r->view || (m->view == r->view && r->status == VR_STATUS_NORMAL))
 		return vr_log_drop(r, "start_view: not newer");
-	if (m->replica != vr_primary_index(m->view, r->config.replica_count))
+	if (m->replica != vr_primary_of(r, m->view))
 		return vr_log_drop(r, "start_view: sender is not primary of the view");
 	/* A late copy of the view's first STARTVIEW, shorter than the state a checkpoint gave this
 	 * replica: the primary sends its current log when asked again (SVC). */
@@ -312,6 +317,11 @@ void vr_on_start_view(struct vr_replica *r, const struct vr_message *m)
 	/* S3 (the committed prefix is in every later STARTVIEW log) is checked by vr_log_bridge:
 	 * a log that breaks it is not installed. */
 	int64_t from = vr_log_bridge(r, m->entries, m->entry_count);
+	if (from < 0) {
+		if (!vr_log_trim(r, m->entries, m->entry_count))
+			return; /* the epoch ended */
+		from = vr_log_bridge(r, m->entries, m->entry_count);
+	}
 	if (from < 0) {
 		/* The view's log starts past this replica's: catch up (NEWSTATE, then a checkpoint). */
 		vr_catch_up(r, m->view);

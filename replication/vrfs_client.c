@@ -294,7 +294,7 @@ static void on_frame(struct vrfs_client *c, uint16_t type, const uint8_t *body, 
 				p->to = r.replica;
 				read_send(c, p);
 			} else if (!from_primary && p->to == r.replica) {
-				uint8_t to = vr_primary_index(c->view, c->cluster.count);
+				uint8_t to = vr_primary_index(c->view, c->cluster.count, c->cluster.witnesses);
 				p->to = to != r.replica ? to : (uint8_t)((r.replica + 1) % c->cluster.count);
 				read_send(c, p);
 			}
@@ -486,7 +486,8 @@ int vrfs_client_read(struct vrfs_client *c, const struct wire_read *rd, struct v
 		wire_buf_free(&p.body);
 		return rc;
 	}
-	p.to = c->read_from >= 0 ? (uint8_t)c->read_from : vr_primary_index(c->view, c->cluster.count);
+	p.to = c->read_from >= 0 ? (uint8_t)c->read_from
+	                         : vr_primary_index(c->view, c->cluster.count, c->cluster.witnesses);
 	p.next = c->reads;
 	c->reads = &p;
 	read_send(c, &p);
@@ -537,7 +538,8 @@ int vrfs_client_open(struct vrfs_client **out, const struct vrfs_client_config *
 			.ctx = s, .send = io_send, .done = io_done, .new_client_id = io_new_client_id
 		};
 		s->c = c;
-		if (vr_client_init(&s->vc, c->cluster.count, WIRE_VR_BODY_MAX, RESEND_TICKS, &io)) {
+		if (vr_client_init(&s->vc, c->cluster.count, c->cluster.witnesses, WIRE_VR_BODY_MAX, RESEND_TICKS,
+		                   &io)) {
 			pthread_mutex_unlock(&c->mu);
 			vrfs_client_close(c);
 			return -ENOMEM;

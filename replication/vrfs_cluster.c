@@ -25,6 +25,9 @@ static void vrfs_cluster_id(struct vrfs_cluster *c)
 	crypto_generichash_update(&st, (const uint8_t *)tag, sizeof(tag) - 1);
 	for (uint8_t i = 0; i < c->count; i++) {
 		const char *name = vrfs_cluster_name(c, i);
+		if (vr_witness(c->witnesses, i)) /* a role is part of the configuration */
+			crypto_generichash_update(&st, (const uint8_t *)VRFS_WITNESS_PREFIX,
+			                          sizeof(VRFS_WITNESS_PREFIX) - 1);
 		crypto_generichash_update(&st, (const uint8_t *)name, strlen(name));
 		crypto_generichash_update(&st, (const uint8_t *)"\n", 1);
 	}
@@ -52,7 +55,8 @@ int vrfs_cluster_text(const struct vrfs_cluster *c, char *out, size_t size)
 	if (size)
 		out[0] = 0;
 	for (uint8_t i = 0; i < c->count; i++) {
-		int w = snprintf(out + n, size - n, "%s%s", i ? "," : "", vrfs_cluster_name(c, i));
+		int w = snprintf(out + n, size - n, "%s%s%s", i ? "," : "",
+		                 vr_witness(c->witnesses, i) ? VRFS_WITNESS_PREFIX : "", vrfs_cluster_name(c, i));
 		if (w < 0 || (size_t)w >= size - n)
 			return -ENAMETOOLONG;
 		n += (size_t)w;
@@ -174,6 +178,12 @@ int vrfs_cluster_parse(struct vrfs_cluster *c, const char *list, char *why, size
 			snprintf(why, why_size, "--cluster: more than %d replicas", VR_REPLICAS_MAX);
 			return -EINVAL;
 		}
+		size_t prefix = sizeof(VRFS_WITNESS_PREFIX) - 1;
+		if (len > prefix && !strncmp(p, VRFS_WITNESS_PREFIX, prefix)) {
+			c->witnesses |= (uint16_t)(1u << c->count);
+			p += prefix;
+			len -= prefix;
+		}
 		if (vrfs_member_parse(&c->member[c->count], p, len, why, why_size))
 			return -EINVAL;
 		for (uint8_t i = 0; i < c->count; i++)
@@ -190,6 +200,17 @@ int vrfs_cluster_parse(struct vrfs_cluster *c, const char *list, char *why, size
 	if (c->count % 2 == 0) {
 		snprintf(why, why_size, "--cluster lists %u replicas: give an odd number (2f+1), e.g. 3 or 5",
 		         c->count);
+		return -EINVAL;
+	}
+	uint8_t witnesses = 0, f = (uint8_t)((c->count - 1) / 2);
+	for (uint8_t i = 0; i < c->count; i++)
+		witnesses += vr_witness(c->witnesses, i);
+	if (witnesses > f) {
+		snprintf(
+		        why, why_size,
+		        "--cluster marks %u of %u replicas as witnesses: at most %u (f), so that f+1 replicas keep the "
+		        "files",
+		        witnesses, c->count, f);
 		return -EINVAL;
 	}
 	vrfs_cluster_id(c);

@@ -29,14 +29,20 @@ struct vrfs_member {
 
 struct vrfs_cluster {
 	uint8_t count;
+	uint16_t witnesses; /* bit i: member i is a witness (§9.5) */
 	struct vrfs_member member[VR_REPLICAS_MAX];
 	uint64_t id;
 	bool has_key;
 	uint8_t key[WIRE_FRAME_KEY_SIZE];
 };
 
+/* Marks a member of the list as a witness (§9.5): "witness@HOST:PORT". */
+#define VRFS_WITNESS_PREFIX "witness@"
+
 /* Parses "HOST:PORT,HOST:PORT,..." (an odd count of 3..VR_REPLICAS_MAX, or 1 for tests;
- * IPv6 as [ADDR]:PORT) and resolves each host. 0, or -EINVAL with why. */
+ * IPv6 as [ADDR]:PORT; at most f members as witness@HOST:PORT) and resolves each host. 0, or
+ * -EINVAL with why. The id covers the roles: a list that marks other witnesses is another
+ * cluster. */
 int vrfs_cluster_parse(struct vrfs_cluster *c, const char *list, char *why, size_t why_size);
 
 /* Reads a key file: 64 hex digits and an optional newline, readable by its owner only.
@@ -46,7 +52,8 @@ int vrfs_cluster_key_file(struct vrfs_cluster *c, const char *path, char *why, s
 /* "host:port" of member i. */
 const char *vrfs_cluster_name(const struct vrfs_cluster *c, uint8_t i);
 
-/* The member list as --cluster takes it ("host:port,host:port,..."): its length, or -ENAMETOOLONG. */
+/* The member list as --cluster takes it ("host:port,witness@host:port,..."): its length, or
+ * -ENAMETOOLONG. */
 int vrfs_cluster_text(const struct vrfs_cluster *c, char *out, size_t size);
 
 /* Parses list (len bytes, no NUL needed) as vrfs_cluster_parse does, with from's key. */

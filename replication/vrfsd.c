@@ -69,6 +69,14 @@
 #define SNAPSHOT_OUT       "snapshot-out.db"
 #define MEMBERS_FILE       "members" /* "EPOCH\nHOST:PORT,...\n": the configuration a reconfiguration made */
 #define EPOCH_NOTICE_TICK  20        /* a new epoch is announced again to members that have not answered */
+/* With witnesses (§9.5) a log keeps every op some full replica may lack: while a full replica is
+ * down the window grows, up to these (a view change carries it in one 64 MiB frame); beyond them
+ * the primary takes no write until that replica is back. */
+#define WITNESS_WINDOW_OPS   32768
+#define WITNESS_WINDOW_BYTES (32u << 20)
+#define WITNESS_RECONFIGURE_REFUSED                                                                                    \
+	"a configuration with witnesses cannot be reconfigured yet (a witness has no state to give a new "             \
+	"member, and the epoch change would need its log): not supported in this version"
 
 enum phase { PHASE_PROBE, PHASE_JOIN, PHASE_RUN };
 
@@ -261,7 +269,7 @@ static void vrfsd_after(struct vrfsd *d)
 		reads_serve(d);
 	if (d->shown && r->status == d->shown_status && r->view == d->shown_view)
 		return;
-	uint8_t primary = vr_primary_index(r->view, r->config.replica_count);
+	uint8_t primary = vr_primary_index(r->view, r->config.replica_count, r->config.witnesses);
 	switch (r->status) {
 	case VR_STATUS_NORMAL:
 		vlog(d, "info", "view %" PRIu64 ": normal, %s (primary r%u), op %" PRIu64 ", commit %" PRIu64, r->view,
@@ -566,7 +574,7 @@ static void send_status(struct vrfsd *d, struct conn *c, uint64_t nonce)
 		const struct vr_replica *r = &d->vr;
 		st.status = r->status;
 		st.view = r->view;
-		st.primary = vr_primary_index(r->view, r->config.replica_count);
+		st.primary = vr_primary_index(r->view, r->config.replica_count, r->config.witnesses);
 		st.op = r->log.op;
 		st.commit = r->commit;
 		st.lease_reads = r->lease_reads;
@@ -722,6 +730,17 @@ static void snapshot_request(struct vrfsd *d)
 		          d->wbuf.data, d->wbuf.len);
 }
 
+/* The replica after `from` that can give a checkpoint: not this one, not a witness (no state). */
+static uint8_t donor_next(const struct vrfsd *d, uint8_t from)
+{
+	uint8_t i = from;
+
+	do
+		i = (uint8_t)((i + 1) % d->cluster.count);
+	while ((i == d->self || vr_witness(d->cluster.witnesses, i)) && i != from);
+	return i;
+}
+
 static void io_need_snapshot(void *ctx, uint64_t min_op, uint64_t view)
 {
 	struct vrfsd *d = ctx;
@@ -740,10 +759,8 @@ static void io_need_snapshot(void *ctx, uint64_t min_op, uint64_t view)
 	/* A backup gives it rather than the primary: making a checkpoint holds the giver's loop
 	 * for a while (a copy of the whole store), and a primary that falls silent that long is
 	 * deposed; a backup that does only pauses. */
-	uint8_t primary = vr_primary_index(view, d->cluster.count);
-	d->in.donor = (uint8_t)((primary + 1) % d->cluster.count);
-	if (d->in.donor == d->self)
-		d->in.donor = (uint8_t)((d->in.donor + 1) % d->cluster.count);
+	uint8_t primary = vr_primary_index(view, d->cluster.count, d->cluster.witnesses);
+	d->in.donor = donor_next(d, primary);
 	snapshot_in_reset(d);
 	vlog(d, "info", "state transfer: the ops after %" PRIu64 " are only in checkpoints now; fetching one from r%u",
 	     d->vr.commit, d->in.donor);
@@ -770,9 +787,7 @@ static void snapshot_tick(struct vrfsd *d)
 		return;
 	d->in.attempts++;
 	if (d->in.op == 0 || d->in.attempts % 2 == 0) {
-		do
-			d->in.donor = (uint8_t)((d->in.donor + 1) % d->cluster.count);
-		while (d->in.donor == d->self);
+		d->in.donor = donor_next(d, d->in.donor);
 		snapshot_in_reset(d);
 		vlog(d, "info", "state transfer: no answer; fetching a checkpoint from r%u instead", d->in.donor);
 	}
@@ -893,6 +908,8 @@ static void on_snapshot_request(struct vrfsd *d, struct conn *c, const struct wi
 	 * fetch the state while too few members are up to finish one. */
 	if (d->vr.status == VR_STATUS_RECOVERING || d->vr.commit < d->epoch.op)
 		return;
+	if (vr_witness(d->cluster.witnesses, d->self))
+		return; /* a witness has no state to give (the asker moves on to another giver) */
 	bool resume = q->snapshot_op && d->out.ready && q->snapshot_op == d->out.op;
 	if (!resume && (!d->out.ready || d->out.op < q->min_op)) {
 		if (!d->out.copy && !d->out.hashing)
@@ -975,7 +992,8 @@ static void snapshot_install(struct vrfsd *d)
 		 * says view 1: it does not know the epoch's view) it enters through a view change. */
 		if (d->in.join_lost)
 			join_meta.status = VR_STATUS_RECOVERING;
-		else if (d->in.donor_view == 0 && vr_primary_index(0, d->in.join_cfg.count) != d->in.join_self)
+		else if (d->in.donor_view == 0 &&
+		         vr_primary_index(0, d->in.join_cfg.count, d->in.join_cfg.witnesses) != d->in.join_self)
 			join_meta.status = VR_STATUS_NORMAL;
 		else
 			join_meta = (struct vr_meta){ .status = VR_STATUS_VIEW_CHANGE,
@@ -988,8 +1006,11 @@ static void snapshot_install(struct vrfsd *d)
 	vrfsd_commit(d);
 	if (joining)
 		members_file_write(d, d->in.join.epoch, &d->in.join_cfg);
+	const struct vrfs_cluster *cfg = joining ? &d->in.join_cfg : &d->cluster;
+	unsigned flags = (vr_witness(cfg->witnesses, joining ? d->in.join_self : d->self) ? VRFSD_INSTALL_WITNESS : 0) |
+	                 (cfg->witnesses ? VRFSD_INSTALL_WINDOW : 0);
 	int rc = vrfsd_store_install(d->store, d->dir, d->path_in, &ident, op, view, d->config.log_capacity,
-	                             joining ? &d->in.join : NULL, &join_meta, why, sizeof(why));
+	                             joining ? &d->in.join : NULL, &join_meta, flags, why, sizeof(why));
 	d->in.active = false;
 	d->in.joining = false;
 	d->in.conn = NULL;
@@ -1359,7 +1380,7 @@ static void send_redirect(struct vrfsd *d, struct conn *c)
 	if (d->phase == PHASE_RUN) {
 		r.status = d->vr.status;
 		r.view = d->vr.view;
-		r.primary = vr_primary_index(d->vr.view, d->cluster.count);
+		r.primary = vr_primary_index(d->vr.view, d->cluster.count, d->cluster.witnesses);
 	}
 	d->wbuf.len = 0;
 	if (!wire_redirect_encode(&r, &d->wbuf))
@@ -1469,6 +1490,8 @@ static bool reconfigure_refused(struct vrfsd *d, struct conn *c, const struct vr
 		         next.count, next.count == 1 ? "" : "s");
 	} else if (next.id == d->cluster.id) {
 		snprintf(msg, sizeof(msg), "the new configuration is the current one: nothing to change");
+	} else if (next.witnesses || d->cluster.witnesses) {
+		snprintf(msg, sizeof(msg), WITNESS_RECONFIGURE_REFUSED);
 	} else {
 		return false;
 	}
@@ -1865,11 +1888,13 @@ static void usage(FILE *f)
 	fprintf(f, "usage: vrfsd --id N --cluster HOST:PORT,HOST:PORT,HOST:PORT --data DIR [--key-file FILE] [-v]\n"
 	           "\n"
 	           "Runs replica N (0-based, in --cluster order) of a vrfs cluster. The primary of view v is\n"
-	           "replica v mod (number of replicas). DIR is created on the first start; later starts\n"
-	           "recover from it. See vrfsd(8).\n"
+	           "the full replica v mod (number of full replicas). DIR is created on the first start;\n"
+	           "later starts recover from it. See vrfsd(8).\n"
 	           "\n"
 	           "  --id N            this replica's number in --cluster\n"
-	           "  --cluster LIST    every replica, in order (an odd number: 3, 5, ...); the same on all\n"
+	           "  --cluster LIST    every replica, in order (an odd number: 3, 5, ...); the same on all.\n"
+	           "                    witness@HOST:PORT marks a witness (at most f of 2f+1): it votes and\n"
+	           "                    keeps the log, but no file data, and is never primary\n"
 	           "  --data DIR        this replica's data directory\n"
 	           "  --key-file FILE   cluster key (64 hex digits, mode 0600): frames carry a MAC under it\n"
 	           "  --sessions N      client sessions the cluster keeps (default 1024; the same on all)\n"
@@ -2125,10 +2150,14 @@ int main(int argc, char **argv)
 	uint64_t seed = 0;
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
+	uint32_t capacity = (uint32_t)(2 * checkpoint_ops + 128 + 64);
+	if (d->cluster.witnesses) /* logs reach back to what every full replica holds (§9.5) */
+		capacity = capacity + WITNESS_WINDOW_OPS < WIRE_VR_ENTRIES_MAX ? capacity + WITNESS_WINDOW_OPS
+		                                                               : WIRE_VR_ENTRIES_MAX;
 	d->config = (struct vr_config){
 		.replica_count = d->cluster.count,
 		.self = d->self,
-		.log_capacity = (uint32_t)(2 * checkpoint_ops + 128 + 64),
+		.log_capacity = capacity,
 		.checkpoint_ops = (uint32_t)checkpoint_ops,
 		.checkpoint_bytes = (uint64_t)checkpoint_kib * 1024,
 		.body_size_max = WIRE_VR_BODY_MAX,
@@ -2150,6 +2179,8 @@ int main(int argc, char **argv)
 		.seed = seed,
 		.epoch = d->epoch.epoch,
 		.epoch_op = d->epoch.op,
+		.witnesses = d->cluster.witnesses,
+		.log_bytes_max = d->cluster.witnesses ? WITNESS_WINDOW_BYTES : 0,
 	};
 	d->probe_nonce = seed | 1;
 	d->in.fd = d->out.fd = -1;
@@ -2184,9 +2215,10 @@ int main(int argc, char **argv)
 			peer_connect(d, i);
 	}
 
-	vlog(d, "info", "replica r%u of %u listening on %s, data %s, cluster %016" PRIx64 "%s", d->self,
+	vlog(d, "info", "replica r%u of %u listening on %s, data %s, cluster %016" PRIx64 "%s%s", d->self,
 	     d->cluster.count, vrfs_cluster_name(&d->cluster, d->self), d->dir, d->cluster.id,
-	     d->cluster.has_key ? ", frames authenticated" : "");
+	     d->cluster.has_key ? ", frames authenticated" : "",
+	     vr_witness(d->cluster.witnesses, d->self) ? "; a witness: it keeps the log, no file data" : "");
 	if (rc == 0 && !vrfsd_store_has_image(d->store))
 		rc = 1; /* created earlier, never got an image: still new */
 	if (rc == 1 && d->join) {

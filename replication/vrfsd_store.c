@@ -725,9 +725,16 @@ static void tail_free(struct tail_load *t)
 	free(t->rows);
 }
 
+/* The op of the first entry of a log. */
+static int first_row(void *arg, const struct store_log_entry *le)
+{
+	*(uint64_t *)arg = le->op;
+	return 1;
+}
+
 int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path, const struct vrfsd_identity *id,
                         uint64_t op, uint64_t view, uint32_t window, const struct vrfsd_epoch *epoch,
-                        const struct vr_meta *join_meta, char *why, size_t why_size)
+                        const struct vr_meta *join_meta, unsigned flags, char *why, size_t why_size)
 {
 	struct store *snap = NULL;
 	const char *swhy = NULL;
@@ -779,13 +786,24 @@ int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path
 		return -EINVAL;
 	}
 	keep = keep && own.have_at && own.at_checksum == theirs.at_checksum;
+	/* With witnesses the giver's log window comes along: it reaches back to what every full
+	 * replica holds (§9.5), which a witness may fetch from this replica later. */
+	uint64_t first = op;
+	if ((flags & VRFSD_INSTALL_WINDOW) && store_log_read(snap, 0, first_row, &first) == 0 && first <= op) {
+		if (keep && op + own.count - first >= window)
+			keep = false; /* both would not fit the window: the own entries above op go */
+	} else {
+		first = op;
+	}
 
 	uint8_t m[META_SIZE];
 	meta_encode(&meta, m);
-	rc = store_begin(snap) || store_log_truncate_below(snap, op) ||
+	rc = store_begin(snap) || store_log_truncate_below(snap, first) ||
 	     store_log_write(snap, op, keep ? own.rows : NULL, keep ? own.count : 0, m, sizeof(m)) ||
 	     identity_put(snap, id) || (epoch && epoch_put(snap, epoch)) || store_end(snap);
 	tail_free(&own);
+	if (!rc && (flags & VRFSD_INSTALL_WITNESS))
+		rc = store_drop_files(snap); /* a witness keeps no file data */
 	store_close(snap);
 	if (rc) {
 		snprintf(why, why_size, "cannot prepare the checkpoint received");

@@ -111,14 +111,16 @@ void vrfsd_store_checkpoint_abort(struct store_copy *c, const char *path);
  * replica's store: its log becomes the giver's entry op plus the own entries above op
  * where they chain on, its metadata what vr_snapshot_meta says for view, its identity id;
  * then it replaces DIR/store.db in one rename and is opened. window bounds the own
- * entries kept (the log capacity). With epoch (not NULL) the replica enters that epoch, whose
+ * entries kept (the log capacity). flags: VRFSD_INSTALL_*. With epoch (not NULL) the replica enters that epoch, whose
  * labels it takes, with the metadata join_meta (the driver's choice: see vrfsd's
  * snapshot_install) and none of its own entries. Returns 0, 1 when the checkpoint is stale (nothing
  * changed), or -errno with why (the old store is then still in place, or none is open:
  * the replica must stop).
  */
+#define VRFSD_INSTALL_WITNESS 1u /* this replica is a witness: the files are dropped (store_drop_files) */
+#define VRFSD_INSTALL_WINDOW  2u /* the giver's log window below op stays (the cluster has witnesses) */
 int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path, const struct vrfsd_identity *id,
                         uint64_t op, uint64_t view, uint32_t window, const struct vrfsd_epoch *epoch,
-                        const struct vr_meta *join_meta, char *why, size_t why_size);
+                        const struct vr_meta *join_meta, unsigned flags, char *why, size_t why_size);
 
 #endif

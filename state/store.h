@@ -154,6 +154,13 @@ struct store_log_entry {
 };
 int store_log_write(struct store *s, uint64_t keep_op, const struct store_log_entry *entries, uint32_t count,
                     const uint8_t *meta, uint32_t meta_len);
+/*
+ * Empties the tree (every file, directory, link, xattr and open handle; the root directory stays,
+ * empty) and gives the freed pages back to the file system (VACUUM): what a replica that keeps no
+ * file data (a witness) makes of a checkpoint of another's store. The client table, the log, the
+ * labels and the commit-number stay. Not inside store_begin/store_end. 0 or STORE_BROKEN.
+ */
+int store_drop_files(struct store *s);
 /* A checkpoint: removes every entry below op, in one transaction. 0 or STORE_BROKEN. */
 int store_log_truncate_below(struct store *s, uint64_t op);
 /* Calls fn for each entry with op >= from, in order, until fn returns nonzero. Returns 0 or -EIO. */

@@ -74,15 +74,18 @@ struct vr_message {
 	uint8_t status;  /* REPLY: enum vr_reply_status */
 	uint64_t epoch;
 	uint64_t view;
-	uint64_t op;               /* n; COMMIT_OK: the lease it grants, ns (0: none) */
-	uint64_t commit;           /* k */
-	uint64_t last_normal_view; /* v' in DO_VIEW_CHANGE */
-	uint64_t nonce;            /* RECOVERY, RECOVERY_RESPONSE; COMMIT, COMMIT_OK: read barrier */
-	uint64_t client_id;        /* REQUEST, REPLY */
-	uint64_t session;          /* REQUEST: the session (op-number of its REGISTER) */
-	uint64_t request;          /* REQUEST, REPLY: request-number */
-	uint8_t kind;              /* REQUEST: enum vr_kind */
-	uint32_t body_len;         /* REQUEST: op bytes; REPLY: result bytes */
+	uint64_t op;     /* n; COMMIT_OK: the lease it grants, ns (0: none) */
+	uint64_t commit; /* k */
+	union {
+		uint64_t last_normal_view; /* v' in DO_VIEW_CHANGE */
+		uint64_t hold;             /* PREPARE, COMMIT: every full replica holds the ops up to it (§9.5) */
+	};
+	uint64_t nonce;     /* RECOVERY, RECOVERY_RESPONSE; COMMIT, COMMIT_OK: read barrier */
+	uint64_t client_id; /* REQUEST, REPLY */
+	uint64_t session;   /* REQUEST: the session (op-number of its REGISTER) */
+	uint64_t request;   /* REQUEST, REPLY: request-number */
+	uint8_t kind;       /* REQUEST: enum vr_kind */
+	uint32_t body_len;  /* REQUEST: op bytes; REPLY: result bytes */
 	const uint8_t *body;
 	uint32_t entry_count; /* PREPARE (1, or a batch), DO_VIEW_CHANGE, START_VIEW, NEW_STATE, RECOVERY_RESPONSE */
 	const struct vr_entry *entries;

@@ -8,6 +8,7 @@
  *   VR message (frame types 1..VR_COMMAND_MAX; command equals the frame type)
  *     [command, replica, status, epoch, view, op, commit, last_normal_view, nonce,
  *      client_id, session, request, kind, body, entries]
+ *   (last_normal_view travels as hold in PREPARE and COMMIT: the same field, vr_types.h)
  *   entry (an element of entries)
  *     [op, view, client_id, session, request, timestamp, checksum, parent, kind, body]
  *   redirect          (WIRE_MSG_REDIRECT)          [replica, status, primary, view]

@@ -187,7 +187,10 @@ int main(int argc, char **argv)
 			names[k].seen = 0;
 		struct scan sc = { .s = s, .dir = argv[i], .names = first_dir > 1 };
 		store_readdir(s, WIRE_INO_ROOT, 0, scan_entry, &sc);
-		printf(", %" PRIu64 " files\n", sc.entries);
+		struct store_statfs st = { 0 };
+		store_statfs(s, &st);
+		printf(", %" PRIu64 " files, %" PRIu64 " inodes, %" PRIu64 " data bytes\n", sc.entries, st.inodes,
+		       st.data_bytes);
 		for (size_t k = 0; k < name_count; k++) {
 			if (names[k].acked && names[k].seen != 1)
 				fail("acknowledged create missing: %s (seen %" PRIu64 " times)", names[k].name,

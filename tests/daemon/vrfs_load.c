@@ -180,7 +180,7 @@ static void io_done(void *ctx, uint64_t request, uint8_t status, const uint8_t *
 			s->reading = true;
 			s->read_request = ++l->read_seq;
 			s->read_ino = res.attr.ino;
-			s->read_to = vr_primary_index(s->c.view, l->cluster.count);
+			s->read_to = vr_primary_index(s->c.view, l->cluster.count, l->cluster.witnesses);
 			read_send(s);
 		}
 		if (l->pause_file && l->acks == l->pause_after) {
@@ -250,7 +250,7 @@ static void on_frame(struct load *l, uint16_t type, const uint8_t *body, size_t 
 			vr_client_on_redirect(&l->s[i].c, r.view);
 			struct session *s = &l->s[i];
 			if (s->reading && s->read_to == r.replica) { /* ask the primary it names, or the next one */
-				uint8_t to = vr_primary_index(r.view, l->cluster.count);
+				uint8_t to = vr_primary_index(r.view, l->cluster.count, l->cluster.witnesses);
 				s->read_to = to != r.replica ? to : (uint8_t)((r.replica + 1) % l->cluster.count);
 				read_send(s);
 			}
@@ -371,7 +371,8 @@ int main(int argc, char **argv)
 		};
 		s->l = l;
 		s->index = i;
-		if (vr_client_init(&s->c, l->cluster.count, WIRE_VR_BODY_MAX, RESEND_TICKS, &io)) {
+		if (vr_client_init(&s->c, l->cluster.count, l->cluster.witnesses, WIRE_VR_BODY_MAX, RESEND_TICKS,
+		                   &io)) {
 			fprintf(stderr, "vrfs-load: cannot start a session\n");
 			return 2;
 		}

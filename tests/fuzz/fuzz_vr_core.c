@@ -8,7 +8,8 @@
  *
  * Input, read front to back (missing bytes read as zero):
  *   byte 0     self = byte % 3
- *   byte 1     checkpoint_ops: 0, or 3..10
+ *   byte 1     checkpoint_ops: 0, or 3..10 (byte % 9); witnesses (byte / 9 % 4): none, or
+ *              replica 0, 1 or 2 a witness (§9.5)
  *   byte 2     start: fresh (vr_init without a disk), from a durable image built from
  *              the next bytes (a log with a valid hash chain and metadata a replica could
  *              have written; images vr_init refuses end the run), or vr_init_recovering
@@ -348,7 +349,7 @@ static uint64_t fuzz_op(struct fuzz_input *in, const struct vr_replica *r)
 /* A sender other than self: primary(view) when asked for and possible. */
 static uint8_t fuzz_sender(struct fuzz_input *in, const struct vr_replica *r, uint64_t view, bool primary)
 {
-	uint8_t p = vr_primary_index(view, FUZZ_REPLICAS);
+	uint8_t p = vr_primary_index(view, FUZZ_REPLICAS, r->config.witnesses);
 	uint8_t b = fuzz_byte(in);
 
 	if (primary && p != r->config.self && b % 8 != 0)
@@ -465,6 +466,7 @@ static void fuzz_structured(struct fuzz_input *in, struct vr_replica *r, enum fu
 			m.commit = m.op - 1;
 		m.entry_count = fuzz_chain_build(in, r, m.op, m.op, 0, m.view, fuzz_parent0(in, r, m.op));
 		m.entries = fuzz_chain;
+		m.hold = fuzz_op(in, r);
 		break;
 	}
 	case FUZZ_COMMIT:
@@ -473,6 +475,7 @@ static void fuzz_structured(struct fuzz_input *in, struct vr_replica *r, enum fu
 		m.commit = fuzz_op(in, r);
 		m.op = fuzz_op(in, r);
 		m.nonce = fuzz_byte(in) % 4;
+		m.hold = fuzz_op(in, r);
 		break;
 	case FUZZ_COMMIT_OK:
 		m.command = VR_COMMIT_OK;
@@ -541,7 +544,7 @@ static void fuzz_structured(struct fuzz_input *in, struct vr_replica *r, enum fu
 		m.command = VR_RECOVERY_RESPONSE;
 		m.replica = fuzz_sender(in, r, m.view, b % 2 == 0);
 		m.nonce = b % 8 == 7 ? fuzz_u64(in) : r->nonce;
-		if (m.replica == vr_primary_index(m.view, FUZZ_REPLICAS) || b % 8 == 5) {
+		if (m.replica == vr_primary_index(m.view, FUZZ_REPLICAS, r->config.witnesses) || b % 8 == 5) {
 			m.entry_count = fuzz_log(in, r, m.view, &n);
 			m.entries = fuzz_chain;
 			m.op = n;
@@ -670,12 +673,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_input in = { .data = data, .size = size };
 	struct fuzz_io ctx = { 0 };
 	struct vr_replica r;
-	uint8_t self = fuzz_byte(&in) % FUZZ_REPLICAS, ck = fuzz_byte(&in) % 9, start = fuzz_byte(&in) % 4;
+	uint8_t self = fuzz_byte(&in) % FUZZ_REPLICAS, b1 = fuzz_byte(&in), start = fuzz_byte(&in) % 4;
+	uint8_t ck = b1 % 9, witness = b1 / 9 % 4;
 	struct vr_config c = {
 		.replica_count = FUZZ_REPLICAS,
 		.self = self,
 		.log_capacity = FUZZ_LOG_CAPACITY,
 		.checkpoint_ops = ck ? 2u + ck : 0,
+		.witnesses = (uint16_t)(witness ? 1u << (witness - 1) : 0),
 		.body_size_max = FUZZ_BODY_MAX,
 		.client_table_size = FUZZ_CLIENTS,
 		.pipeline_max = 4,
@@ -699,7 +704,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	if (fuzz_tracing)
-		fprintf(stderr, "init r%u checkpoint_ops %" PRIu32 " start %u\n", self, c.checkpoint_ops, start);
+		fprintf(stderr, "init r%u checkpoint_ops %" PRIu32 " witnesses %#x start %u\n", self, c.checkpoint_ops,
+		        c.witnesses, start);
 	if (start == 2)
 		rc = fuzz_init_durable(&in, &r, &c, &io);
 	else if (start == 3)

@@ -26,6 +26,9 @@
  *   S13    every DVC a replica sends for one view is the same;
  *   S16    every reply a client accepts matches the committed log, and real-time
  *          order holds (a request submitted after a reply was received is ordered after it).
+ *   W1/W2  witnesses (§9.5, half the seeds): a witness executes no op (only a RECONFIGURE:
+ *          it has no state and no store); no replica truncates its log past an op some full replica's disk
+ *          lacks (the hold rule). Views go round the full replicas only.
  *   E1-E3  reconfiguration (§10, half the seeds): every replica ends epoch e at the same op
  *          and entry; the RECONFIGURE entry is the last of its epoch's log; a replica in
  *          epoch e+1 holds the state epoch e ended with. The epochs keep the members (the
@@ -77,6 +80,7 @@ struct sim_options {
 	int lease_ticks; /* lease in nominal ticks; -1: from the seed (0, 20, 40 or 120 by bits 3-4) */
 	int local_reads; /* 1: half the reads go to any replica (§9.8); -1: from bit 5 of the seed */
 	int epochs;      /* 1: a client now and then reconfigures (§10); -1: from bit 6 of the seed */
+	int witnesses;   /* 1: one or two replicas are witnesses (§9.5); -1: from bit 7 of the seed */
 	bool verbose;
 	bool quiet; /* one of many seeds: print only violations */
 };
@@ -191,6 +195,8 @@ struct sim {
 	uint64_t lease_reads;                          /* reads served under a lease, all replicas */
 	bool local_reads;                              /* sim_options.local_reads */
 	bool epochs;                                   /* sim_options.epochs */
+	uint16_t witnesses;                            /* vr_config.witnesses */
+	uint64_t log_bytes_max;                        /* vr_config.log_bytes_max */
 	uint32_t reconfigurations;                     /* RECONFIGURE requests sent */
 	uint64_t epoch_end_op[16], epoch_end_head[16]; /* E1: how each epoch ended */
 	uint64_t local_reads_done;
@@ -273,10 +279,28 @@ static void sim_fail(struct sim *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (!s->failed)
+	if (!s->failed) {
+		/* The options given on the command line, so that the line reproduces this run. */
+		const struct sim_options *o = &s->opt;
+		char args[160];
+		int n = 0;
+		args[0] = 0;
+		if (o->store)
+			n += snprintf(args + n, sizeof(args) - (size_t)n, " --store");
+		if (o->batch)
+			n += snprintf(args + n, sizeof(args) - (size_t)n, " --batch %u", o->batch);
+		if (o->lease_ticks >= 0)
+			n += snprintf(args + n, sizeof(args) - (size_t)n, " --lease-ticks %d", o->lease_ticks);
+		if (o->local_reads >= 0)
+			n += snprintf(args + n, sizeof(args) - (size_t)n, " --local-reads %d", o->local_reads);
+		if (o->epochs >= 0)
+			n += snprintf(args + n, sizeof(args) - (size_t)n, " --epochs %d", o->epochs);
+		if (o->witnesses >= 0)
+			snprintf(args + n, sizeof(args) - (size_t)n, " --witnesses %d", o->witnesses);
 		printf("seed %" PRIu64 ": VIOLATION at tick %" PRIu64 ": %s\n  reproduce: vr-sim --seed %" PRIu64
-		       " --replicas %d -v\n",
-		       s->opt.seed, s->now, line, s->opt.seed, s->n);
+		       " --replicas %d%s -v\n",
+		       s->opt.seed, s->now, line, s->opt.seed, s->n, args);
+	}
 	s->failed = true;
 }
 
@@ -440,7 +464,7 @@ static void sim_check_send(struct sim_replica *sr, int to, const struct vr_messa
 {
 	struct sim *s = sr->sim;
 	const struct vr_replica *r = &sr->vr;
-	uint8_t primary = vr_primary_index(m->view, (uint8_t)s->n);
+	uint8_t primary = vr_primary_index(m->view, (uint8_t)s->n, s->witnesses);
 	bool quiet = r->status == VR_STATUS_RECOVERING || r->status == VR_STATUS_CATCHING_UP;
 
 	uint64_t gv = sim_gv(m->epoch, m->view);
@@ -542,8 +566,8 @@ static void sim_check_reply(struct sim_replica *sr, const struct vr_message *m)
 		const struct sim_disk *d = &h->disk;
 		if (d->op >= m->op && d->log[m->op - 1].checksum == e->checksum)
 			holders++;
-		else if (m->op < d->first)
-			holders++; /* below its checkpoint: in its applied state */
+		else if (m->op < d->first && !vr_witness(s->witnesses, (uint8_t)i))
+			holders++; /* below its checkpoint: in its applied state (a witness has none) */
 		/* A lost disk is one of the f faults; it may have acked x before. The op stays
 		 * safe while that replica does not vote (S9, §6.2); S3/S12 check survival. */
 		else if (d->lost || d->meta.status == VR_STATUS_RECOVERING || d->meta.view < d->meta.voter_view)
@@ -650,6 +674,32 @@ static void sim_check_durable(struct sim_replica *sr)
 	sr->durable_view_max = gv;
 }
 
+/* Does replica j's disk hold op x (log, or applied state below its checkpoint)? A lost disk, or
+ * one that is recovering, counts: that is one of the f faults. */
+static bool sim_disk_holds(const struct sim *s, int j, uint64_t x, uint64_t checksum)
+{
+	const struct sim_disk *d = &s->replica[j].disk;
+
+	if (d->lost || d->meta.status == VR_STATUS_RECOVERING)
+		return true;
+	if (x < d->first)
+		return true;
+	return d->op >= x && d->log[x - 1].checksum == checksum;
+}
+
+/* W2 (§9.5, the hold rule): replica i truncates its log to op x only when every full replica
+ * holds x: a witness's copy of an op is the one left when the full replica that lacks it and
+ * the primary's disk are needed. */
+static void sim_check_hold(struct sim *s, int i, uint64_t x)
+{
+	const struct vr_entry *e = vr_log_entry(&s->replica[i].vr, x);
+
+	for (int j = 0; j < s->n && e; j++)
+		if (!vr_witness(s->witnesses, (uint8_t)j) && !sim_disk_holds(s, j, x, e->checksum))
+			sim_fail(s, "W2: r%d truncates its log to op %" PRIu64 " which full replica r%d does not hold",
+			         i, x, j);
+}
+
 static void sim_persist(void *ctx, const struct vr_write *w)
 {
 	struct sim_replica *sr = ctx;
@@ -664,6 +714,8 @@ static void sim_persist(void *ctx, const struct vr_write *w)
 			exit(2);
 		}
 	}
+	if (w->kind == VR_WRITE_TRUNCATE && s->witnesses)
+		sim_check_hold(s, sr->index, w->op);
 	struct sim_write *q = &d->queue[d->queue_len];
 	uint64_t done_at = s->now + sim_below(s, s->disk_latency_max + 1);
 	if (d->queue_len && d->queue[d->queue_len - 1].done_at > done_at)
@@ -784,12 +836,15 @@ static uint32_t sim_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
 
 	if (e->op != d->commit + 1)
 		sim_fail(s, "S2: r%d executes op %" PRIu64 " after %" PRIu64, sr->index, e->op, d->commit);
+	bool witness = vr_witness(s->witnesses, (uint8_t)sr->index);
+	if (witness && a->upcall && e->kind != VR_KIND_RECONFIGURE)
+		sim_fail(s, "W1: witness r%d executes op %" PRIu64, sr->index, e->op);
 	uint64_t h = sim_mix(d->digest, e->client_id);
 	h = sim_mix(h, e->request);
 	h = sim_mix(h, a->upcall);
 	h = sim_mix(h, a->slot);
 	h = sim_mix(h, a->evicted_client);
-	if (s->use_store)
+	if (s->use_store && !witness) /* a witness has no store (W1 checks it is never asked to change one) */
 		h = sim_mix(h, sim_store_apply(sr, a));
 	if (a->upcall) {
 		h = sim_mix(h, sim_body_hash(e));
@@ -810,9 +865,14 @@ static uint32_t sim_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
 		memcpy(slot->result, result, len);
 	}
 
-	/* S1, S2, S10 against the one global sequence. */
+	/* S1, S2, S10 against the one global sequence (a witness's digest, of no state, only S1). */
 	struct sim_committed *c = &s->committed[e->op];
 	uint64_t gv = sim_gv(sr->vr.config.epoch, sr->vr.view);
+	if (witness) {
+		if (c->set && c->checksum != e->checksum)
+			sim_fail(s, "S1: witness r%d commits a different op %" PRIu64, sr->index, e->op);
+		return len;
+	}
 	if (c->set) {
 		if (gv < c->view)
 			c->view = gv;
@@ -887,6 +947,8 @@ static struct vr_config sim_config(struct sim *s, int i)
 		.seed = sim_random(s),
 		.epoch = s->replica[i].disk.epoch,
 		.epoch_op = s->replica[i].disk.epoch_op,
+		.witnesses = s->witnesses,
+		.log_bytes_max = s->log_bytes_max,
 	};
 	return c;
 }
@@ -1012,19 +1074,24 @@ static bool sim_disk_take_checkpoint(struct sim *s, int i, int j, uint64_t at, b
 	struct sim_disk *d = &s->replica[i].disk;
 	const struct sim_disk *src = &s->replica[j].disk;
 
-	d->log[at - 1] = src->log[at - 1];
-	if (src->log[at - 1].body_len)
-		memcpy(d->bodies[at - 1], src->bodies[at - 1], src->log[at - 1].body_len);
-	d->log[at - 1].body = d->bodies[at - 1];
+	/* With witnesses the donor's window comes along (it reaches back to hold): a witness that
+	 * takes this checkpoint, or recovers from this replica later, needs those ops (§9.5). */
+	uint64_t from = s->witnesses ? src->first : at;
+	for (uint64_t x = from; x <= at; x++) {
+		d->log[x - 1] = src->log[x - 1];
+		if (src->log[x - 1].body_len)
+			memcpy(d->bodies[x - 1], src->bodies[x - 1], src->log[x - 1].body_len);
+		d->log[x - 1].body = d->bodies[x - 1];
+	}
 	if (!keep)
 		d->op = at;
-	d->first = at;
+	d->first = from;
 	d->commit = at;
 	d->digest = src->digest;
 	memcpy(d->clients, src->clients, sizeof(*d->clients) * s->client_table);
 	d->lost = false;
 	s->replica[i].dvc_view = 0; /* S13 memory: a DVC for a view that is normal already is moot */
-	if (s->use_store) {
+	if (s->use_store && !vr_witness(s->witnesses, (uint8_t)i)) { /* a witness takes no state */
 		const char *why = NULL;
 		store_close(d->store);
 		d->store = NULL;
@@ -1078,7 +1145,8 @@ static void sim_snapshots(struct sim *s)
 			continue;
 		int donors[SIM_REPLICAS_MAX], count = 0;
 		for (int j = 0; j < s->n; j++)
-			if (j != i && s->replica[j].up && s->replica[j].disk.commit >= sr->snapshot_min &&
+			if (j != i && s->replica[j].up && !vr_witness(s->witnesses, (uint8_t)j) &&
+			    s->replica[j].disk.commit >= sr->snapshot_min &&
 			    s->replica[j].disk.epoch == sr->disk.epoch && s->link[j][i] && s->link[i][j])
 				donors[count++] = j;
 		if (count == 0) {
@@ -1170,7 +1238,7 @@ static void sim_epoch_join(struct sim *s, int i, int j)
 	uint64_t view = g->view > 1 ? g->view : 1;
 	if (lost)
 		d->meta = (struct vr_meta){ .status = VR_STATUS_RECOVERING };
-	else if (g->status == VR_STATUS_NORMAL && g->view == 0 && vr_primary_index(0, (uint8_t)s->n) != i)
+	else if (g->status == VR_STATUS_NORMAL && g->view == 0 && vr_primary_index(0, (uint8_t)s->n, s->witnesses) != i)
 		d->meta = (struct vr_meta){ .status = VR_STATUS_NORMAL };
 	else
 		d->meta = (struct vr_meta){ .status = VR_STATUS_VIEW_CHANGE, .view = view };
@@ -1179,6 +1247,39 @@ static void sim_epoch_join(struct sim *s, int i, int j)
 	d->epoch_head = src->epoch_head;
 	if (sim_disk_take_checkpoint(s, i, j, at, false))
 		sim_replica_start(s, i, false);
+}
+
+/*
+ * Witness j, of a later epoch, tells replica i: a witness has no checkpoint to give, so i takes
+ * the entries that ended its epoch from j's log (vr_epoch_entries), commits by checksum once
+ * they are durable (a later notice), and moves on, one epoch at a time. The end of i's epoch is
+ * the first RECONFIGURE in j's committed log above the op i's epoch began at.
+ */
+static void sim_epoch_from_witness(struct sim *s, int j, int i)
+{
+	const struct sim_disk *src = &s->replica[j].disk;
+	struct sim_replica *si = &s->replica[i];
+	uint64_t end = 0;
+
+	for (uint64_t x = si->vr.config.epoch_op + 1; x <= src->epoch_op && x <= src->op && !end; x++)
+		if (x >= src->first && src->log[x - 1].kind == VR_KIND_RECONFIGURE)
+			end = x;
+	if (!end)
+		return; /* j's log does not reach back that far: a full replica's checkpoint, later */
+	int rc = vr_epoch_commit(&si->vr, end, src->log[end - 1].checksum);
+	if (rc == 0) {
+		sim_epoch_after(s, i);
+		return;
+	}
+	if (rc == -EAGAIN)
+		return;
+	uint64_t from = si->vr.commit + 1 > src->first ? si->vr.commit + 1 : src->first;
+	if (from > end)
+		return;
+	rc = vr_epoch_entries(&si->vr, &src->log[from - 1], (uint32_t)(end - from + 1));
+	sim_trace(s, "r%d gives r%d its entries %" PRIu64 "..%" PRIu64 ": %d", j, i, from, end, rc);
+	if (rc == -EINVAL)
+		sim_fail(s, "r%d refuses r%d's entries that ended its epoch", i, j);
 }
 
 /* A message of replica i's older epoch reached j: j tells i of its epoch (vrfsd's notice). */
@@ -1191,6 +1292,10 @@ static void sim_epoch_notice(struct sim *s, int j, int i)
 		return;
 	sim_trace(s, "r%d tells r%d of epoch %" PRIu64 " (from op %" PRIu64 ")", j, i, sj->disk.epoch,
 	          sj->disk.epoch_op);
+	if (vr_witness(s->witnesses, (uint8_t)j)) {
+		sim_epoch_from_witness(s, j, i);
+		return;
+	}
 	if (sj->vr.config.epoch == si->vr.config.epoch + 1) {
 		int rc = vr_epoch_commit(&si->vr, sj->disk.epoch_op, sj->disk.epoch_head);
 		if (rc == 0) {
@@ -1351,7 +1456,7 @@ static void sim_client_tick(struct sim *s, struct sim_client *sc)
 	/* Reads, to the replica the client believes primary (now and then to any replica). */
 	if (!sc->reading && sim_chance(s, 1, 6)) {
 		int node = SIM_REPLICAS_MAX + sc->index;
-		int at = sim_chance(s, 3, 4) ? vr_primary_index(sc->vc.view, (uint8_t)s->n)
+		int at = sim_chance(s, 3, 4) ? vr_primary_index(sc->vc.view, (uint8_t)s->n, s->witnesses)
 		                             : (int)sim_below(s, (uint64_t)s->n);
 		struct sim_replica *sr = &s->replica[at];
 		/* With local reads, half the reads ask any replica for what this client has seen. */
@@ -1429,7 +1534,7 @@ static int sim_primary_guess(struct sim *s)
 			view = r->view;
 		}
 	}
-	return (int)(view % (uint64_t)s->n);
+	return vr_primary_index(view, (uint8_t)s->n, s->witnesses);
 }
 
 static void sim_partition(struct sim *s)
@@ -1637,7 +1742,10 @@ static bool sim_converged(struct sim *s)
 		if (!sr->up || sr->vr.status != VR_STATUS_NORMAL || sr->vr.view != p->view ||
 		    sr->vr.config.epoch != p->config.epoch)
 			return false;
-		if (sr->vr.commit != p->log.op || sr->disk.digest != s->replica[sim_primary_guess(s)].disk.digest)
+		if (sr->vr.commit != p->log.op)
+			return false;
+		if (!vr_witness(s->witnesses, (uint8_t)i) &&
+		    sr->disk.digest != s->replica[sim_primary_guess(s)].disk.digest)
 			return false;
 	}
 	return true;
@@ -1648,14 +1756,18 @@ static void sim_check_stores(struct sim *s)
 {
 	uint8_t first[STORE_DIGEST_SIZE], other[STORE_DIGEST_SIZE];
 
-	if (!s->use_store || store_digest(s->replica[0].disk.store, first))
-		return;
-	for (int i = 1; i < s->n; i++) {
-		if (store_digest(s->replica[i].disk.store, other) || memcmp(first, other, sizeof(first)))
-			sim_fail(s, "S2: the stores of r0 and r%d differ after convergence", i);
-	}
+	int f0 = vr_primary_index(0, (uint8_t)s->n, s->witnesses); /* a full replica */
 	struct store_statfs st;
-	if (!store_statfs(s->replica[0].disk.store, &st))
+
+	if (!s->use_store || store_digest(s->replica[f0].disk.store, first))
+		return;
+	for (int i = 0; i < s->n; i++) {
+		if (vr_witness(s->witnesses, (uint8_t)i))
+			continue;
+		if (store_digest(s->replica[i].disk.store, other) || memcmp(first, other, sizeof(first)))
+			sim_fail(s, "S2: the stores of r%d and r%d differ after convergence", f0, i);
+	}
+	if (!store_statfs(s->replica[f0].disk.store, &st))
 		sim_trace(s, "stores equal: %" PRIu64 " inodes, %" PRIu64 " data bytes", st.inodes, st.data_bytes);
 }
 
@@ -1732,6 +1844,23 @@ static int sim_run(const struct sim_options *opt)
 	sim_trace(s, "local reads: %s", s->local_reads ? "yes" : "no");
 	s->epochs = opt->epochs >= 0 ? opt->epochs == 1 : (opt->seed / 64) % 2 == 1;
 	sim_trace(s, "reconfigurations: %s", s->epochs ? "yes" : "no");
+	/* Witnesses in half the seeds, from the seed alone: one of three, one or two of five, at
+	 * places the seed picks; some seeds also bound the log window's bytes. */
+	if (opt->witnesses >= 0 ? opt->witnesses == 1 : (opt->seed / 128) % 2 == 1) {
+		uint64_t h = sim_mix(opt->seed, 0x5157);
+		int count = s->n == 3 ? 1 : 1 + (int)(h % 2);
+		while (count > 0) {
+			h = sim_mix(h, 1);
+			uint8_t i = (uint8_t)(h % (uint64_t)s->n);
+			if (!vr_witness(s->witnesses, i)) {
+				s->witnesses |= (uint16_t)(1u << i);
+				count--;
+			}
+		}
+		if ((h >> 8) % 2 && s->checkpoint_ops)
+			s->log_bytes_max = 2 * SIM_BODY_MAX + (h >> 16) % 4096;
+	}
+	sim_trace(s, "witnesses: %#x, log bytes <= %" PRIu64, s->witnesses, s->log_bytes_max);
 	for (int i = 0; i < s->n; i++) {
 		struct sim_replica *sr = &s->replica[i];
 		sr->sim = s;
@@ -1747,7 +1876,7 @@ static int sim_run(const struct sim_options *opt)
 		sc->sim = s;
 		sc->index = j;
 		sc->remaining = (int)s->requests_per_client;
-		vr_client_init(&sc->vc, (uint8_t)s->n, SIM_BODY_MAX, 25, &io);
+		vr_client_init(&sc->vc, (uint8_t)s->n, s->witnesses, SIM_BODY_MAX, 25, &io);
 	}
 
 	while (!s->failed && s->now < SIM_TICKS_FAULTS)
@@ -1821,7 +1950,7 @@ static void sim_on_abort(int sig)
 static void sim_usage(FILE *out)
 {
 	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--store] [--batch N] [--lease-ticks N] "
-	             "[--local-reads 0|1] [--epochs 0|1] "
+	             "[--local-reads 0|1] [--epochs 0|1] [--witnesses 0|1] "
 	             "[--jobs N] "
 	             "[--stop] [-v]\n"
 	             "  Simulates a VR cluster under faults and checks its invariants.\n"
@@ -1837,6 +1966,8 @@ static void sim_usage(FILE *out)
 	             "  --local-reads 0|1  half the reads at any replica (default: bit 5 of the seed)\n"
 	             "  --epochs 0|1   a client reconfigures now and then: new epochs of the same members\n"
 	             "                 (default: bit 6 of the seed)\n"
+	             "  --witnesses 0|1  one replica of three, or one or two of five, are witnesses\n"
+	             "                 (default: bit 7 of the seed)\n"
 	             "  --jobs N       run N seeds at once (default 1)\n"
 	             "  --stop         stop at the first failing seed\n"
 	             "  -v             print the trace of a single seed\n"
@@ -1923,7 +2054,7 @@ static int sim_range(struct sim_options opt, uint64_t first, uint64_t last, int 
 
 int main(int argc, char **argv)
 {
-	struct sim_options opt = { .seed = 1, .lease_ticks = -1, .local_reads = -1, .epochs = -1 };
+	struct sim_options opt = { .seed = 1, .lease_ticks = -1, .local_reads = -1, .epochs = -1, .witnesses = -1 };
 	uint64_t first = 0, last = 0;
 	bool range = false, stop = false;
 	uint64_t jobs = 1;
@@ -1996,6 +2127,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			opt.epochs = v[0] - '0';
+			i++;
+		} else if (!strcmp(a, "--witnesses") && v) {
+			if (strcmp(v, "0") && strcmp(v, "1")) {
+				fprintf(stderr, "vr-sim: --witnesses wants 0 or 1, not '%s'\n", v);
+				return 2;
+			}
+			opt.witnesses = v[0] - '0';
 			i++;
 		} else if (!strcmp(a, "--jobs") && v) {
 			if (sim_parse_u64(v, &jobs) || jobs < 1 || jobs > 64) {

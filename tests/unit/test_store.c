@@ -3102,6 +3102,53 @@ static void test_copy_range_keeps_holes(void **state)
 	fx_expect(fx, dst, 100, 10 * CHUNK - 100, true);
 }
 
+static int count_row(void *arg, const struct store_session_row *row)
+{
+	(void)row;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* A witness's copy of a checkpoint: the tree goes, the client table, the log and the commit stay. */
+static void test_drop_files(void **state)
+{
+	struct fx *fx = *state;
+	struct store_session_row row = { .slot = 0, .client_id = FX_CLIENT, .session = 1, .request = 3, .op = 0 };
+	struct store_log_entry e = { .op = 1, .data = (const uint8_t *)"entry", .len = 5 };
+	struct wire_fs_op op = op_mkdir(WIRE_INO_ROOT, "d", 0755);
+	uint8_t before[STORE_DIGEST_SIZE], after[STORE_DIGEST_SIZE];
+
+	fx_apply(fx, &op);
+	op = op_create(fx_ino(fx, WIRE_INO_ROOT, "d"), "f", S_IFREG | 0644, 0);
+	fx_apply(fx, &op);
+	op = op_write(fx_ino(fx, fx_ino(fx, WIRE_INO_ROOT, "d"), "f"), 0, "hello", 5);
+	row.op = store_commit(fx->s) + 1;
+	fx_apply_as(fx, &op, &row, FX_CLIENT, 0);
+	assert_int_equal(store_log_write(fx->s, 0, &e, 1, (const uint8_t *)"m", 1), 0);
+	fx_digest(fx, before);
+	uint64_t commit = store_commit(fx->s);
+
+	assert_int_equal(store_begin(fx->s), 0);
+	assert_int_equal(store_drop_files(fx->s), STORE_BROKEN); /* not inside a group */
+	assert_int_equal(store_end(fx->s), 0);
+	assert_int_equal(store_drop_files(fx->s), 0);
+	struct store_statfs st = fx_statfs(fx);
+	assert_int_equal(st.inodes, 1);
+	assert_int_equal(st.data_bytes, 0);
+	assert_int_equal(fx_lookup(fx, WIRE_INO_ROOT, "d", NULL), -ENOENT);
+	assert_int_equal(fx_attr(fx, WIRE_INO_ROOT).nlink, 2);
+	assert_int_equal(store_commit(fx->s), commit);
+	fx_digest(fx, after);
+	assert_memory_not_equal(before, after, STORE_DIGEST_SIZE);
+	uint8_t meta[4];
+	uint32_t len = 0;
+	assert_int_equal(store_log_meta(fx->s, meta, sizeof(meta), &len), 0);
+	assert_int_equal(len, 1);
+	int rows = 0;
+	assert_int_equal(store_sessions_read(fx->s, count_row, &rows), 0);
+	assert_int_equal(rows, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3180,6 +3227,7 @@ int main(void)
 		cmocka_unit_test(test_open_refuses_foreign_database),
 		cmocka_unit_test(test_open_refuses_non_sqlite_file),
 		cmocka_unit_test(test_link_count_limit),
+		cmocka_unit_test_setup_teardown(test_drop_files, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

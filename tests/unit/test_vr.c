@@ -81,6 +81,7 @@ struct fx {
 	size_t snapshot_count; /* need_snapshot calls, the newest one's arguments */
 	uint64_t snapshot_min, snapshot_view;
 	uint32_t checkpoint_ops; /* fx_config: 0 keeps the whole log */
+	uint16_t witnesses;      /* fx_config: vr_config.witnesses */
 };
 
 static void fx_on_send(void *ctx, uint8_t replica, const struct vr_message *m)
@@ -266,6 +267,7 @@ static void fx_init(struct fx *fx, uint8_t self)
 
 	fx_config(&c, self);
 	c.checkpoint_ops = fx->checkpoint_ops;
+	c.witnesses = fx->witnesses;
 	c.lease_ns = fx->lease_ns;
 	c.drift_ppm = fx->drift_ppm;
 	assert_int_equal(vr_init(&fx->r, &c, &io, NULL), 0);
@@ -280,6 +282,7 @@ static void fx_init_recovering(struct fx *fx, uint8_t self)
 
 	fx_config(&c, self);
 	c.checkpoint_ops = fx->checkpoint_ops;
+	c.witnesses = fx->witnesses;
 	assert_int_equal(vr_init_recovering(&fx->r, &c, &io), 0);
 	fx->initialised = true;
 }
@@ -304,6 +307,7 @@ static void fx_restart(struct fx *fx, uint8_t self, const struct vr_meta *meta, 
 	memset(clients, 0, sizeof(clients));
 	fx_config(&c, self);
 	c.checkpoint_ops = fx->checkpoint_ops;
+	c.witnesses = fx->witnesses;
 	assert_int_equal(vr_init(&fx->r, &c, &io, &d), 0);
 	fx->initialised = true;
 }
@@ -2530,6 +2534,179 @@ static void test_epoch_stamped_and_filtered(void **state)
 	assert_int_equal(fx->r.commit, 1);
 }
 
+/* ---- Witnesses (§9.5) ------------------------------------------------------------------ */
+
+/* Views go round the full replicas; a configuration keeps f+1 of them. */
+static void test_witness_primaries_and_config(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_config c;
+	struct vr_io io = fx_io(fx);
+	static const uint8_t three[] = { 0, 1, 0, 1 }, five[] = { 0, 2, 4, 0 };
+
+	for (uint64_t v = 0; v < 4; v++) {
+		assert_int_equal(vr_primary_index(v, 3, 0), v % 3);
+		assert_int_equal(vr_primary_index(v, 3, 1u << 2), three[v]);
+		assert_int_equal(vr_primary_index(v, 5, (1u << 1) | (1u << 3)), five[v]);
+	}
+	fx_config(&c, 0);
+	c.witnesses = (1u << 1) | (1u << 2); /* two of three: one full replica */
+	assert_int_equal(vr_init(&fx->r, &c, &io, NULL), -EINVAL);
+	c.witnesses = 1u << 3; /* no replica 3 */
+	assert_int_equal(vr_init(&fx->r, &c, &io, NULL), -EINVAL);
+	c.witnesses = 1u << 2;
+	c.log_bytes_max = 1024; /* a byte bound without checkpoints never makes room */
+	assert_int_equal(vr_init(&fx->r, &c, &io, NULL), -EINVAL);
+	c.checkpoint_ops = 4;
+	assert_int_equal(vr_init(&fx->r, &c, &io, NULL), 0);
+	fx->initialised = true;
+}
+
+/* A witness logs and acknowledges, but executes no op: no up-call, and no reads. */
+static void test_witness_executes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[3];
+	struct vr_read rd;
+
+	fx->witnesses = 1u << 2;
+	fx_chain(log, 1, 3, 0);
+	log[1].kind = VR_KIND_OP; /* op 2: a request of the session op 1 registered */
+	log[1].client_id = log[0].client_id;
+	log[1].session = 1;
+	log[1].request = 1;
+	log[1].checksum = vr_entry_checksum(&log[1]);
+	log[2].parent = log[1].checksum;
+	log[2].kind = VR_KIND_RECONFIGURE;
+	log[2].client_id = log[0].client_id;
+	log[2].session = 1;
+	log[2].request = 2;
+	log[2].checksum = vr_entry_checksum(&log[2]);
+	fx_backup_with_log(fx, 2, log, 3);
+	fx_commit(fx, 0, 0, 3, 3);
+	assert_int_equal(fx->r.commit, 3);
+	assert_int_equal(fx->apply_count, 3);
+	fx_assert_applied(fx, 0, 1, false);
+	fx_assert_applied(fx, 1, 2, false); /* a full replica makes this one an up-call */
+	fx_assert_applied(fx, 2, 3, true);  /* the RECONFIGURE: its configuration is recorded */
+	assert_int_equal(fx->r.epoch_end, 3);
+	assert_int_equal(vr_read_begin_local(&fx->r, &rd, 0), -EAGAIN);
+}
+
+/* Logs are truncated only up to hold, what every full replica holds; a witness right up to it. */
+static void test_witness_truncates_only_to_hold(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[8];
+	struct vr_message c = { .command = VR_COMMIT, .replica = 0, .view = 0, .commit = 8, .op = 8 };
+
+	fx->witnesses = 1u << 2;
+	fx->checkpoint_ops = 2;
+	fx_chain(log, 1, 8, 0);
+	fx_backup_with_log(fx, 2, log, 8);
+	fx_deliver(fx, &c); /* committed, but no full replica said to hold anything */
+	assert_int_equal(fx->r.commit, 8);
+	assert_int_equal(fx->r.log.first, 1);
+	c.hold = 5;
+	fx_deliver(fx, &c);
+	assert_int_equal(fx->r.log.first, 5);
+	assert_int_equal(fx->write_count, 1);
+	assert_int_equal(fx->writes[0].kind, VR_WRITE_TRUNCATE);
+	assert_int_equal(fx->writes[0].op, 5);
+	c.hold = 4; /* hold never goes back */
+	fx_deliver(fx, &c);
+	assert_int_equal(fx->r.hold, 5);
+	assert_int_equal(fx->r.log.first, 5);
+
+	/* A full replica keeps its checkpoint_ops, and never truncates past hold either. */
+	vr_deinit(&fx->r);
+	fx->initialised = false;
+	fx_backup_with_log(fx, 1, log, 8);
+	c.hold = 1;
+	fx_deliver(fx, &c);
+	assert_int_equal(fx->r.log.first, 1);
+	c.hold = 8;
+	fx_deliver(fx, &c);
+	assert_int_equal(fx->r.log.first, 7);
+}
+
+/* The primary finds hold from the full replicas' PREPAREOKs alone, and sends it in COMMIT. */
+static void test_primary_finds_hold(void **state)
+{
+	struct fx *fx = *state;
+
+	fx->witnesses = 1u << 2;
+	fx_init(fx, 0);
+	struct vr_message m = fx_request(7, VR_KIND_REGISTER, 0, 0, NULL);
+	fx_deliver(fx, &m);
+	fx_persist_all(fx);
+	fx_prepare_ok(fx, 2, 0, 1); /* the witness: committed, but replica 1 may lack it */
+	assert_int_equal(fx->r.commit, 1);
+	assert_int_equal(fx->r.hold, 0);
+	fx_prepare_ok(fx, 1, 0, 1);
+	assert_int_equal(fx->r.hold, 1);
+	fx_reset(fx);
+	fx_tick(fx, 5);
+	assert_true(fx->sent_count >= 2);
+	fx_assert_send(fx, 0, VR_COMMIT, 1, 0);
+	assert_int_equal(fx->sent[0].m.hold, 1);
+}
+
+/* A new primary whose own log starts long before the chosen one (which would not fit the window
+ * from the own first entry) executes and truncates up to the chosen log's first entry, which it
+ * holds, instead of waiting for a view it could never complete either. */
+static void test_new_primary_trims_to_the_chosen_log(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[FX_LOG_MAX];
+
+	fx_chain(log, 1, 75, 0);
+	fx_backup_with_log(fx, 1, log, 40);
+	fx_svc(fx, 0, 1);
+	fx_persist_all(fx); /* its own DVC (v' 0, op 40) */
+	struct vr_message dvc = { .command = VR_DO_VIEW_CHANGE,
+		                  .replica = 2,
+		                  .view = 1,
+		                  .last_normal_view = 0,
+		                  .op = 75,
+		                  .commit = 30,
+		                  .entry_count = 46,
+		                  .entries = &log[29] };
+	fx_deliver(fx, &dvc);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.log.first, 30);
+	assert_int_equal(fx->r.log.op, 75);
+	assert_true(fx->r.commit >= 30);
+}
+
+/* The entries that ended the epoch, from a replica of the next one (a witness has no checkpoint
+ * to give), join the log where they chain on; the epoch then ends once they are durable. */
+static void test_epoch_entries_end_the_epoch(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[5], other[5];
+
+	fx_chain(log, 1, 5, 0);
+	log[4].kind = VR_KIND_RECONFIGURE;
+	log[4].checksum = vr_entry_checksum(&log[4]);
+	memcpy(other, log, sizeof(other));
+	other[1].timestamp++; /* another log from op 2 on */
+	fx_chain(other, 2, 5, 0);
+	fx_backup_with_log(fx, 1, log, 2);
+	assert_int_equal(vr_epoch_entries(&fx->r, &log[2], 2), -EINVAL); /* does not end at a RECONFIGURE */
+	assert_int_equal(vr_epoch_entries(&fx->r, &other[2], 3), -EINVAL);
+	other[4].kind = VR_KIND_RECONFIGURE;
+	other[4].checksum = vr_entry_checksum(&other[4]);
+	assert_int_equal(vr_epoch_entries(&fx->r, &other[3], 2), -ENOENT); /* another log: no join */
+	assert_int_equal(vr_epoch_entries(&fx->r, &log[2], 3), 0);
+	assert_int_equal(fx->r.log.op, 5);
+	assert_int_equal(vr_epoch_commit(&fx->r, 5, log[4].checksum), -EAGAIN); /* not durable yet */
+	fx_persist_all(fx);
+	assert_int_equal(vr_epoch_commit(&fx->r, 5, log[4].checksum), 0);
+	assert_int_equal(fx->r.commit, 5);
+	assert_int_equal(fx->r.epoch_end, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2607,6 +2784,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_epoch_start_primary_takes_requests, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_state_that_does_not_chain_is_dropped, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_state_beyond_capacity_is_rejected, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_witness_primaries_and_config, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_witness_executes_nothing, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_witness_truncates_only_to_hold, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_primary_finds_hold, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_new_primary_trims_to_the_chosen_log, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_epoch_entries_end_the_epoch, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -129,7 +129,7 @@ static void fx_init(struct fx *fx)
 		.new_client_id = fx_on_new_client_id,
 	};
 
-	assert_int_equal(vr_client_init(&fx->c, 3, FX_BODY_MAX, FX_RESEND, &io), 0);
+	assert_int_equal(vr_client_init(&fx->c, 3, 0, FX_BODY_MAX, FX_RESEND, &io), 0);
 	fx->initialised = true;
 }
 
@@ -208,9 +208,9 @@ static void test_client_init_rejects_bad_arguments(void **state)
 		.ctx = fx, .send = fx_on_send, .done = fx_on_done, .new_client_id = fx_on_new_client_id
 	};
 
-	assert_int_equal(vr_client_init(&fx->c, 0, FX_BODY_MAX, FX_RESEND, &io), -EINVAL);
-	assert_int_equal(vr_client_init(&fx->c, VR_REPLICAS_MAX + 1, FX_BODY_MAX, FX_RESEND, &io), -EINVAL);
-	assert_int_equal(vr_client_init(&fx->c, 3, FX_BODY_MAX, 0, &io), -EINVAL);
+	assert_int_equal(vr_client_init(&fx->c, 0, 0, FX_BODY_MAX, FX_RESEND, &io), -EINVAL);
+	assert_int_equal(vr_client_init(&fx->c, VR_REPLICAS_MAX + 1, 0, FX_BODY_MAX, FX_RESEND, &io), -EINVAL);
+	assert_int_equal(vr_client_init(&fx->c, 3, 0, FX_BODY_MAX, 0, &io), -EINVAL);
 	assert_int_equal(fx->sent_count, 0);
 }
 

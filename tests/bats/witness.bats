@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# Witnesses (VR-PROTOCOL.md §9.5) on real processes: three replicas on loopback, r0 and r1 full,
+# r2 a witness (--cluster ...,witness@HOST:PORT). The witness votes and keeps the log, but no
+# file data; with one full replica down, what is written lives on the other full replica and
+# on the witness, and survives the loss of that other full replica too.
+
+load cluster
+
+setup() {
+	cluster_setup
+	CLUSTER=127.0.0.1:${PORTS[0]},127.0.0.1:${PORTS[1]},witness@127.0.0.1:${PORTS[2]}
+	VRFSD_ARGS=(--liveness-ms 300)
+}
+
+teardown() {
+	cluster_teardown
+}
+
+# write_files DIR FROM TO: files FROM..TO of 64 KiB of random bytes; their sums go to $T/sums.
+write_files() {
+	local i
+	for i in $(seq "$2" "$3"); do
+		head -c 65536 /dev/urandom >"$T/src-$i"
+		cp "$T/src-$i" "$1/f$i"
+		(cd "$T" && sha256sum "src-$i" | sed "s| src-| f|") >>"$T/sums"
+	done
+}
+
+# check_files DIR: every file written is there, with its bytes.
+check_files() {
+	(cd "$1" && sha256sum --quiet -c "$T/sums")
+}
+
+# witness_empty DIR: the store in DIR holds no file: no entry, only the root inode, no data.
+witness_empty() {
+	run "$CHECK" "$1"
+	echo "$output"
+	[[ "$output" == *", 0 files, 1 inodes, 0 data bytes"* ]]
+}
+
+@test "the witness is never primary and keeps no file data; the full replicas hold every file" {
+	start_cluster
+	status_json | jq -e '.replicas[2].role == "witness" and .replicas[0].role == "full"'
+	mount_vrfs m
+	write_files "$T/m" 1 40
+	check_files "$T/m"
+	# Views go round r0 and r1 only: kill the primary twice, the witness is never chosen.
+	kill_replica 0
+	wait_file "$T/r0.log" 1
+	for _ in $(seq 1 100); do
+		status_json 2>/dev/null | jq -e '.replicas[1].status == "normal" and .replicas[1].primary == 1' \
+			>/dev/null && break
+		sleep 0.1
+	done
+	status_json | jq -e '.replicas[1].primary == 1 and .replicas[2].primary == 1'
+	write_files "$T/m" 41 50
+	start_replica 0
+	wait_converged 30
+	check_files "$T/m"
+	unmount_all
+	wait_converged 30
+	stop_cluster
+	"$CHECK" "$T/r0" "$T/r1" | grep -q '50 files'
+	witness_empty "$T/r2"
+}
+
+@test "a full replica down, then the other lost: what was written meanwhile comes from the witness's log" {
+	start_cluster
+	mount_vrfs m
+	write_files "$T/m" 1 10
+	kill_replica 1 # a full backup: r0 and the witness r2 commit from now on
+	write_files "$T/m" 11 60
+	status_json | jq -e '.replicas[2].log_ops >= 50' # the witness holds what r1 lacks
+	kill_replica 0 # the primary, with the only full copy of files 11..60
+	start_replica 1
+	# r1 and the witness form a view: r1 is its primary, and takes ops 11..60 from the witness.
+	check_files "$T/m"
+	write_files "$T/m" 61 70
+	start_replica 0
+	wait_converged 30
+	check_files "$T/m"
+	unmount_all
+	wait_converged 30
+	stop_cluster
+	"$CHECK" "$T/r0" "$T/r1" | grep -q '70 files'
+	witness_empty "$T/r2"
+}
+
+@test "a witness that lost its disk recovers the log from a checkpoint and drops its files" {
+	VRFSD_ARGS+=(--checkpoint-ops 10)
+	start_cluster
+	mount_vrfs m
+	write_files "$T/m" 1 30
+	stop_replica 2
+	rm -rf "$T/r2"
+	write_files "$T/m" 31 60 # the primary's log starts after the witness's loss: a checkpoint is needed
+	start_replica 2
+	wait_converged 60
+	grep -q 'installed the checkpoint' "$T/r2.log"
+	write_files "$T/m" 61 70
+	check_files "$T/m"
+	unmount_all
+	wait_converged 30
+	stop_cluster
+	"$CHECK" "$T/r0" "$T/r1" | grep -q '70 files'
+	witness_empty "$T/r2"
+}
+
+@test "refused with a message: too many witnesses, reads at a witness, reconfiguring witnesses" {
+	run "$VRFSD" --id 0 --cluster "127.0.0.1:${PORTS[0]},witness@127.0.0.1:${PORTS[1]},witness@127.0.0.1:${PORTS[2]}" \
+		--data "$T/x"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"at most 1 (f), so that f+1 replicas keep the files"* ]]
+	[ ! -e "$T/x" ]
+	start_cluster
+	mkdir -p "$T/w"
+	run "$VRFS" mount --cluster "$CLUSTER" -o read_from=2 "$T/w" -f
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"replica 2 is a witness"* ]]
+	run "$VRFS" reconfigure --cluster "$CLUSTER" --to "127.0.0.1:${PORTS[0]},127.0.0.1:${PORTS[1]},127.0.0.1:${PORTS[2]}"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"cannot be reconfigured yet"* ]]
+	wait_converged 10
+}
