@@ -106,6 +106,32 @@ witness_empty() {
 	witness_empty "$T/r2"
 }
 
+@test "with a full replica down, writes beyond the log window (32 MiB) wait for it, then go on" {
+	start_cluster
+	mount_vrfs m
+	kill_replica 1
+	head -c $((48 << 20)) /dev/urandom >"$T/big"
+	cp "$T/big" "$T/m/big" &
+	echo $! >"$T/cp.pid"
+	# The primary's log reaches back to what r1 holds: it fills up to the bound, and the copy waits.
+	for _ in $(seq 1 300); do
+		status_json 2>/dev/null | jq -e '.replicas[0].log_bytes > 30000000' >/dev/null && break
+		sleep 0.1
+	done
+	status_json | jq -e '.replicas[0].log_bytes > 30000000 and .replicas[0].log_bytes <= 33554432'
+	sleep 2
+	kill -0 "$(pid_of cp)" # still waiting
+	start_replica 1
+	wait "$(pid_of cp)"
+	rm -f "$T/cp.pid"
+	cmp "$T/big" "$T/m/big"
+	wait_converged 30
+	status_json | jq -e '.replicas[2].log_bytes < 4000000' # the witness let go of it
+	unmount_all
+	stop_cluster
+	witness_empty "$T/r2"
+}
+
 @test "refused with a message: too many witnesses, reads at a witness, reconfiguring witnesses" {
 	run "$VRFSD" --id 0 --cluster "127.0.0.1:${PORTS[0]},witness@127.0.0.1:${PORTS[1]},witness@127.0.0.1:${PORTS[2]}" \
 		--data "$T/x"
