@@ -27,8 +27,8 @@
  *   S16    every reply a client accepts matches the committed log, and real-time
  *          order holds (a request submitted after a reply was received is ordered after it).
  *   W1/W2  witnesses (§9.5, half the seeds): a witness executes no op (only a RECONFIGURE:
- *          it has no state and no store); no replica truncates its log past an op some full replica's disk
- *          lacks (the hold rule). Views go round the full replicas only.
+ *          it has no state and no store); no replica truncates its log past an op that some
+ *          full replica's disk lacks (the hold rule). Views go round the full replicas only.
  *   E1-E3  reconfiguration (§10, half the seeds): every replica ends epoch e at the same op
  *          and entry; the RECONFIGURE entry is the last of its epoch's log; a replica in
  *          epoch e+1 holds the state epoch e ended with. The epochs keep the members (the
