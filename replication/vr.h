@@ -382,22 +382,31 @@ int vr_epoch_commit(struct vr_replica *r, uint64_t op, uint64_t head);
  */
 int vr_epoch_entries(struct vr_replica *r, const struct vr_entry *entries, uint32_t count);
 
-/* Primary of view: the full replicas in turn, witnesses (bit i of witnesses) skipped. */
-static inline uint8_t vr_primary_index(uint64_t view, uint8_t replica_count, uint16_t witnesses)
-{
-	uint8_t full = 0;
-
-	for (uint8_t i = 0; i < replica_count; i++)
-		full += !(witnesses >> i & 1);
-	uint64_t k = full ? view % full : 0;
-	for (uint8_t i = 0; i < replica_count; i++)
-		if (!(witnesses >> i & 1) && k-- == 0)
-			return i;
-	return 0;
-}
 static inline bool vr_witness(uint16_t witnesses, uint8_t i)
 {
 	return witnesses >> i & 1;
+}
+
+/* How many of replica_count replicas are witnesses. */
+static inline uint8_t vr_witness_count(uint16_t witnesses, uint8_t replica_count)
+{
+	uint8_t n = 0;
+
+	for (uint8_t i = 0; i < replica_count; i++)
+		n += vr_witness(witnesses, i);
+	return n;
+}
+
+/* Primary of view: the full replicas in turn, witnesses (bit i of witnesses) skipped. */
+static inline uint8_t vr_primary_index(uint64_t view, uint8_t replica_count, uint16_t witnesses)
+{
+	if (!witnesses)
+		return (uint8_t)(view % replica_count);
+	uint64_t k = view % (uint64_t)(replica_count - vr_witness_count(witnesses, replica_count));
+	for (uint8_t i = 0; i < replica_count; i++)
+		if (!vr_witness(witnesses, i) && k-- == 0)
+			return i;
+	return 0;
 }
 bool vr_is_primary(const struct vr_replica *r);
 const struct vr_entry *vr_log_entry(const struct vr_replica *r, uint64_t op);

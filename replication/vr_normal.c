@@ -526,8 +526,7 @@ void vr_primary_tick(struct vr_replica *r)
 				to = from + r->config.pipeline_max - 1;
 			if (from <= to)
 				vr_send_prepares(r, i, from, to);
-			else if (r->config.witnesses && !vr_witness(r->config.witnesses, i) &&
-			         r->acked[i] < r->log.op && r->log.op >= r->log.first)
+			else if (r->config.witnesses && !vr_witness(r->config.witnesses, i) && r->acked[i] < r->log.op)
 				/* §9.5: hold needs every full replica's acknowledgement, and one may have been
 				 * lost after the op committed: the last op again asks for it (a duplicate). */
 				vr_send_prepare(r, i, r->log.op, r->log.op);

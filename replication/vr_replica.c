@@ -668,10 +668,7 @@ static int vr_config_check(const struct vr_config *c)
 		return -EINVAL;
 	if (c->log_bytes_max && (!c->checkpoint_ops || c->log_bytes_max < 2 * (uint64_t)c->body_size_max))
 		return -EINVAL; /* only checkpoints make room, and one op must fit */
-	uint8_t witnesses = 0;
-	for (uint8_t i = 0; i < c->replica_count; i++)
-		witnesses += vr_witness(c->witnesses, i);
-	if (witnesses > (c->replica_count - 1) / 2)
+	if (vr_witness_count(c->witnesses, c->replica_count) > (c->replica_count - 1) / 2)
 		return -EINVAL; /* f+1 full replicas at least */
 	return 0;
 }

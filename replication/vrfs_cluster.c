@@ -202,9 +202,7 @@ int vrfs_cluster_parse(struct vrfs_cluster *c, const char *list, char *why, size
 		         c->count);
 		return -EINVAL;
 	}
-	uint8_t witnesses = 0, f = (uint8_t)((c->count - 1) / 2);
-	for (uint8_t i = 0; i < c->count; i++)
-		witnesses += vr_witness(c->witnesses, i);
+	uint8_t witnesses = vr_witness_count(c->witnesses, c->count), f = (uint8_t)((c->count - 1) / 2);
 	if (witnesses > f) {
 		snprintf(
 		        why, why_size,

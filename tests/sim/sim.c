@@ -1974,6 +1974,18 @@ static void sim_usage(FILE *out)
 	             "Exit status: 0 when every seed passed, 1 when any failed, 2 on bad usage.\n");
 }
 
+/* The option a switches on or off (0|1, else from the seed), or NULL when a is not one. */
+static int *sim_switch(struct sim_options *o, const char *a)
+{
+	if (!strcmp(a, "--local-reads"))
+		return &o->local_reads;
+	if (!strcmp(a, "--epochs"))
+		return &o->epochs;
+	if (!strcmp(a, "--witnesses"))
+		return &o->witnesses;
+	return NULL;
+}
+
 static int sim_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -2058,6 +2070,7 @@ int main(int argc, char **argv)
 	uint64_t first = 0, last = 0;
 	bool range = false, stop = false;
 	uint64_t jobs = 1;
+	int *flag;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int i = 1; i < argc; i++) {
@@ -2114,26 +2127,12 @@ int main(int argc, char **argv)
 			}
 			opt.lease_ticks = (int)k;
 			i++;
-		} else if (!strcmp(a, "--local-reads") && v) {
+		} else if (v && (flag = sim_switch(&opt, a))) {
 			if (strcmp(v, "0") && strcmp(v, "1")) {
-				fprintf(stderr, "vr-sim: --local-reads wants 0 or 1, not '%s'\n", v);
+				fprintf(stderr, "vr-sim: %s wants 0 or 1, not '%s'\n", a, v);
 				return 2;
 			}
-			opt.local_reads = v[0] - '0';
-			i++;
-		} else if (!strcmp(a, "--epochs") && v) {
-			if (strcmp(v, "0") && strcmp(v, "1")) {
-				fprintf(stderr, "vr-sim: --epochs wants 0 or 1, not '%s'\n", v);
-				return 2;
-			}
-			opt.epochs = v[0] - '0';
-			i++;
-		} else if (!strcmp(a, "--witnesses") && v) {
-			if (strcmp(v, "0") && strcmp(v, "1")) {
-				fprintf(stderr, "vr-sim: --witnesses wants 0 or 1, not '%s'\n", v);
-				return 2;
-			}
-			opt.witnesses = v[0] - '0';
+			*flag = v[0] - '0';
 			i++;
 		} else if (!strcmp(a, "--jobs") && v) {
 			if (sim_parse_u64(v, &jobs) || jobs < 1 || jobs > 64) {
