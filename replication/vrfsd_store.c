@@ -789,12 +789,10 @@ int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path
 	/* With witnesses the giver's log window comes along: it reaches back to what every full
 	 * replica holds (§9.5), which a witness may fetch from this replica later. */
 	uint64_t first = op;
-	if ((flags & VRFSD_INSTALL_WINDOW) && store_log_read(snap, 0, first_row, &first) == 0 && first <= op) {
-		if (keep && op + own.count - first >= window)
-			keep = false; /* both would not fit the window: the own entries above op go */
-	} else {
+	if ((flags & VRFSD_INSTALL_WINDOW) && (store_log_read(snap, 0, first_row, &first) || first > op))
 		first = op;
-	}
+	if (keep && op + own.count - first >= window)
+		keep = false; /* both would not fit the window: the own entries above op go */
 
 	uint8_t m[META_SIZE];
 	meta_encode(&meta, m);
