@@ -167,6 +167,16 @@ struct vr_config {
 	 * this (a DVC carries the whole window in one message: it must fit a frame), and
 	 * checkpoints keep at most half of it. Needs checkpoint_ops, and room for two bodies. */
 	uint64_t log_bytes_max;
+	/*
+	 * Parts (§9.4): 0 and 0, a message carries a whole log window. Else a message that carries
+	 * a log carries at most part_ops entries and part_bytes of bodies (at least one entry, the
+	 * newest: one body may exceed part_bytes alone). DOVIEWCHANGE, STARTVIEW and
+	 * RECOVERYRESPONSE carry the newest part of the log; NEWSTATE the oldest part of what was
+	 * asked for, and the asker asks again for the rest. A new primary whose log does not join
+	 * the chosen part asks its sender for the entries below it, part by part (GET_LOG, LOG).
+	 */
+	uint32_t part_ops;
+	uint64_t part_bytes;
 };
 
 /* The durable image a replica restarts from (disk intact). All borrowed. */
@@ -186,9 +196,11 @@ struct vr_durable {
 
 struct vr_dvc {
 	bool present;
+	bool excluded; /* its log disagrees with an op known to be committed: never chosen */
 	uint64_t last_normal_view;
 	uint64_t op;
 	uint64_t commit;
+	uint64_t commit_head; /* checksum of its entry commit (0 when commit is 0) */
 };
 
 struct vr_log {
@@ -242,11 +254,15 @@ struct vr_replica {
 	struct vr_log candidate;
 	uint64_t view_change_deadline;
 	uint64_t dvc_stalled_view; /* the view whose chosen log this replica could not join (noted once) */
+	uint64_t fetch_op;         /* new primary: newest op asked for in a GET_LOG (0: none) */
+	uint64_t fetch_deadline;   /* when to ask again */
+	uint64_t fetch_seen;       /* backup: the progress the new primary's last SVC showed (§9.4) */
 
 	/* State transfer. */
 	uint64_t catch_up_view; /* CATCHING_UP: view whose state is wanted */
 	uint64_t state_deadline;
 	bool state_wanted; /* NORMAL backup: a gap was seen */
+	bool state_parts;  /* CATCHING_UP: candidate holds the parts of catch_up_view's log from commit+1 */
 
 	/* Recovery (disk lost). */
 	uint64_t nonce;
@@ -283,6 +299,7 @@ struct vr_replica {
 	 */
 	uint64_t hold;
 	uint64_t log_bytes; /* bodies held in the log window first..op */
+	uint64_t log_parts; /* parts of logs longer than one message taken since start (§9.4) */
 
 	/* Reconfiguration (§10): op of the RECONFIGURE entry executed; the replica is then inert. */
 	uint64_t epoch_end;

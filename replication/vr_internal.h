@@ -62,7 +62,12 @@ void vr_want_snapshot(struct vr_replica *r, uint64_t min_op, uint64_t view);
 void vr_violation(struct vr_replica *r, const char *why);
 void vr_execute_to(struct vr_replica *r, uint64_t k);
 void vr_checkpoint(struct vr_replica *r);
-bool vr_log_trim(struct vr_replica *r, const struct vr_entry *entries, uint32_t count);
+bool vr_log_trim(struct vr_replica *r, const struct vr_entry *entries, uint32_t count, uint64_t committed);
+uint64_t vr_part_start(const struct vr_replica *r, uint64_t low, uint64_t last);
+uint64_t vr_part_end(const struct vr_replica *r, uint64_t from, uint64_t last);
+void vr_message_log(const struct vr_replica *r, struct vr_message *m);
+void vr_log_extend(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max);
+void vr_log_prepend(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max);
 void vr_learn_hold(struct vr_replica *r, uint64_t hold);
 struct vr_client_slot *vr_client_find(struct vr_replica *r, uint64_t client_id, uint32_t *index);
 void vr_reply_slot(struct vr_replica *r, const struct vr_client_slot *slot);
@@ -86,6 +91,8 @@ void vr_on_start_view(struct vr_replica *r, const struct vr_message *m);
 void vr_view_change_flush(struct vr_replica *r);
 void vr_view_change_tick(struct vr_replica *r);
 void vr_send_start_view(struct vr_replica *r, uint8_t to);
+void vr_on_get_log(struct vr_replica *r, const struct vr_message *m);
+void vr_on_log(struct vr_replica *r, const struct vr_message *m);
 
 /* vr_recovery.c: recovery after disk loss (§6) and state transfer (§7). */
 void vr_recovery_start(struct vr_replica *r);

@@ -26,6 +26,7 @@ static void vr_send_recovery(struct vr_replica *r)
 void vr_recovery_start(struct vr_replica *r)
 {
 	r->status = VR_STATUS_RECOVERING;
+	r->state_parts = false;
 	r->nonce = vr_random(r) | 1;
 	r->recovery_primary_present = false;
 	r->recovery_primary_view = 0;
@@ -52,8 +53,7 @@ void vr_on_recovery(struct vr_replica *r, const struct vr_message *m)
 			return vr_log_drop(r, "recovery: view not started yet");
 		reply.op = r->log.op;
 		reply.commit = r->commit;
-		reply.entries = r->log.entries;
-		reply.entry_count = vr_log_count(&r->log);
+		vr_message_log(r, &reply); /* its newest part: an older log comes with a checkpoint */
 	}
 	vr_send(r, m->replica, &reply);
 }
@@ -132,7 +132,7 @@ void vr_request_state(struct vr_replica *r)
 
 	if (r->status == VR_STATUS_CATCHING_UP) {
 		m.view = r->catch_up_view;
-		m.op = r->commit;
+		m.op = r->state_parts ? r->candidate.op : r->commit; /* §9.4: after the parts held */
 	} else {
 		ASSERT(r->status == VR_STATUS_NORMAL);
 		m.view = r->view;
@@ -150,13 +150,15 @@ void vr_catch_up(struct vr_replica *r, uint64_t view)
 {
 	ASSERT(view >= r->view);
 	ASSERT(r->status != VR_STATUS_RECOVERING);
+	if (r->status != VR_STATUS_CATCHING_UP || r->catch_up_view != view)
+		r->state_parts = false;
 	r->status = VR_STATUS_CATCHING_UP;
 	r->catch_up_view = view;
 	r->liveness_deadline = vr_jitter(r, r->config.liveness_ticks);
 	vr_request_state(r);
 }
 
-/* §7 responder: NORMAL in the asked view; entries after n'. */
+/* §7 responder: NORMAL in the asked view; entries after n', their oldest part (§9.4). */
 void vr_on_get_state(struct vr_replica *r, const struct vr_message *m)
 {
 	if (r->status != VR_STATUS_NORMAL || r->view != m->view)
@@ -168,18 +170,69 @@ void vr_on_get_state(struct vr_replica *r, const struct vr_message *m)
 		/* From n'+1, or from the own first entry when that is later (after a checkpoint). */
 		uint64_t from = m->op + 1 > r->log.first ? m->op + 1 : r->log.first;
 		reply.entries = vr_log_entry(r, from);
-		reply.entry_count = (uint32_t)(r->log.op - from + 1);
+		reply.entry_count = (uint32_t)(vr_part_end(r, from, r->log.op) - from + 1);
 	}
 	vr_send(r, m->replica, &reply);
+}
+
+/*
+ * §9.4: a part of the view's log that ends below op. The parts are gathered in candidate, from
+ * commit+1 on, each chained onto the one before, until one ends at its message's op (the
+ * primary's log only grows in its view): true and *whole is that log. False while more is to
+ * come (asked for at once), or when the part is dropped.
+ */
+static bool vr_new_state_part(struct vr_replica *r, const struct vr_message *m, struct vr_message *whole)
+{
+	struct vr_log *c = &r->candidate;
+	const struct vr_entry *last = &m->entries[m->entry_count - 1];
+
+	if (r->state_parts && c->first == r->commit + 1 && m->entries[0].op == c->op + 1 &&
+	    m->entries[0].parent == c->entries[vr_log_count(c) - 1].checksum) {
+		if ((uint64_t)vr_log_count(c) + m->entry_count > c->capacity) {
+			r->state_parts = false;
+			vr_log_drop(r, "new_state: longer than the window");
+			return false;
+		}
+		vr_log_extend(c, m->entries, m->entry_count, r->config.body_size_max);
+	} else {
+		const struct vr_entry *own = vr_log_entry(r, r->commit);
+		if (m->entries[0].op != r->commit + 1 ||
+		    (r->commit && (!own || own->checksum != m->entries[0].parent))) {
+			r->state_parts = false;
+			vr_log_drop(r, "new_state: part does not chain onto the committed log");
+			return false;
+		}
+		vr_log_copy(c, m->entries, m->entry_count, r->config.body_size_max);
+		r->state_parts = true;
+	}
+	r->log_parts++;
+	if (last->op < m->op) {
+		vr_request_state(r); /* the next part */
+		return false;
+	}
+	*whole = *m;
+	whole->entries = c->entries;
+	whole->entry_count = vr_log_count(c);
+	r->state_parts = false;
+	return true;
 }
 
 /* §7 case B step 3: replace everything above commit with the view's log. */
 static void vr_new_state_install(struct vr_replica *r, const struct vr_message *m)
 {
+	struct vr_message whole;
+
 	if (m->op < r->commit)
 		return vr_log_drop(r, "new_state: log shorter than commit");
 	if (m->entry_count == 0 && m->op != r->commit)
 		return vr_log_drop(r, "new_state: entries missing");
+	bool next = r->state_parts && m->entry_count && m->entries[0].op == r->candidate.op + 1;
+	if (next ||
+	    (m->entry_count && m->entries[m->entry_count - 1].op < m->op && m->entries[0].op <= r->commit + 1)) {
+		if (!vr_new_state_part(r, m, &whole))
+			return;
+		m = &whole;
+	}
 	if (m->entry_count && m->entries[0].op > r->commit + 1) {
 		/* The primary truncated past our commit: its checkpoint first. */
 		vr_want_snapshot(r, m->entries[0].op - 1, m->view);
@@ -227,6 +280,10 @@ static void vr_new_state_extend(struct vr_replica *r, const struct vr_message *m
 	vr_log_persist_from(r, first);
 	if (m->commit > r->commit_max)
 		r->commit_max = m->commit;
+	if (r->log.op < m->op) {
+		r->log_parts++;
+		vr_request_state(r); /* the next part (§9.4) */
+	}
 }
 
 void vr_on_new_state(struct vr_replica *r, const struct vr_message *m)

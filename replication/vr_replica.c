@@ -75,6 +75,8 @@ const char *vr_command_name(uint8_t command)
 		"get_state",
 		"new_state",
 		"commit_ok",
+		"get_log",
+		"log",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == VR_COMMAND_MAX + 1, "a name per command");
 	return command <= VR_COMMAND_MAX ? names[command] : "?";
@@ -297,6 +299,7 @@ void vr_backup_install(struct vr_replica *r, uint64_t view, const struct vr_entr
 	r->status = VR_STATUS_NORMAL;
 	r->dvc_decided = false;
 	r->state_wanted = false;
+	r->state_parts = false;
 	vr_log_install(r, entries, count, op);
 	r->ok_sent = 0; /* acknowledge what is durable, in this view, once the view is (N1) */
 	r->commit_max = commit > r->commit ? commit : r->commit;
@@ -376,6 +379,87 @@ void vr_want_snapshot(struct vr_replica *r, uint64_t min_op, uint64_t view)
 	vr_note(r, "state transfer: the ops needed are only in a checkpoint now: asking for one");
 	if (r->io.need_snapshot)
 		r->io.need_snapshot(r->io.ctx, min_op, view);
+}
+
+/* Parts (§9.4): does one more entry of body_len bytes fit a part of n entries and bytes? */
+static bool vr_part_fits(const struct vr_replica *r, uint64_t n, uint64_t bytes, uint32_t body_len)
+{
+	if (r->config.part_ops && n + 1 > r->config.part_ops)
+		return false;
+	return !r->config.part_bytes || bytes + body_len <= r->config.part_bytes;
+}
+
+/* The first op of the newest part of the own log that ends at last and starts at low or later. */
+uint64_t vr_part_start(const struct vr_replica *r, uint64_t low, uint64_t last)
+{
+	uint64_t x = last, bytes = vr_log_entry(r, last)->body_len;
+
+	ASSERT(low >= r->log.first && low <= last && last <= r->log.op);
+	while (x > low && vr_part_fits(r, last - x + 1, bytes, vr_log_entry(r, x - 1)->body_len)) {
+		x--;
+		bytes += vr_log_entry(r, x)->body_len;
+	}
+	return x;
+}
+
+/* The last op of the oldest part of the own log that starts at from and ends at last or earlier. */
+uint64_t vr_part_end(const struct vr_replica *r, uint64_t from, uint64_t last)
+{
+	uint64_t x = from, bytes = vr_log_entry(r, from)->body_len;
+
+	ASSERT(from >= r->log.first && from <= last && last <= r->log.op);
+	while (x < last && vr_part_fits(r, x - from + 1, bytes, vr_log_entry(r, x + 1)->body_len)) {
+		x++;
+		bytes += vr_log_entry(r, x)->body_len;
+	}
+	return x;
+}
+
+/* Sets m's entries to the newest part of the own log (§9.4): the whole window without parts. */
+void vr_message_log(const struct vr_replica *r, struct vr_message *m)
+{
+	if (r->log.op < r->log.first)
+		return;
+	uint64_t start = vr_part_start(r, r->log.first, r->log.op);
+	m->entries = vr_log_entry(r, start);
+	m->entry_count = (uint32_t)(r->log.op - start + 1);
+}
+
+/*
+ * Puts entries[0..count), which end just below dst->first, in front of a standalone log. The
+ * slots move up by count, each taking its body buffer along; the free slots' buffers (beyond
+ * the log's end) come to the front for the new entries.
+ */
+void vr_log_prepend(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max)
+{
+	uint32_t n = vr_log_count(dst);
+
+	ASSERT(count > 0 && n > 0 && (uint64_t)n + count <= dst->capacity);
+	ASSERT(entries[count - 1].op + 1 == dst->first);
+	for (uint32_t i = n; i-- > 0;) {
+		struct vr_entry e = dst->entries[i + count];
+		uint8_t *body = dst->bodies[i + count];
+		uint32_t cap = dst->body_cap[i + count];
+		dst->entries[i + count] = dst->entries[i];
+		dst->bodies[i + count] = dst->bodies[i];
+		dst->body_cap[i + count] = dst->body_cap[i];
+		dst->entries[i] = e;
+		dst->bodies[i] = body;
+		dst->body_cap[i] = cap;
+	}
+	dst->first = entries[0].op;
+	for (uint32_t i = 0; i < count; i++)
+		vr_log_set(dst, body_size_max, &entries[i]);
+}
+
+/* Appends entries[0..count), which start just above dst->op, to a standalone log. */
+void vr_log_extend(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max)
+{
+	ASSERT(count > 0 && entries[0].op == dst->op + 1);
+	ASSERT(entries[count - 1].op - dst->first < dst->capacity);
+	for (uint32_t i = 0; i < count; i++)
+		vr_log_set(dst, body_size_max, &entries[i]);
+	dst->op = entries[count - 1].op;
 }
 
 /* Copies a chain of entries into a standalone log (the view-change candidate). */
@@ -608,15 +692,16 @@ static void vr_log_truncate(struct vr_replica *r, uint64_t first)
 }
 
 /*
- * A log that a message carries starts at entries[0].op > 1, where its sender truncated: that op
- * is committed. When the own log holds its entry (equal checksums, equal logs up to there), the
- * own ops up to it are committed too: they are executed and the own log truncated there, so
- * that the message's log joins within the window (with witnesses, logs reach back to hold and
- * the own one may start much earlier). False when the epoch ended meanwhile.
+ * A log that a message carries starts at entries[0].op > 1, at or below committed, an op known
+ * to be committed (its sender truncated there, or it is a part of a log, §9.4, within the
+ * commit-number). When the own log holds that entry (equal checksums, equal logs up to there),
+ * the own ops up to it are committed too: they are executed and the own log truncated there,
+ * so that the message's log joins within the window (with witnesses, logs reach back to hold
+ * and the own one may start much earlier). False when the epoch ended meanwhile.
  */
-bool vr_log_trim(struct vr_replica *r, const struct vr_entry *entries, uint32_t count)
+bool vr_log_trim(struct vr_replica *r, const struct vr_entry *entries, uint32_t count, uint64_t committed)
 {
-	if (count == 0 || entries[0].op <= r->log.first)
+	if (count == 0 || entries[0].op <= r->log.first || entries[0].op > committed)
 		return true;
 	const struct vr_entry *own = vr_log_entry(r, entries[0].op);
 	if (!own || own->checksum != entries[0].checksum)
@@ -941,10 +1026,19 @@ static const char *vr_message_invalid(const struct vr_replica *r, const struct v
 			return "do_view_change: v' not below v";
 		break;
 	case VR_NEW_STATE:
-		if (m->entry_count && m->entries[m->entry_count - 1].op != m->op)
-			return "new_state: log does not end at op";
+		/* The oldest part of what was asked for: it may end below op (§9.4). */
+		if (m->entry_count && m->entries[m->entry_count - 1].op > m->op)
+			return "new_state: log ends above op";
 		if (m->commit > m->op)
 			return "new_state: commit above op";
+		break;
+	case VR_GET_LOG:
+		if (m->op == 0 || m->commit >= m->op)
+			return "get_log: no entries asked for";
+		break;
+	case VR_LOG:
+		if (m->entry_count == 0 || m->entries[m->entry_count - 1].op != m->op)
+			return "log: entries do not end at op";
 		break;
 	case VR_COMMIT:
 	case VR_PREPARE_OK:
@@ -1006,6 +1100,12 @@ int vr_on_message(struct vr_replica *r, const struct vr_message *m)
 		break;
 	case VR_COMMIT_OK:
 		vr_on_commit_ok(r, m);
+		break;
+	case VR_GET_LOG:
+		vr_on_get_log(r, m);
+		break;
+	case VR_LOG:
+		vr_on_log(r, m);
 		break;
 	default:
 		ASSERT(false); /* vr_message_invalid let an unknown command through */

@@ -9,7 +9,15 @@
  *       durable before the first send (dvc_view in struct vr_meta).
  *   V3  the new primary waits for f+1 DVCs including its own and picks the log with
  *       the largest v', then the largest op; the chosen op is >= every DVC's commit.
+ *       The chosen log holds the entry at the largest commit-number k among the DVCs that
+ *       the DVC with k reports (same checksum): a log that does not is passed over (V5).
  *   V4  RECOVERING replicas and replicas not yet voters (§6.2) send no SVC or DVC.
+ *   V5  a replica that installed a checkpoint in a view change claims v' = 0 (vr_snapshot_meta),
+ *       so a stale log from view 0 with more ops outranks it, though it holds ops committed
+ *       since that the stale log has otherwise (or a log of a real v' outranks it that ends
+ *       below its commit). Every DVC says the checksum of its entry k; a chosen log that ends
+ *       below the largest k or differs there is excluded, the others' logs are asked for again
+ *       (DVCs are resent), and the best of the rest is chosen.
  */
 #include <string.h>
 
@@ -29,6 +37,9 @@ void vr_view_change_start(struct vr_replica *r, uint64_t view)
 	r->dvc_sent = false;
 	r->start_view_pending = false;
 	r->state_wanted = false;
+	r->state_parts = false;
+	r->fetch_op = 0;
+	r->fetch_seen = 0;
 	memset(r->svc_from, 0, sizeof(r->svc_from));
 	memset(r->dvc, 0, sizeof(r->dvc));
 	vr_persist_meta(r);
@@ -86,7 +97,8 @@ static void vr_dvc_record(struct vr_replica *r, uint8_t i, const struct vr_dvc *
 {
 	ASSERT(!r->dvc[i].present);
 	ASSERT(vr_primary_of(r, r->view) == r->config.self);
-	if (vr_dvc_count(r) > 0 && count) {
+	bool best_valid = r->dvc[r->dvc_best].present && !r->dvc[r->dvc_best].excluded;
+	if (best_valid && count) {
 		const struct vr_dvc *best = &r->dvc[r->dvc_best];
 		const struct vr_log *bl = vr_dvc_log(r, r->dvc_best);
 		/* Two DVCs with one v' hold the same ops where both have them (hash chain). Not for
@@ -101,14 +113,72 @@ static void vr_dvc_record(struct vr_replica *r, uint8_t i, const struct vr_dvc *
 				return vr_violation(r, "do_view_change: two logs of one v' disagree");
 		}
 	}
+	bool excluded = r->dvc[i].excluded;
 	r->dvc[i] = *d;
 	r->dvc[i].present = true;
+	r->dvc[i].excluded = excluded;
 	r->svc_from[i] = true;
-	if (vr_dvc_count(r) == 1 || vr_dvc_better(d, &r->dvc[r->dvc_best])) {
+	if (!excluded && (!best_valid || vr_dvc_better(d, &r->dvc[r->dvc_best]))) {
 		r->dvc_best = i;
+		r->fetch_op = 0;
 		if (i != r->config.self)
 			vr_log_copy(&r->candidate, entries, count, r->config.body_size_max);
 	}
+}
+
+/*
+ * §9.4: the chosen log (a part of its sender's) starts past where the own log could join it.
+ * The logs agree up to the own commit, so the entries from commit+1 up to the candidate's first
+ * are what may be missing: ask the chosen DVC's sender for the part just below the candidate.
+ * False when asking cannot help (the candidate already reaches down to the own commit, or the
+ * own first entry, or it fills the window).
+ */
+static bool vr_dvc_fetch(struct vr_replica *r)
+{
+	const struct vr_log *c = &r->candidate;
+
+	if (!r->config.part_ops && !r->config.part_bytes)
+		return false; /* DVCs carry whole logs: the sender holds nothing below */
+	if (c->first <= r->commit + 1 || c->first <= r->log.first || vr_log_count(c) >= c->capacity)
+		return false;
+	if (r->fetch_op != c->first - 1 || r->tick >= r->fetch_deadline) {
+		struct vr_message m = {
+			.command = VR_GET_LOG,
+			.view = r->view,
+			.op = c->first - 1,
+			.commit = r->commit,
+		};
+		r->fetch_op = c->first - 1;
+		r->fetch_deadline = r->tick + r->config.resend_ticks;
+		vr_send(r, r->dvc_best, &m);
+	}
+	return true;
+}
+
+/* The chosen log's entry at x once it joins the own log at candidate index from. */
+static const struct vr_entry *vr_chosen_entry(const struct vr_replica *r, int64_t from, uint64_t x)
+{
+	const struct vr_log *c = &r->candidate;
+
+	if (r->dvc_best != r->config.self && x >= c->first + (uint64_t)from && x <= c->op)
+		return &c->entries[x - c->first];
+	return vr_log_entry(r, x); /* the own entry, or none below the own checkpoint (committed) */
+}
+
+/*
+ * V5: the chosen log differs from the entry that the DVC with the largest commit-number says
+ * is committed there. It is passed over for good in this view; the other DVCs' logs (not kept)
+ * come again with their resends, and the best of the rest is chosen then.
+ */
+static void vr_dvc_exclude(struct vr_replica *r)
+{
+	vr_note(r, "view change: the chosen log lacks a committed op (V5); choosing another");
+	r->dvc[r->dvc_best].excluded = true;
+	r->fetch_op = 0;
+	for (uint8_t i = 0; i < r->config.replica_count; i++)
+		if (i != r->config.self && r->dvc[i].present && !r->dvc[i].excluded)
+			r->dvc[i].present = false;
+	r->dvc_best = r->config.self; /* valid only when not excluded itself */
 }
 
 /*
@@ -118,27 +188,34 @@ static void vr_dvc_record(struct vr_replica *r, uint8_t i, const struct vr_dvc *
  */
 static void vr_dvc_complete(struct vr_replica *r)
 {
-	uint64_t k_new = 0;
+	uint64_t k_new = 0, k_head = 0;
 	int64_t from = 0;
 
 	ASSERT(r->status == VR_STATUS_VIEW_CHANGE);
 	ASSERT(r->dvc[r->config.self].present);
-	for (uint8_t i = 0; i < r->config.replica_count; i++)
-		if (r->dvc[i].present && r->dvc[i].commit > k_new)
+	for (uint8_t i = 0; i < r->config.replica_count; i++) {
+		if (r->dvc[i].present && r->dvc[i].commit > k_new) {
 			k_new = r->dvc[i].commit;
-	if (r->dvc[r->dvc_best].op < k_new) { /* §12.3: cannot be among correct replicas */
-		if (r->dvc_stalled_view != r->view)
-			vr_violation(r, "view change: the chosen log ends below a commit-number");
-		r->dvc_stalled_view = r->view;
+			k_head = r->dvc[i].commit_head;
+		}
+	}
+	if (!r->dvc[r->dvc_best].present || r->dvc[r->dvc_best].excluded)
+		return; /* the logs of the rest are on their way again (V5) */
+	if (r->dvc[r->dvc_best].op < k_new) {
+		/* §12.3: it cannot be among replicas that all say their v'; a checkpoint's v' = 0 (V5)
+		 * makes it possible: the chosen log lacks a committed op. */
+		vr_dvc_exclude(r);
 		return;
 	}
 	if (r->dvc_best != r->config.self) {
 		from = vr_log_bridge(r, r->candidate.entries, vr_log_count(&r->candidate));
 		if (from < 0) {
-			if (!vr_log_trim(r, r->candidate.entries, vr_log_count(&r->candidate)))
+			if (!vr_log_trim(r, r->candidate.entries, vr_log_count(&r->candidate), k_new))
 				return; /* the epoch ended */
 			from = vr_log_bridge(r, r->candidate.entries, vr_log_count(&r->candidate));
 		}
+		if (from < 0 && vr_dvc_fetch(r))
+			return; /* the entries below the chosen part are on their way */
 		if (from < 0) {
 			if (r->dvc_stalled_view != r->view)
 				vr_note(r, "view change: the chosen log starts past this replica's; waiting for the "
@@ -147,9 +224,15 @@ static void vr_dvc_complete(struct vr_replica *r)
 			return;
 		}
 	}
+	const struct vr_entry *at_k = k_new ? vr_chosen_entry(r, from, k_new) : NULL;
+	if (at_k && at_k->checksum != k_head) {
+		vr_dvc_exclude(r);
+		return;
+	}
 	r->status = VR_STATUS_NORMAL;
 	r->last_normal_view = r->view;
 	r->dvc_decided = false;
+	r->fetch_op = 0;
 	if (r->dvc_best != r->config.self) {
 		const struct vr_log *best = &r->candidate;
 		/* with the view (§12.8) */
@@ -175,6 +258,7 @@ static void vr_dvc_complete(struct vr_replica *r)
 /*
  * STARTVIEW ⟨v, l, n, k⟩. The first carries the chosen log; one resent later to a
  * replica that missed it carries the current log, which extends the chosen one (S4).
+ * Either as its newest part (§9.4): a receiver whose log does not join it catches up.
  */
 void vr_send_start_view(struct vr_replica *r, uint8_t to)
 {
@@ -183,14 +267,13 @@ void vr_send_start_view(struct vr_replica *r, uint8_t to)
 		.view = r->view,
 		.op = r->log.op,
 		.commit = r->commit > r->commit_max ? r->commit : r->commit_max,
-		.entry_count = vr_log_count(&r->log),
-		.entries = r->log.entries,
 	};
 
 	ASSERT(r->status == VR_STATUS_NORMAL);
 	ASSERT(vr_is_primary(r));
 	ASSERT(!r->start_view_pending);
 	ASSERT(r->log.op >= r->view_start_op);
+	vr_message_log(r, &m);
 	vr_send(r, to, &m);
 }
 
@@ -202,6 +285,8 @@ void vr_view_change_flush(struct vr_replica *r)
 	/* §5.1 step 4: SVC once the view is durable (V1). */
 	if (!r->svc_sent && vr_meta_durable(r)) {
 		struct vr_message m = { .command = VR_START_VIEW_CHANGE, .view = r->view };
+		if (vr_is_primary(r) && r->fetch_op)
+			m.op = r->candidate.first; /* §9.4: how far the chosen log has come (progress) */
 		vr_send_all(r, &m);
 		r->svc_sent = true;
 	}
@@ -215,10 +300,12 @@ void vr_view_change_flush(struct vr_replica *r)
 		vr_persist_meta(r);
 	}
 	if (r->dvc_decided && !r->dvc_sent && !leased && vr_meta_durable(r) && r->durable_op == r->log.op) {
+		const struct vr_entry *k = vr_log_entry(r, r->commit);
 		struct vr_dvc d = {
 			.last_normal_view = r->last_normal_view,
 			.op = r->log.op,
 			.commit = r->commit,
+			.commit_head = k ? k->checksum : 0,
 		};
 		uint8_t primary = vr_primary_of(r, r->view);
 		r->dvc_sent = true;
@@ -232,9 +319,9 @@ void vr_view_change_flush(struct vr_replica *r)
 				.last_normal_view = d.last_normal_view,
 				.op = d.op,
 				.commit = d.commit,
-				.entry_count = vr_log_count(&r->log),
-				.entries = r->log.entries,
+				.nonce = d.commit_head,
 			};
+			vr_message_log(r, &m); /* the rest on request (GET_LOG) */
 			vr_send(r, primary, &m);
 		}
 	}
@@ -285,6 +372,12 @@ void vr_on_start_view_change(struct vr_replica *r, const struct vr_message *m)
 	if (vr_view_change_filter(r, m))
 		return;
 	r->svc_from[m->replica] = true;
+	/* §9.4: the new primary is taking the chosen log in parts and has come further since its
+	 * last SVC: the view change is making progress, so it is not timed out meanwhile. */
+	if (m->op && m->op != r->fetch_seen && m->replica == vr_primary_of(r, r->view)) {
+		r->fetch_seen = m->op;
+		r->view_change_deadline = vr_jitter(r, r->config.view_change_ticks);
+	}
 }
 
 /* §5.3: the new primary receives DVC ⟨v, l, v', n, k, i⟩. */
@@ -297,7 +390,12 @@ void vr_on_do_view_change(struct vr_replica *r, const struct vr_message *m)
 		return vr_log_drop(r, "do_view_change: not primary of the view");
 	if (r->dvc[m->replica].present)
 		return; /* duplicate: identical by V2 */
-	struct vr_dvc d = { .last_normal_view = m->last_normal_view, .op = m->op, .commit = m->commit };
+	struct vr_dvc d = {
+		.last_normal_view = m->last_normal_view,
+		.op = m->op,
+		.commit = m->commit,
+		.commit_head = m->nonce,
+	};
 	vr_dvc_record(r, m->replica, &d, m->entries, m->entry_count);
 }
 
@@ -318,7 +416,7 @@ void vr_on_start_view(struct vr_replica *r, const struct vr_message *m)
 	 * a log that breaks it is not installed. */
 	int64_t from = vr_log_bridge(r, m->entries, m->entry_count);
 	if (from < 0) {
-		if (!vr_log_trim(r, m->entries, m->entry_count))
+		if (!vr_log_trim(r, m->entries, m->entry_count, m->commit))
 			return; /* the epoch ended */
 		from = vr_log_bridge(r, m->entries, m->entry_count);
 	}
@@ -329,6 +427,51 @@ void vr_on_start_view(struct vr_replica *r, const struct vr_message *m)
 	}
 	vr_backup_install(r, m->view, m->entry_count ? m->entries + from : NULL, m->entry_count - (uint32_t)from, m->op,
 	                  m->commit);
+}
+
+/*
+ * §9.4: the new primary of this view asks for the part of the log in this replica's DVC that
+ * ends at op, above its commit. The log is the DVC's while this replica is in VIEW_CHANGE of
+ * that view with its DVC decided (V2). Serving a part is progress: the view change waits on.
+ */
+void vr_on_get_log(struct vr_replica *r, const struct vr_message *m)
+{
+	if (r->status != VR_STATUS_VIEW_CHANGE || m->view != r->view || !r->dvc_decided)
+		return vr_log_drop(r, "get_log: no DVC decided in that view");
+	if (m->replica != vr_primary_of(r, m->view))
+		return vr_log_drop(r, "get_log: asker is not primary of the view");
+	uint64_t low = m->commit + 1 > r->log.first ? m->commit + 1 : r->log.first;
+	if (m->op > r->log.op || m->op < low)
+		return vr_log_drop(r, "get_log: those entries are not in the log");
+	uint64_t start = vr_part_start(r, low, m->op);
+	struct vr_message reply = {
+		.command = VR_LOG,
+		.view = r->view,
+		.op = m->op,
+		.entry_count = (uint32_t)(m->op - start + 1),
+		.entries = vr_log_entry(r, start),
+	};
+	vr_send(r, m->replica, &reply);
+	r->view_change_deadline = vr_jitter(r, r->config.view_change_ticks);
+}
+
+/* §9.4: the new primary receives a part of the chosen log, just below what it holds of it. */
+void vr_on_log(struct vr_replica *r, const struct vr_message *m)
+{
+	struct vr_log *c = &r->candidate;
+
+	if (r->status != VR_STATUS_VIEW_CHANGE || m->view != r->view || !vr_is_primary(r))
+		return vr_log_drop(r, "log: not a new primary of that view");
+	if (!r->fetch_op || m->replica != r->dvc_best || m->op != r->fetch_op || m->op + 1 != c->first)
+		return vr_log_drop(r, "log: not asked for");
+	if (m->entries[m->entry_count - 1].checksum != c->entries[0].parent)
+		return vr_violation(r, "log: does not chain onto the chosen log");
+	if ((uint64_t)vr_log_count(c) + m->entry_count > c->capacity)
+		return vr_log_drop(r, "log: longer than the window");
+	vr_log_prepend(c, m->entries, m->entry_count, r->config.body_size_max);
+	r->log_parts++;
+	r->fetch_op = 0;
+	r->view_change_deadline = vr_jitter(r, r->config.view_change_ticks);
 }
 
 void vr_view_change_tick(struct vr_replica *r)

@@ -70,10 +70,13 @@
 #define MEMBERS_FILE       "members" /* "EPOCH\nHOST:PORT,...\n": the configuration a reconfiguration made */
 #define EPOCH_NOTICE_TICK  20        /* a new epoch is announced again to members that have not answered */
 /* With witnesses (§9.5) a log keeps every op some full replica may lack: while a full replica is
- * down the window grows, up to these (a view change carries it in one 64 MiB frame); beyond them
- * the primary takes no write until that replica is back. */
-#define WITNESS_WINDOW_OPS   32768
-#define WITNESS_WINDOW_BYTES (32u << 20)
+ * down the window grows, up to --witness-window-mib of bodies and this many ops per MiB (the
+ * window is held in memory); beyond them the primary takes no write until that replica is back. */
+#define WITNESS_WINDOW_OPS_PER_MIB 4096
+#define WITNESS_WINDOW_MIB_MAX     4096 /* as --help says */
+/* A message carries at most this many log entries (and --part-kib of bodies), far below a
+ * frame's WIRE_FRAME_BODY_MAX; the rest of a log follows in further parts (§9.4). */
+#define PART_OPS 8192
 #define WITNESS_RECONFIGURE_REFUSED                                                                                    \
 	"a configuration with witnesses cannot be reconfigured yet (a witness has no state to give a new "             \
 	"member, and the epoch change would need its log): not supported in this version"
@@ -578,6 +581,7 @@ static void send_status(struct vrfsd *d, struct conn *c, uint64_t nonce)
 		st.op = r->log.op;
 		st.commit = r->commit;
 		st.lease_reads = r->lease_reads;
+		st.log_parts = r->log_parts;
 		st.checkpoint = r->log.first > 1 ? r->log.first : 0;
 		st.log_ops = vr_log_count(&r->log);
 		for (uint64_t x = r->log.first; x <= r->log.op; x++)
@@ -1901,7 +1905,7 @@ static void usage(FILE *f)
 	           "  --checkpoint-ops N  keep N committed ops in the log; truncate at 2N (default 1000;\n"
 	           "                    the same on all)\n"
 	           "  --checkpoint-kib N  truncate once the committed ops held exceed N KiB (default 16384,\n"
-	           "                    at most 32768: a view change carries the log in one 64 MiB frame)\n"
+	           "                    16..32768)\n"
 	           "  --liveness-ms MS  a backup that hears nothing from the primary for MS (up to 1.5 MS,\n"
 	           "                    at random) starts a view change (default 500, 100..60000)\n"
 	           "  --batch-ops N     the primary sends up to N requests that arrive together in one\n"
@@ -1910,6 +1914,11 @@ static void usage(FILE *f)
 	           "                    --liveness-ms; 0: every read waits for a barrier round)\n"
 	           "  --clock-drift-ppm N  leases assume no two replicas' clocks (CLOCK_BOOTTIME) differ in\n"
 	           "                    rate by more than N parts per million (default 50000, i.e. 5%%)\n"
+	           "  --witness-window-mib N  with witnesses: while a full replica is down, the primary\n"
+	           "                    takes writes until the log holds N MiB of them (held in memory\n"
+	           "                    on every replica), then waits for that replica (default 256, 4..4096)\n"
+	           "  --part-kib N      a message carries at most N KiB of log entries; a longer log\n"
+	           "                    travels in parts (default 16384, 64..32768)\n"
 	           "  --join            a new member for a reconfiguration: wait to be told of the epoch that\n"
 	           "                    includes this replica and fetch its state (never format a new cluster)\n"
 	           "  -v, --verbose     also log every dropped message\n"
@@ -1935,7 +1944,7 @@ int main(int argc, char **argv)
 	struct vrfsd *d = &vd;
 	const char *cluster = NULL, *key_file = NULL;
 	unsigned long id = ULONG_MAX, sessions = 1024, checkpoint_ops = 1000, checkpoint_kib = 16384, liveness_ms = 500,
-	              batch_ops = 64, lease_ms = ULONG_MAX, drift_ppm = 50000;
+	              batch_ops = 64, lease_ms = ULONG_MAX, drift_ppm = 50000, window_mib = 256, part_kib = 16384;
 	char why[VRFSD_WHY_SIZE];
 	static const struct option opts[] = {
 		{ "id", required_argument, NULL, 'i' },
@@ -1949,6 +1958,8 @@ int main(int argc, char **argv)
 		{ "batch-ops", required_argument, NULL, 'B' },
 		{ "lease-ms", required_argument, NULL, 'E' },
 		{ "clock-drift-ppm", required_argument, NULL, 'D' },
+		{ "witness-window-mib", required_argument, NULL, 'W' },
+		{ "part-kib", required_argument, NULL, 'P' },
 		{ "join", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -2018,6 +2029,19 @@ int main(int argc, char **argv)
 			if (parse_uint(optarg, 500000, &drift_ppm)) {
 				fprintf(stderr, "vrfsd: --clock-drift-ppm %s: give parts per million, 0..500000\n",
 				        optarg);
+				return 2;
+			}
+			break;
+		case 'W':
+			if (parse_uint(optarg, WITNESS_WINDOW_MIB_MAX, &window_mib) || window_mib < 4) {
+				fprintf(stderr, "vrfsd: --witness-window-mib %s: give MiB, 4..%u\n", optarg,
+				        WITNESS_WINDOW_MIB_MAX);
+				return 2;
+			}
+			break;
+		case 'P':
+			if (parse_uint(optarg, 32768, &part_kib) || part_kib < 64) {
+				fprintf(stderr, "vrfsd: --part-kib %s: give KiB, 64..32768\n", optarg);
 				return 2;
 			}
 			break;
@@ -2152,8 +2176,7 @@ int main(int argc, char **argv)
 		seed = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
 	uint32_t capacity = (uint32_t)(2 * checkpoint_ops + 128 + 64);
 	if (d->cluster.witnesses) /* logs reach back to what every full replica holds (§9.5) */
-		capacity = capacity + WITNESS_WINDOW_OPS < WIRE_VR_ENTRIES_MAX ? capacity + WITNESS_WINDOW_OPS
-		                                                               : WIRE_VR_ENTRIES_MAX;
+		capacity += (uint32_t)(window_mib * WITNESS_WINDOW_OPS_PER_MIB);
 	d->config = (struct vr_config){
 		.replica_count = d->cluster.count,
 		.self = d->self,
@@ -2164,7 +2187,7 @@ int main(int argc, char **argv)
 		.client_table_size = (uint32_t)sessions,
 		.pipeline_max = 128,
 		.batch_max = (uint32_t)batch_ops,
-		.pipeline_bytes_max = 16u << 20, /* with --checkpoint-kib, bounds a view change's message */
+		.pipeline_bytes_max = 16u << 20, /* bodies in flight, and so in one PREPARE batch */
 		/* A backup that hears nothing for --liveness-ms (stretched by up to half, at random)
 		 * starts a view change; the primary speaks at least five times in that span. */
 		.heartbeat_ticks = (uint32_t)(liveness_ms / TICK_MS / 5),
@@ -2180,7 +2203,9 @@ int main(int argc, char **argv)
 		.epoch = d->epoch.epoch,
 		.epoch_op = d->epoch.op,
 		.witnesses = d->cluster.witnesses,
-		.log_bytes_max = d->cluster.witnesses ? WITNESS_WINDOW_BYTES : 0,
+		.log_bytes_max = d->cluster.witnesses ? (uint64_t)window_mib << 20 : 0,
+		.part_ops = PART_OPS,
+		.part_bytes = (uint64_t)part_kib * 1024,
 	};
 	d->probe_nonce = seed | 1;
 	d->in.fd = d->out.fd = -1;

@@ -29,7 +29,9 @@ enum vr_command {
 	VR_GET_STATE,
 	VR_NEW_STATE,
 	VR_COMMIT_OK, /* a backup acknowledges a COMMIT that carries a read barrier (nonce); a lease */
-	VR_COMMAND_MAX = VR_COMMIT_OK,
+	VR_GET_LOG,   /* the new primary asks a DVC's sender for the entries of its log below op (§9.4) */
+	VR_LOG,       /* those entries, ending at op */
+	VR_COMMAND_MAX = VR_LOG,
 };
 
 /* What a log entry asks the state machine to do. */
@@ -74,20 +76,24 @@ struct vr_message {
 	uint8_t status;  /* REPLY: enum vr_reply_status */
 	uint64_t epoch;
 	uint64_t view;
-	uint64_t op;     /* n; COMMIT_OK: the lease it grants, ns (0: none) */
-	uint64_t commit; /* k */
+	uint64_t op;     /* n; COMMIT_OK: the lease it grants, ns (0: none); GET_LOG: newest op wanted;
+	                  * START_VIEW_CHANGE from the new primary: the first op of the chosen log it
+	                  * holds while it takes that log in parts (0: none) */
+	uint64_t commit; /* k; GET_LOG: the asker's (the entries above it are wanted) */
 	union {
 		uint64_t last_normal_view; /* v' in DO_VIEW_CHANGE */
 		uint64_t hold;             /* PREPARE, COMMIT: every full replica holds the ops up to it (§9.5) */
 	};
-	uint64_t nonce;     /* RECOVERY, RECOVERY_RESPONSE; COMMIT, COMMIT_OK: read barrier */
+	uint64_t nonce;     /* RECOVERY, RECOVERY_RESPONSE; COMMIT, COMMIT_OK: read barrier;
+	                     * DO_VIEW_CHANGE: checksum of the sender's entry k */
 	uint64_t client_id; /* REQUEST, REPLY */
 	uint64_t session;   /* REQUEST: the session (op-number of its REGISTER) */
 	uint64_t request;   /* REQUEST, REPLY: request-number */
 	uint8_t kind;       /* REQUEST: enum vr_kind */
 	uint32_t body_len;  /* REQUEST: op bytes; REPLY: result bytes */
 	const uint8_t *body;
-	uint32_t entry_count; /* PREPARE (1, or a batch), DO_VIEW_CHANGE, START_VIEW, NEW_STATE, RECOVERY_RESPONSE */
+	uint32_t entry_count; /* PREPARE (1, or a batch), DO_VIEW_CHANGE, START_VIEW, NEW_STATE, RECOVERY_RESPONSE, LOG
+	                       */
 	const struct vr_entry *entries;
 };
 

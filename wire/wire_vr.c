@@ -16,7 +16,8 @@
  *   status            (WIRE_MSG_STATUS)            [nonce, replica, replica_count, status, primary,
  *                                                    view, op, commit, checkpoint, log_ops,
  *                                                    log_bytes, frames_bad, uptime_ms, reads,
- *                                                    lease_reads, prepares, prepare_ops, epoch]
+ *                                                    lease_reads, prepares, prepare_ops, epoch,
+ *                                                    log_parts]
  *   snapshot_request  (WIRE_MSG_SNAPSHOT_REQUEST)  [replica, min_op, snapshot_op, offset]
  *   snapshot_chunk    (WIRE_MSG_SNAPSHOT_CHUNK)    [replica, snapshot_op, head, view, epoch,
  *                                                    total, offset, digest, data]
@@ -79,7 +80,7 @@
 #define WIRE_VR_ENTRY_FIELDS         10
 #define WIRE_REDIRECT_FIELDS         4
 #define WIRE_STATUS_REQUEST_FIELDS   1
-#define WIRE_STATUS_FIELDS           18
+#define WIRE_STATUS_FIELDS           19
 #define WIRE_SNAPSHOT_REQUEST_FIELDS 4
 #define WIRE_SNAPSHOT_CHUNK_FIELDS   9
 #define WIRE_EPOCH_FIELDS            4
@@ -338,6 +339,7 @@ int wire_status_encode(const struct wire_status *m, struct wire_buf *b)
 	msgpack_pack_uint64(&pk, m->prepares);
 	msgpack_pack_uint64(&pk, m->prepare_ops);
 	msgpack_pack_uint64(&pk, m->epoch);
+	msgpack_pack_uint64(&pk, m->log_parts);
 	return wire_sink_finish(&sink);
 }
 
@@ -681,6 +683,7 @@ static const char *wire_status_fields(struct wire_reader *r, struct wire_status 
 	m->prepares = wire_reader_u64(r);
 	m->prepare_ops = wire_reader_u64(r);
 	m->epoch = wire_reader_u64(r);
+	m->log_parts = wire_reader_u64(r);
 	if (r->status != WIRE_READER_OK)
 		return WIRE_STATUS_READ_WHY[r->status];
 	if (r->left != 0)

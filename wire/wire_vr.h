@@ -73,6 +73,7 @@ struct wire_status {
 	uint64_t prepares;    /* PREPARE messages sent since start */
 	uint64_t prepare_ops; /* ops they carried (batching: more ops than messages) */
 	uint64_t epoch;       /* the configuration's epoch (0 until the first reconfiguration) */
+	uint64_t log_parts;   /* parts of logs longer than one message taken since start (§9.4) */
 };
 
 /* Asks for the checkpoint with op >= min_op, from byte offset (resuming after a reconnect). */

@@ -73,6 +73,7 @@ finish() {
 }
 
 @test "a full replica down, then the other lost: what was written meanwhile comes from the witness's log" {
+	VRFSD_ARGS+=(--part-kib 64) # the witness's log reaches the new primary in many parts (§9.4)
 	start_cluster
 	mount_vrfs m
 	write_files "$T/m" 1 10
@@ -83,6 +84,7 @@ finish() {
 	start_replica 1
 	# r1 and the witness form a view: r1 is its primary, and takes ops 11..60 from the witness.
 	check_files "$T/m"
+	status_json | jq -e '.replicas[1].primary == 1 and .replicas[1].log_parts > 10' 
 	write_files "$T/m" 61 70
 	start_replica 0
 	wait_converged 30
@@ -106,7 +108,24 @@ finish() {
 	finish 70
 }
 
-@test "with a full replica down, writes beyond the log window (32 MiB) wait for it, then go on" {
+@test "a log longer than a frame (80 MiB) reaches the new primary in parts when the old one is lost" {
+	start_cluster
+	mount_vrfs m
+	kill_replica 1
+	head -c $((80 << 20)) /dev/urandom >"$T/big"
+	cp "$T/big" "$T/m/big"
+	status_json | jq -e '.replicas[2].log_bytes > 83886080' # more than WIRE_FRAME_BODY_MAX (64 MiB)
+	kill_replica 0
+	start_replica 1
+	cmp "$T/big" "$T/m/big"
+	status_json | jq -e '.replicas[1].primary == 1 and .replicas[1].log_parts >= 4' # 16 MiB parts
+	start_replica 0
+	wait_converged 60
+	finish 1
+}
+
+@test "with a full replica down, writes beyond the log window (--witness-window-mib 32) wait for it, then go on" {
+	VRFSD_ARGS+=(--witness-window-mib 32)
 	start_cluster
 	mount_vrfs m
 	kill_replica 1

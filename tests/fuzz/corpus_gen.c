@@ -317,6 +317,8 @@ static void corpus_vr(void)
 		[VR_GET_STATE] = "get_state",
 		[VR_NEW_STATE] = "new_state",
 		[VR_COMMIT_OK] = "commit_ok",
+		[VR_GET_LOG] = "get_log",
+		[VR_LOG] = "log",
 	};
 	static const uint8_t data[] = "hello, world\n";
 	struct wire_fs_op op = { .type = WIRE_FS_WRITE, .uid = 1000, .gid = 1000, .ino = 9, .offset = 4096 };
@@ -354,7 +356,11 @@ static void corpus_vr(void)
 			break;
 		case VR_START_VIEW:
 		case VR_NEW_STATE:
+		case VR_LOG:
 			m.view = 3, m.entries = entries, m.entry_count = CORPUS_ENTRIES;
+			break;
+		case VR_GET_LOG:
+			m.view = 3, m.commit = 1;
 			break;
 		case VR_RECOVERY:
 			m.nonce = 0xdeadbeefcafef00dULL;

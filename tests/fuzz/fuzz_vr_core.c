@@ -9,7 +9,8 @@
  * Input, read front to back (missing bytes read as zero):
  *   byte 0     self = byte % 3
  *   byte 1     checkpoint_ops: 0, or 3..10 (byte % 9); witnesses (byte / 9 % 4): none, or
- *              replica 0, 1 or 2 a witness (§9.5)
+ *              replica 0, 1 or 2 a witness (§9.5); parts (byte / 36 % 2): logs travel whole, or
+ *              in parts of 1..3 entries (byte / 72 % 3), §9.4
  *   byte 2     start: fresh (vr_init without a disk), from a durable image built from
  *              the next bytes (a log with a valid hash chain and metadata a replica could
  *              have written; images vr_init refuses end the run), or vr_init_recovering
@@ -20,7 +21,8 @@
  *     raw              a length-prefixed body and a frame type, decoded by wire_vr_decode;
  *                      bodies that do not decode are skipped
  *     structured       PREPARE, COMMIT, PREPARE_OK, SVC, DVC, STARTVIEW, RECOVERY,
- *                      RECOVERY_RESPONSE, GET_STATE, NEW_STATE, REQUEST, COMMIT_OK built from the
+ *                      RECOVERY_RESPONSE, GET_STATE, NEW_STATE, REQUEST, COMMIT_OK, GET_LOG, LOG
+ *                      built from the
  *                      replica's state: views and ops near its own, logs with valid hash
  *                      chains that copy the replica's own entries up to a chosen op and
  *                      then go their own way, so the checksum filters do not stop them
@@ -78,6 +80,8 @@ enum fuzz_event {
 	FUZZ_SETTLE, /* persisted, then one tick: lets the replica speak and time move */
 	FUZZ_COMMIT_OK,
 	FUZZ_READ, /* vr_read_begin, vr_read_ready: the primary sends read barriers */
+	FUZZ_GET_LOG,
+	FUZZ_LOG,
 	FUZZ_EVENT_COUNT,
 };
 
@@ -569,6 +573,20 @@ static void fuzz_structured(struct fuzz_input *in, struct vr_replica *r, enum fu
 		if (m.commit > m.op)
 			m.commit = m.op;
 		break;
+	case FUZZ_GET_LOG:
+		m.command = VR_GET_LOG;
+		m.replica = fuzz_sender(in, r, m.view, true);
+		m.op = fuzz_op(in, r);
+		m.commit = fuzz_op(in, r);
+		break;
+	case FUZZ_LOG:
+		/* Often the part the replica asked for: ending at fetch_op, below its candidate. */
+		m.command = VR_LOG;
+		m.replica = fuzz_byte(in) % 2 ? r->dvc_best : fuzz_sender(in, r, m.view, false);
+		m.entry_count = fuzz_log(in, r, m.view, &n);
+		m.entries = fuzz_chain;
+		m.op = n;
+		break;
 	case FUZZ_REQUEST: {
 		uint8_t b = fuzz_byte(in);
 		const struct vr_client_slot *slot = &r->clients[(b >> 2) % FUZZ_CLIENTS];
@@ -668,19 +686,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *names[FUZZ_EVENT_COUNT] = {
 		"tick",    "persisted", "persisted part", "raw",      "prepare",           "commit",    "prepare_ok",
 		"svc",     "dvc",       "start_view",     "recovery", "recovery_response", "get_state", "new_state",
-		"request", "settle",    "commit_ok",      "read",
+		"request", "settle",    "commit_ok",      "read",     "get_log",           "log",
 	};
 	struct fuzz_input in = { .data = data, .size = size };
 	struct fuzz_io ctx = { 0 };
 	struct vr_replica r;
 	uint8_t self = fuzz_byte(&in) % FUZZ_REPLICAS, b1 = fuzz_byte(&in), start = fuzz_byte(&in) % 4;
-	uint8_t ck = b1 % 9, witness = b1 / 9 % 4;
+	uint8_t ck = b1 % 9, witness = b1 / 9 % 4, parts = b1 / 36 % 2 ? 1 + b1 / 72 % 3 : 0;
 	struct vr_config c = {
 		.replica_count = FUZZ_REPLICAS,
 		.self = self,
 		.log_capacity = FUZZ_LOG_CAPACITY,
 		.checkpoint_ops = ck ? 2u + ck : 0,
 		.witnesses = (uint16_t)(witness ? 1u << (witness - 1) : 0),
+		.part_ops = parts,
 		.body_size_max = FUZZ_BODY_MAX,
 		.client_table_size = FUZZ_CLIENTS,
 		.pipeline_max = 4,

@@ -81,6 +81,7 @@ struct sim_options {
 	int local_reads; /* 1: half the reads go to any replica (§9.8); -1: from bit 5 of the seed */
 	int epochs;      /* 1: a client now and then reconfigures (§10); -1: from bit 6 of the seed */
 	int witnesses;   /* 1: one or two replicas are witnesses (§9.5); -1: from bit 7 of the seed */
+	int parts;       /* 1: logs travel in parts of a few entries (§9.4); -1: from bit 8 of the seed */
 	bool verbose;
 	bool quiet; /* one of many seeds: print only violations */
 };
@@ -197,6 +198,8 @@ struct sim {
 	bool epochs;                                   /* sim_options.epochs */
 	uint16_t witnesses;                            /* vr_config.witnesses */
 	uint64_t log_bytes_max;                        /* vr_config.log_bytes_max */
+	uint32_t part_ops;                             /* vr_config.part_ops */
+	uint64_t part_bytes;                           /* vr_config.part_bytes */
 	uint32_t reconfigurations;                     /* RECONFIGURE requests sent */
 	uint64_t epoch_end_op[16], epoch_end_head[16]; /* E1: how each epoch ended */
 	uint64_t local_reads_done;
@@ -282,7 +285,7 @@ static void sim_fail(struct sim *s, const char *fmt, ...)
 	if (!s->failed) {
 		/* The options given on the command line, so that the line reproduces this run. */
 		const struct sim_options *o = &s->opt;
-		char args[160];
+		char args[192];
 		int n = 0;
 		args[0] = 0;
 		if (o->store)
@@ -296,7 +299,9 @@ static void sim_fail(struct sim *s, const char *fmt, ...)
 		if (o->epochs >= 0)
 			n += snprintf(args + n, sizeof(args) - (size_t)n, " --epochs %d", o->epochs);
 		if (o->witnesses >= 0)
-			snprintf(args + n, sizeof(args) - (size_t)n, " --witnesses %d", o->witnesses);
+			n += snprintf(args + n, sizeof(args) - (size_t)n, " --witnesses %d", o->witnesses);
+		if (o->parts >= 0)
+			snprintf(args + n, sizeof(args) - (size_t)n, " --parts %d", o->parts);
 		printf("seed %" PRIu64 ": VIOLATION at tick %" PRIu64 ": %s\n  reproduce: vr-sim --seed %" PRIu64
 		       " --replicas %d%s -v\n",
 		       s->opt.seed, s->now, line, s->opt.seed, s->n, args);
@@ -949,6 +954,8 @@ static struct vr_config sim_config(struct sim *s, int i)
 		.epoch_op = s->replica[i].disk.epoch_op,
 		.witnesses = s->witnesses,
 		.log_bytes_max = s->log_bytes_max,
+		.part_ops = s->part_ops,
+		.part_bytes = s->part_bytes,
 	};
 	return c;
 }
@@ -1861,6 +1868,14 @@ static int sim_run(const struct sim_options *opt)
 			s->log_bytes_max = 2 * SIM_BODY_MAX + (h >> 16) % 4096;
 	}
 	sim_trace(s, "witnesses: %#x, log bytes <= %" PRIu64, s->witnesses, s->log_bytes_max);
+	/* Parts in half the seeds: a log travels a few entries (and bodies) at a time, so that
+	 * every message that carries one is cut and the rest is asked for (§9.4). */
+	if (opt->parts >= 0 ? opt->parts == 1 : (opt->seed / 256) % 2 == 1) {
+		uint64_t h = sim_mix(opt->seed, 0x9a27);
+		s->part_ops = 1 + (uint32_t)(h % 6);
+		s->part_bytes = (h >> 8) % 2 ? SIM_BODY_MAX + (h >> 16) % (3 * SIM_BODY_MAX) : 0;
+		sim_trace(s, "parts: %u ops, %" PRIu64 " bytes", s->part_ops, s->part_bytes);
+	}
 	for (int i = 0; i < s->n; i++) {
 		struct sim_replica *sr = &s->replica[i];
 		sr->sim = s;
@@ -1950,7 +1965,7 @@ static void sim_on_abort(int sig)
 static void sim_usage(FILE *out)
 {
 	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--store] [--batch N] [--lease-ticks N] "
-	             "[--local-reads 0|1] [--epochs 0|1] [--witnesses 0|1] "
+	             "[--local-reads 0|1] [--epochs 0|1] [--witnesses 0|1] [--parts 0|1] "
 	             "[--jobs N] "
 	             "[--stop] [-v]\n"
 	             "  Simulates a VR cluster under faults and checks its invariants.\n"
@@ -1968,6 +1983,7 @@ static void sim_usage(FILE *out)
 	             "                 (default: bit 6 of the seed)\n"
 	             "  --witnesses 0|1  one replica of three, or one or two of five, are witnesses\n"
 	             "                 (default: bit 7 of the seed)\n"
+	             "  --parts 0|1    logs travel in parts of 1-6 entries (default: bit 8 of the seed)\n"
 	             "  --jobs N       run N seeds at once (default 1)\n"
 	             "  --stop         stop at the first failing seed\n"
 	             "  -v             print the trace of a single seed\n"
@@ -1983,6 +1999,8 @@ static int *sim_switch(struct sim_options *o, const char *a)
 		return &o->epochs;
 	if (!strcmp(a, "--witnesses"))
 		return &o->witnesses;
+	if (!strcmp(a, "--parts"))
+		return &o->parts;
 	return NULL;
 }
 
@@ -2066,7 +2084,9 @@ static int sim_range(struct sim_options opt, uint64_t first, uint64_t last, int 
 
 int main(int argc, char **argv)
 {
-	struct sim_options opt = { .seed = 1, .lease_ticks = -1, .local_reads = -1, .epochs = -1, .witnesses = -1 };
+	struct sim_options opt = {
+		.seed = 1, .lease_ticks = -1, .local_reads = -1, .epochs = -1, .witnesses = -1, .parts = -1
+	};
 	uint64_t first = 0, last = 0;
 	bool range = false, stop = false;
 	uint64_t jobs = 1;

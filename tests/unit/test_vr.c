@@ -82,6 +82,7 @@ struct fx {
 	uint64_t snapshot_min, snapshot_view;
 	uint32_t checkpoint_ops; /* fx_config: 0 keeps the whole log */
 	uint16_t witnesses;      /* fx_config: vr_config.witnesses */
+	uint32_t part_ops;       /* fx_config: vr_config.part_ops (0: logs travel whole) */
 };
 
 static void fx_on_send(void *ctx, uint8_t replica, const struct vr_message *m)
@@ -268,6 +269,7 @@ static void fx_init(struct fx *fx, uint8_t self)
 	fx_config(&c, self);
 	c.checkpoint_ops = fx->checkpoint_ops;
 	c.witnesses = fx->witnesses;
+	c.part_ops = fx->part_ops;
 	c.lease_ns = fx->lease_ns;
 	c.drift_ppm = fx->drift_ppm;
 	assert_int_equal(vr_init(&fx->r, &c, &io, NULL), 0);
@@ -396,7 +398,8 @@ static void fx_svc(struct fx *fx, uint8_t from, uint64_t view)
 	fx_deliver(fx, &m);
 }
 
-/* A message carrying the log 1..op (DO_VIEW_CHANGE, START_VIEW, RECOVERY_RESPONSE). */
+/* A message carrying the log 1..op (DO_VIEW_CHANGE, START_VIEW, RECOVERY_RESPONSE). A DVC
+ * says the checksum of its entry at commit (V5). */
 static struct vr_message fx_log_message(uint8_t command, uint8_t from, uint64_t view, const struct vr_entry *log,
                                         uint64_t op, uint64_t commit)
 {
@@ -409,6 +412,8 @@ static struct vr_message fx_log_message(uint8_t command, uint8_t from, uint64_t 
 		.entry_count = (uint32_t)op,
 		.entries = op ? log : NULL,
 	};
+	if (command == VR_DO_VIEW_CHANGE && commit && commit <= op)
+		m.nonce = log[commit - 1].checksum;
 	return m;
 }
 
@@ -2025,11 +2030,11 @@ static void test_bad_log_messages(void **state)
 	struct vr_message sv = fx_log_message(VR_START_VIEW, 2, 2, log, 3, 4);
 	fx_assert_bad(fx, &sv, "log message: commit above op");
 
-	/* NEWSTATE whose entries do not end at n, or with k above n. */
+	/* NEWSTATE whose entries end above n (a part may end below it, §9.4), or with k above n. */
 	struct vr_message ns = {
-		.command = VR_NEW_STATE, .replica = 0, .view = 0, .op = 3, .entry_count = 2, .entries = log
+		.command = VR_NEW_STATE, .replica = 0, .view = 0, .op = 1, .entry_count = 2, .entries = log
 	};
-	fx_assert_bad(fx, &ns, "new_state: log does not end at op");
+	fx_assert_bad(fx, &ns, "new_state: log ends above op");
 	ns.op = 2;
 	ns.commit = 3;
 	fx_assert_bad(fx, &ns, "new_state: commit above op");
@@ -2670,6 +2675,7 @@ static void test_new_primary_trims_to_the_chosen_log(void **state)
 		                  .last_normal_view = 0,
 		                  .op = 75,
 		                  .commit = 30,
+		                  .nonce = log[29].checksum,
 		                  .entry_count = 46,
 		                  .entries = &log[29] };
 	fx_deliver(fx, &dvc);
@@ -2705,6 +2711,206 @@ static void test_epoch_entries_end_the_epoch(void **state)
 	assert_int_equal(vr_epoch_commit(&fx->r, 5, log[4].checksum), 0);
 	assert_int_equal(fx->r.commit, 5);
 	assert_int_equal(fx->r.epoch_end, 5);
+}
+
+/* §9.4: with parts, a DVC carries the newest part of its sender's log; the new primary asks that
+ * sender for the entries below (GET_LOG) until the chosen log joins its own, then installs it. */
+static void test_new_primary_fetches_the_chosen_log_in_parts(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[FX_LOG_MAX];
+
+	fx->part_ops = 4;
+	fx_chain(log, 1, 20, 0);
+	fx_backup_with_log(fx, 1, log, 5);
+	fx_commit(fx, 0, 0, 3, 5);
+	assert_int_equal(fx->r.commit, 3);
+	fx_svc(fx, 0, 1);
+	fx_persist_all(fx); /* its own DVC (v' 0, op 5) */
+	fx_reset(fx);
+	struct vr_message dvc = { .command = VR_DO_VIEW_CHANGE,
+		                  .replica = 2,
+		                  .view = 1,
+		                  .op = 20,
+		                  .commit = 12,
+		                  .nonce = log[11].checksum,
+		                  .entry_count = 4,
+		                  .entries = &log[16] };
+	fx_deliver(fx, &dvc);
+	/* 17..20 does not join 1..5: the part below, 13..16, from replica 2. */
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	fx_assert_send(fx, 0, VR_GET_LOG, 2, 1);
+	assert_int_equal(fx->sent[0].m.op, 16);
+	assert_int_equal(fx->sent[0].m.commit, 3);
+	/* Asked once; again only after resend_ticks. */
+	fx_reset(fx);
+	fx_tick(fx, 1);
+	assert_int_equal(fx->sent_count, 0);
+	/* A part that does not end just below the candidate is dropped; one that does is taken. */
+	struct vr_message part = {
+		.command = VR_LOG, .replica = 2, .view = 1, .op = 15, .entry_count = 4, .entries = &log[11]
+	};
+	fx_deliver(fx, &part);
+	assert_int_equal(fx->r.candidate.first, 17);
+	part.op = 16, part.entries = &log[12];
+	fx_deliver(fx, &part);
+	assert_int_equal(fx->r.candidate.first, 13);
+	assert_int_equal(fx->r.log_parts, 1);
+	fx_assert_send(fx, 0, VR_GET_LOG, 2, 1);
+	assert_int_equal(fx->sent[0].m.op, 12);
+	/* Its SVCs, resent, show the others how far it has come (they do not time out meanwhile). */
+	fx_reset(fx);
+	fx_tick(fx, fx->r.config.resend_ticks);
+	bool progress = false;
+	for (size_t i = 0; i < fx->sent_count; i++)
+		progress |= fx->sent[i].m.command == VR_START_VIEW_CHANGE && fx->sent[i].m.op == 13;
+	assert_true(progress);
+	fx_reset(fx);
+	/* 4..12 would do, but the asker wants only what is above its commit: 9..12, then 5..8, which
+	 * joins at op 5 (equal entries). */
+	part.op = 12, part.entries = &log[8];
+	fx_deliver(fx, &part);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE);
+	part.op = 8, part.entries = &log[4];
+	fx_deliver(fx, &part);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.log.op, 20);
+	assert_int_equal(vr_log_entry(&fx->r, 9)->checksum, log[8].checksum);
+	assert_int_equal(fx->r.log_parts, 3);
+}
+
+/* §9.4: the sender of a DVC answers GET_LOG only in VIEW_CHANGE of that view with its DVC
+ * decided (its log is then the DVC's), with the newest part above the asker's commit. */
+static void test_get_log_answered_only_with_the_dvc_decided(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[FX_LOG_MAX];
+
+	fx->part_ops = 3;
+	fx_chain(log, 1, 10, 0);
+	fx_backup_with_log(fx, 2, log, 10);
+	struct vr_message get = { .command = VR_GET_LOG, .replica = 1, .view = 1, .op = 8, .commit = 2 };
+	fx_deliver(fx, &get);
+	assert_int_equal(fx->sent_count, 0); /* NORMAL in view 0 */
+	fx_svc(fx, 0, 1);
+	fx_persist_all(fx); /* f = 1 SVC from another: its DVC is decided, and durable */
+	fx_reset(fx);
+	get.view = 2;
+	fx_deliver(fx, &get);
+	assert_int_equal(fx->sent_count, 0); /* another view */
+	get.view = 1;
+	get.replica = 0;
+	fx_deliver(fx, &get);
+	assert_int_equal(fx->sent_count, 0); /* not from the view's primary */
+	get.replica = 1;
+	fx_deliver(fx, &get);
+	fx_assert_send(fx, 0, VR_LOG, 1, 1);
+	assert_int_equal(fx->sent[0].first_op, 6);
+	assert_int_equal(fx->sent[0].last_op, 8);
+	get.op = 4; /* not above 2 by more than a part */
+	fx_deliver(fx, &get);
+	fx_assert_send(fx, 1, VR_LOG, 1, 1);
+	assert_int_equal(fx->sent[1].first_op, 3);
+	assert_int_equal(fx->sent[1].last_op, 4);
+	get.op = 11; /* beyond the log */
+	fx_deliver(fx, &get);
+	assert_int_equal(fx->sent_count, 2);
+	/* The new primary's SVC shows progress: the view change is not timed out meanwhile. */
+	fx_tick(fx, 50);
+	uint64_t deadline = fx->r.view_change_deadline;
+	struct vr_message svc = { .command = VR_START_VIEW_CHANGE, .replica = 1, .view = 1, .op = 6 };
+	fx_deliver(fx, &svc);
+	assert_true(fx->r.view_change_deadline > deadline);
+	deadline = fx->r.view_change_deadline;
+	fx_tick(fx, 1);
+	fx_deliver(fx, &svc); /* no further progress */
+	assert_int_equal(fx->r.view_change_deadline, deadline);
+}
+
+/* §9.4 case B in parts: a replica catching up into a view gathers the NEWSTATE parts from its
+ * commit on, asking for the next after each, and installs them once one ends at the view's op. */
+static void test_catch_up_in_parts(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[FX_LOG_MAX], other[FX_LOG_MAX];
+
+	fx->part_ops = 2;
+	fx_chain(log, 1, 9, 0);
+	memcpy(other, log, sizeof(other));
+	other[3].timestamp++; /* the view's log differs from op 4 on */
+	fx_chain(other, 4, 9, 1);
+	fx_backup_with_log(fx, 2, log, 5);
+	fx_commit(fx, 0, 0, 3, 5);
+	struct vr_message sv = { .command = VR_START_VIEW,
+		                 .replica = 1,
+		                 .view = 1,
+		                 .op = 9,
+		                 .commit = 8,
+		                 .entry_count = 2,
+		                 .entries = &other[7] };
+	fx_deliver(fx, &sv); /* 8..9 does not join: catch up from commit 3 */
+	assert_int_equal(fx->r.status, VR_STATUS_CATCHING_UP);
+	fx_assert_send(fx, fx->sent_count - 1, VR_GET_STATE, 1, 1);
+	assert_int_equal(fx->sent[fx->sent_count - 1].m.op, 3);
+	struct vr_message ns = { .command = VR_NEW_STATE,
+		                 .replica = 1,
+		                 .view = 1,
+		                 .op = 9,
+		                 .commit = 8,
+		                 .entry_count = 2,
+		                 .entries = &other[3] };
+	for (uint64_t from = 4; from <= 8; from += 2) {
+		fx_reset(fx);
+		ns.entries = &other[from - 1];
+		ns.entry_count = from == 8 ? 2 : 2;
+		fx_deliver(fx, &ns);
+		if (from < 8) {
+			assert_int_equal(fx->r.status, VR_STATUS_CATCHING_UP);
+			fx_assert_send(fx, 0, VR_GET_STATE, 1, 1);
+			assert_int_equal(fx->sent[0].m.op, from + 1); /* after the parts held */
+			assert_int_equal(fx->r.log.op, 5);            /* nothing installed yet */
+		}
+	}
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.view, 1);
+	assert_int_equal(fx->r.log.op, 9);
+	assert_int_equal(vr_log_entry(&fx->r, 4)->checksum, other[3].checksum);
+	assert_int_equal(fx->r.log_parts, 3);
+}
+
+/* V5: a replica that installed a checkpoint in a view change claims v' = 0, so a stale view-0
+ * log with more ops outranks it. Its DVC says its entry at its commit; the chosen log differs
+ * there, so it is passed over and the other log chosen. */
+static void test_new_primary_passes_over_a_log_that_lacks_a_committed_op(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[FX_LOG_MAX], other[FX_LOG_MAX];
+
+	fx_chain(log, 1, 8, 0);
+	memcpy(other, log, sizeof(other));
+	other[4].timestamp++; /* committed in a later view from op 5 on */
+	fx_chain(other, 5, 7, 1);
+	fx_backup_with_log(fx, 1, log, 8);
+	fx_commit(fx, 0, 0, 4, 8);
+	fx_svc(fx, 0, 1);
+	fx_persist_all(fx); /* own DVC: v' 0, op 8, commit 4 */
+	fx_reset(fx);
+	struct vr_message dvc = { .command = VR_DO_VIEW_CHANGE,
+		                  .replica = 2,
+		                  .view = 1,
+		                  .op = 7,
+		                  .commit = 7,
+		                  .nonce = other[6].checksum,
+		                  .entry_count = 7,
+		                  .entries = other };
+	fx_deliver(fx, &dvc);
+	assert_int_equal(fx->r.status, VR_STATUS_VIEW_CHANGE); /* own log chosen, then passed over */
+	assert_true(fx->r.dvc[1].excluded);
+	assert_false(fx->r.dvc[2].present); /* its log is asked for again: its next DVC */
+	fx_deliver(fx, &dvc);
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->r.log.op, 7);
+	assert_int_equal(vr_log_entry(&fx->r, 7)->checksum, other[6].checksum);
 }
 
 int main(void)
@@ -2790,6 +2996,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_primary_finds_hold, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_primary_trims_to_the_chosen_log, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_epoch_entries_end_the_epoch, fx_setup, fx_teardown),
+		/* Logs in parts (§9.4) */
+		cmocka_unit_test_setup_teardown(test_new_primary_fetches_the_chosen_log_in_parts, fx_setup,
+		                                fx_teardown),
+		cmocka_unit_test_setup_teardown(test_get_log_answered_only_with_the_dvc_decided, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_catch_up_in_parts, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_new_primary_passes_over_a_log_that_lacks_a_committed_op, fx_setup,
+		                                fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
