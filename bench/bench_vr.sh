@@ -13,6 +13,10 @@
 #   witnesses: WITNESS_WRITERS (default 4) writers create files as above, then one writes a
 #             64 MiB file with fsync; files/s and the size of replica 2's data directory,
 #             with three full replicas and with replica 2 a witness (witness@, §9.5).
+#   parts:    replica 2 a witness, replica 1 down, PARTS_MIB (default 96: more than a 64 MiB
+#             frame) written, replica 0 killed, replica 1 started: the time until it is the
+#             normal primary, having taken the log from the witness in parts (§9.4), and the
+#             parts it took; with --part-kib 16384 (the default) and 1024.
 #
 # Environment: SECONDS_EACH (default 5), REPEAT (default 3), WRITERS (default "1 4 16"),
 # READERS (default "1 4"), BIN (default build). Figures, not assertions: `make test` never
@@ -59,14 +63,31 @@ CLUSTER=127.0.0.1:$base,127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2))
 FULL=$CLUSTER
 WITNESS=127.0.0.1:$base,127.0.0.1:$((base + 1)),witness@127.0.0.1:$((base + 2))
 WITNESS_WRITERS=${WITNESS_WRITERS:-4}
+PARTS_MIB=${PARTS_MIB:-96}
+
+# start_replica I ARGS...: replica I with vrfsd ARGS, on its data directory.
+start_replica() {
+	local i=$1
+	shift
+	"$BIN/vrfsd" --id "$i" --cluster "$CLUSTER" --data "$T/r$i" "$@" 2>>"$T/r$i.log" &
+	echo $! >"$T/r$i.pid"
+}
+
+# kill_replica I: SIGKILL to replica I (a crash).
+kill_replica() {
+	local p
+	p=$(cat "$T/r$1.pid")
+	kill -KILL "$p"
+	{ wait "$p"; } 2>/dev/null || true
+	rm -f "$T/r$1.pid"
+}
 
 # start ARGS...: a new three-replica cluster with vrfsd ARGS and one mount on $T/m.
 start() {
 	local i
 	rm -rf "$T/r0" "$T/r1" "$T/r2" "$T/m"
 	for i in 0 1 2; do
-		"$BIN/vrfsd" --id "$i" --cluster "$CLUSTER" --data "$T/r$i" "$@" 2>>"$T/r$i.log" &
-		echo $! >"$T/r$i.pid"
+		start_replica "$i" "$@"
 	done
 	mkdir -p "$T/m"
 	"$BIN/vrfs" mount --cluster "$CLUSTER" "$T/m" -f -o sessions=16 2>>"$T/mount.log" &
@@ -196,6 +217,27 @@ for mode in full witness; do
 	dir_mib[$mode]=$(du -sm "$T/r2" | cut -f1)
 	dir_mib[$mode.r0]=$(du -sm "$T/r0" | cut -f1)
 done
+
+say "parts: replica 1 down, $PARTS_MIB MiB written, replica 0 killed; replica 1 takes the log from the witness"
+declare -A takeover_ms parts_taken
+CLUSTER=$WITNESS
+for kib in 16384 1024; do
+	start --part-kib "$kib"
+	kill_replica 1
+	dd if=/dev/urandom of="$T/m/big" bs=1M count="$PARTS_MIB" conv=fsync status=none
+	kill_replica 0
+	t0=${EPOCHREALTIME/./}
+	start_replica 1 --part-kib "$kib"
+	for _ in $(seq 1 600); do
+		"$BIN/vrfs" status --cluster "$CLUSTER" --json --timeout 200 2>/dev/null |
+			jq -e '.replicas[1].status == "normal" and .replicas[1].primary == 1' >/dev/null && break
+		sleep 0.05
+	done
+	takeover_ms[$kib]=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	parts_taken[$kib]=$("$BIN/vrfs" status --cluster "$CLUSTER" --json --timeout 500 | jq '.replicas[1].log_parts')
+	say "--part-kib $kib: replica 1 normal primary after ${takeover_ms[$kib]} ms, ${parts_taken[$kib]} parts"
+	stop_all
+done
 CLUSTER=$FULL
 
 # shellcheck disable=SC2086 # lists
@@ -206,3 +248,6 @@ table "stat of a file (stats/s)" leases barrier "reader(s)" $READERS
 table "creates, replica 2 (files/s)" full witness "writer(s)" "$WITNESS_WRITERS"
 printf '%-34s %12s %12s\n' "replica 2's data directory (MiB)" "${dir_mib[full]}" "${dir_mib[witness]}"
 printf '%-34s %12s %12s\n' "replica 0's data directory (MiB)" "${dir_mib[full.r0]}" "${dir_mib[witness.r0]}"
+printf '\n%-34s %12s %12s\n' "takeover with a $PARTS_MIB MiB log" "16 MiB parts" "1 MiB parts"
+printf '%-34s %12s %12s\n' "replica 1 normal primary after (ms)" "${takeover_ms[16384]}" "${takeover_ms[1024]}"
+printf '%-34s %12s %12s\n' "parts it took" "${parts_taken[16384]}" "${parts_taken[1024]}"
