@@ -344,11 +344,8 @@ static int cmd_reconfigure(int argc, char **argv)
 		fprintf(stderr, "vrfs reconfigure: --to is the configuration --cluster names: nothing to change\n");
 		return 2;
 	}
-	if (old.witnesses || next.witnesses) {
-		fprintf(stderr,
-		        "vrfs reconfigure: %s names witnesses: a configuration with witnesses cannot be "
-		        "reconfigured yet (not supported in this version)\n",
-		        old.witnesses ? "--cluster" : "--to");
+	if (vrfs_cluster_role_change(&old, &next, why, sizeof(why))) {
+		fprintf(stderr, "vrfs reconfigure: %s\n", why);
 		return 2;
 	}
 

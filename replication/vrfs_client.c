@@ -245,10 +245,11 @@ static void on_epoch(struct vrfs_client *c, const uint8_t *body, size_t len)
 		c->link[i].retry_ms = 0; /* new members: dial them now */
 	}
 	c->view = c->announced_view = 0;
-	if (c->read_from >= next.count)
-		c->read_from = -1;
+	if (c->read_from >= next.count || (c->read_from >= 0 && vr_witness(next.witnesses, (uint8_t)c->read_from)))
+		c->read_from = -1; /* reads go to the primary: a witness answers none */
 	for (uint32_t i = 0; i < c->sessions; i++) {
 		c->s[i].vc.replica_count = next.count;
+		c->s[i].vc.witnesses = next.witnesses;
 		c->s[i].vc.view = 0;
 		vr_client_on_primary(&c->s[i].vc, 0); /* the outstanding request, to the new members */
 	}

@@ -88,6 +88,25 @@ int vrfs_cluster_parse_like(struct vrfs_cluster *c, const struct vrfs_cluster *f
 	return 0;
 }
 
+int vrfs_cluster_role_change(const struct vrfs_cluster *old, const struct vrfs_cluster *next, char *why,
+                             size_t why_size)
+{
+	for (uint8_t i = 0; i < old->count; i++) {
+		int j = vrfs_cluster_find(next, &old->member[i]);
+		bool was = vr_witness(old->witnesses, i);
+		if (j >= 0 && was != vr_witness(next->witnesses, (uint8_t)j)) {
+			snprintf(why, why_size,
+			         "%s is a %s now and a %s in the new configuration: a replica keeps its role (a "
+			         "witness holds no files); remove it in one reconfiguration and add it back, "
+			         "started empty with --join, in another",
+			         vrfs_cluster_name(old, i), was ? "witness" : "full replica",
+			         was ? "full replica" : "witness");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int vrfs_cluster_find(const struct vrfs_cluster *c, const struct vrfs_member *m)
 {
 	for (uint8_t i = 0; i < c->count; i++) {

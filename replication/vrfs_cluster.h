@@ -63,5 +63,9 @@ int vrfs_cluster_parse_like(struct vrfs_cluster *c, const struct vrfs_cluster *f
 /* The number of the member of c at m's address (host and port as listed, or the same resolved
  * address), or -1. */
 int vrfs_cluster_find(const struct vrfs_cluster *c, const struct vrfs_member *m);
+/* Nonzero, with a line in why, when a replica in both old and next has another role in each
+ * (full or witness): its store cannot change role (a witness holds no files). */
+int vrfs_cluster_role_change(const struct vrfs_cluster *old, const struct vrfs_cluster *next, char *why,
+                             size_t why_size);
 
 #endif

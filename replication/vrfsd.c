@@ -77,9 +77,6 @@
 /* A message carries at most this many log entries (and --part-kib of bodies), far below a
  * frame's WIRE_FRAME_BODY_MAX; the rest of a log follows in further parts (§9.4). */
 #define PART_OPS 8192
-#define WITNESS_RECONFIGURE_REFUSED                                                                                    \
-	"a configuration with witnesses cannot be reconfigured yet (a witness has no state to give a new "             \
-	"member, and the epoch change would need its log): not supported in this version"
 
 enum phase { PHASE_PROBE, PHASE_JOIN, PHASE_RUN };
 
@@ -139,6 +136,8 @@ struct vrfsd {
 	bool join;    /* --join: a new member; it waits to be told of the epoch that includes it */
 	bool moving;  /* epoch_move runs */
 	bool leaving; /* not a member of the current epoch: gives checkpoints until f'+1 members hold the state */
+	uint32_t capacity_full; /* log_capacity without witnesses (from --checkpoint-ops) */
+	uint64_t window_bytes;  /* --witness-window-mib: log_bytes_max with witnesses */
 	uint8_t old_self;
 	bool started[VR_REPLICAS_MAX]; /* members that said they hold the epoch's state */
 	uint64_t notice_tick;
@@ -965,6 +964,10 @@ static void core_restart(struct vrfsd *d, bool epoch_start, const char *what)
 		exit(3);
 	}
 	image.epoch_start = epoch_start;
+	/* A log kept under an earlier configuration's window (one with witnesses) may be longer
+	 * than this one's: the window holds it until checkpoints shorten it. */
+	if (image.op >= image.first && image.op - image.first + 1 > d->config.log_capacity)
+		d->config.log_capacity = (uint32_t)(image.op - image.first + 1) + d->capacity_full;
 	int rc = vr_init(&d->vr, &d->config, &io, &image);
 	vrfsd_store_image_free(&image);
 	if (rc) {
@@ -1105,6 +1108,18 @@ static void on_snapshot_chunk(struct vrfsd *d, struct conn *c, const struct wire
 
 /* ------------------------------------------------------------------ reconfiguration (§10) */
 
+/* The log window the configuration needs (§9.5): logs reach back to what every full replica
+ * holds when there are witnesses. */
+static void vrfsd_window(struct vrfsd *d)
+{
+	d->config.log_capacity = d->capacity_full;
+	d->config.log_bytes_max = 0;
+	if (d->config.witnesses) {
+		d->config.log_capacity += (uint32_t)(d->window_bytes >> 20) * WITNESS_WINDOW_OPS_PER_MIB;
+		d->config.log_bytes_max = d->window_bytes;
+	}
+}
+
 /*
  * The configuration becomes cfg, this replica its member self (VR_REPLICAS_MAX: none): the
  * core's config follows, and the connections to the old members are dropped for the new ones.
@@ -1128,6 +1143,8 @@ static void epoch_config(struct vrfsd *d, const struct vrfs_cluster *cfg, uint8_
 	vrfs_cluster_text(&d->cluster, d->members, sizeof(d->members));
 	d->config.replica_count = cfg->count;
 	d->config.self = self < cfg->count ? self : 0;
+	d->config.witnesses = cfg->witnesses;
+	vrfsd_window(d);
 	d->config.epoch = d->epoch.epoch;
 	d->config.epoch_op = d->epoch.op;
 	memset(d->started, 0, sizeof(d->started));
@@ -1170,6 +1187,10 @@ static void epoch_notice(struct vrfsd *d, struct conn *c)
 		                .members = (const uint8_t *)d->members };
 
 	if (!c || d->epoch.epoch == 0)
+		return;
+	/* Only a replica that can give the epoch's state tells of it: whoever is told may fetch
+	 * the state from the teller, and a witness has none (§9.5). */
+	if (!d->leaving && vr_witness(d->cluster.witnesses, d->self))
 		return;
 	c->notice_tick = d->ticks;
 	c->notice_sent = true;
@@ -1264,6 +1285,8 @@ static void epoch_move(struct vrfsd *d, uint64_t op)
 		fatal(d, "store: cannot take up the new configuration");
 	d->epoch = ep;
 	d->old_self = d->self;
+	if (vr_witness(d->cluster.witnesses, d->self))
+		retire(d, "not a member of the new configuration, and a witness has no state to give");
 	epoch_config(d, &next, VR_REPLICAS_MAX);
 	d->leaving = true;
 	vlog(d, "info",
@@ -1494,8 +1517,8 @@ static bool reconfigure_refused(struct vrfsd *d, struct conn *c, const struct vr
 		         next.count, next.count == 1 ? "" : "s");
 	} else if (next.id == d->cluster.id) {
 		snprintf(msg, sizeof(msg), "the new configuration is the current one: nothing to change");
-	} else if (next.witnesses || d->cluster.witnesses) {
-		snprintf(msg, sizeof(msg), WITNESS_RECONFIGURE_REFUSED);
+	} else if (vrfs_cluster_role_change(&d->cluster, &next, why, sizeof(why))) {
+		snprintf(msg, sizeof(msg), "%s", why);
 	} else {
 		return false;
 	}
@@ -2174,13 +2197,11 @@ int main(int argc, char **argv)
 	uint64_t seed = 0;
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
-	uint32_t capacity = (uint32_t)(2 * checkpoint_ops + 128 + 64);
-	if (d->cluster.witnesses) /* logs reach back to what every full replica holds (§9.5) */
-		capacity += (uint32_t)(window_mib * WITNESS_WINDOW_OPS_PER_MIB);
+	d->capacity_full = (uint32_t)(2 * checkpoint_ops + 128 + 64);
+	d->window_bytes = (uint64_t)window_mib << 20;
 	d->config = (struct vr_config){
 		.replica_count = d->cluster.count,
 		.self = d->self,
-		.log_capacity = capacity,
 		.checkpoint_ops = (uint32_t)checkpoint_ops,
 		.checkpoint_bytes = (uint64_t)checkpoint_kib * 1024,
 		.body_size_max = WIRE_VR_BODY_MAX,
@@ -2203,10 +2224,10 @@ int main(int argc, char **argv)
 		.epoch = d->epoch.epoch,
 		.epoch_op = d->epoch.op,
 		.witnesses = d->cluster.witnesses,
-		.log_bytes_max = d->cluster.witnesses ? (uint64_t)window_mib << 20 : 0,
 		.part_ops = PART_OPS,
 		.part_bytes = (uint64_t)part_kib * 1024,
 	};
+	vrfsd_window(d);
 	d->probe_nonce = seed | 1;
 	d->in.fd = d->out.fd = -1;
 	snprintf(d->path_in, sizeof(d->path_in), "%s/%s", d->dir, SNAPSHOT_IN);

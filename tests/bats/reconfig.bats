@@ -20,10 +20,16 @@ teardown() {
 	cluster_teardown
 }
 
-# members I...: the configuration of machines I... (in that order).
+# members I...: the configuration of machines I... (in that order); wI: machine I a witness.
 members() {
 	local list="" i
-	for i in "$@"; do list+="${list:+,}127.0.0.1:${PORTS[$i]}"; done
+	for i in "$@"; do
+		if [[ $i == w* ]]; then
+			list+="${list:+,}witness@127.0.0.1:${PORTS[${i#w}]}"
+		else
+			list+="${list:+,}127.0.0.1:${PORTS[$i]}"
+		fi
+	done
 	echo "$list"
 }
 
@@ -32,7 +38,7 @@ start_machine() {
 	local i=$1 list=$2 pos=0 a
 	shift 2
 	IFS=, read -ra a <<<"$list"
-	while [ "${a[$pos]}" != "127.0.0.1:${PORTS[$i]}" ]; do pos=$((pos + 1)); done
+	while [ "${a[$pos]#witness@}" != "127.0.0.1:${PORTS[$i]}" ]; do pos=$((pos + 1)); done
 	"$VRFSD" --id "$pos" --cluster "$list" --data "$T/m$i" --liveness-ms 300 "$@" 2>>"$T/m$i.log" &
 	echo $! >"$T/m$i.pid"
 	if [[ " $* " == *" --join "* ]]; then wait_joining "$i"; fi
@@ -69,7 +75,8 @@ writes() {
 	for i in $(seq "$2" "$3"); do echo "w $i" >"$1/w$i" || { echo "write $i failed" >&2; return 1; }; done
 }
 
-# exits_alone I SECONDS: machine I (left out) stops by itself, with status 0.
+# exits_alone I SECONDS [WHY]: machine I (left out) stops by itself, with status 0, and says
+# WHY (default: once enough members hold the state).
 exits_alone() {
 	local p rc=0
 	p=$(pid_of "m$1")
@@ -85,7 +92,7 @@ exits_alone() {
 	wait "$p" || rc=$?
 	rm -f "$T/m$1.pid"
 	[ "$rc" = 0 ] || { echo "m$1 exited $rc" >&2; tail -5 "$T/m$1.log" >&2; return 1; }
-	grep -q 'hold the state: stopping' "$T/m$1.log"
+	grep -q "${3:-hold the state: stopping}" "$T/m$1.log"
 }
 
 # same_state I...: unmounts, waits for convergence, stops machines I... and compares their stores.
@@ -271,4 +278,58 @@ kill_replica_machine() {
 	grep -q 'lost its disk: it then recovers in the epoch' "$T/m2.log"
 	for i in $(seq 1 250); do [ "$(cat "$T/a/w$i")" = "w $i" ]; done
 	same_state 0 1 2 3 4
+}
+
+@test "with witnesses: a witness replaced, then the group grown to five with another, while a mount writes" {
+	local a b c i
+	a=$(members 0 1 w2)
+	b=$(members 0 1 w3)
+	c=$(members 0 1 w3 4 w5)
+	for i in 0 1 2; do start_machine "$i" "$a"; done
+	start_machine 3 "$b" --join
+	use "$a"
+	wait_converged 30
+	mount_vrfs a
+	# A replica keeps its role: a witness holds no files to become full with.
+	run "$VRFS" reconfigure --cluster "$a" --to "$(members 0 1 2)"
+	[ "$status" = 2 ]
+	[[ $output == *"is a witness now and a full replica in the new configuration"* ]]
+	writes "$T/a" 1 100
+	writes "$T/a" 101 300 &
+	local w=$!
+	sleep 0.3
+	reconfigure --cluster "$a" --to "$b"
+	wait $w
+	exits_alone 2 30 "a witness has no state to give" # at once
+	use "$b"
+	wait_all_normal 60
+	status_json | jq -e '.replicas[2].role == "witness" and .replicas[2].epoch == 1'
+	start_machine 4 "$c" --join
+	start_machine 5 "$c" --join
+	reconfigure --cluster "$b" --to "$c"
+	use "$c"
+	wait_all_normal 60
+	writes "$T/a" 301 350
+	# The primary lost: the mount goes on with the new members.
+	kill_replica_machine 0
+	writes "$T/a" 351 400
+	start_machine 0 "$c"
+	for i in $(seq 1 400); do [ "$(cat "$T/a/w$i")" = "w $i" ]; done
+	# The full members hold equal stores with every file, the witnesses none.
+	unmount_all
+	wait_converged 60
+	for i in 0 1 3 4 5; do
+		kill -TERM "$(pid_of "m$i")"
+		wait "$(pid_of "m$i")"
+		rm -f "$T/m$i.pid"
+	done
+	run "$CHECK" "$T/m0" "$T/m1" "$T/m4"
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ $output == *", 400 files,"* ]]
+	for i in 3 5; do
+		run "$CHECK" "$T/m$i"
+		echo "$output"
+		[[ $output == *", 0 files, 1 inodes, 0 data bytes"* ]]
+	done
 }

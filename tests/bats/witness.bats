@@ -149,7 +149,7 @@ finish() {
 	finish 1
 }
 
-@test "refused with a message: too many witnesses, reads at a witness, reconfiguring witnesses" {
+@test "refused with a message: too many witnesses, reads at a witness, a witness made full" {
 	run "$VRFSD" --id 0 --cluster "127.0.0.1:${PORTS[0]},witness@127.0.0.1:${PORTS[1]},witness@127.0.0.1:${PORTS[2]}" \
 		--data "$T/x"
 	[ "$status" -ne 0 ]
@@ -162,6 +162,6 @@ finish() {
 	[[ "$output" == *"replica 2 is a witness"* ]]
 	run "$VRFS" reconfigure --cluster "$CLUSTER" --to "127.0.0.1:${PORTS[0]},127.0.0.1:${PORTS[1]},127.0.0.1:${PORTS[2]}"
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"cannot be reconfigured yet"* ]]
+	[[ "$output" == *"is a witness now and a full replica in the new configuration"* ]]
 	wait_converged 10
 }
