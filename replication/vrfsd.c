@@ -1289,6 +1289,11 @@ static void epoch_move(struct vrfsd *d, uint64_t op)
 		retire(d, "not a member of the new configuration, and a witness has no state to give");
 	epoch_config(d, &next, VR_REPLICAS_MAX);
 	d->leaving = true;
+	/* The mounts connected here learn the new members now: an idle one would otherwise find
+	 * only replicas that stopped once the new members held the state. */
+	for (struct conn *c = d->conns; c; c = c->next)
+		if (c->peer < 0 && !c->closing && c->clients[0])
+			epoch_notice(d, c);
 	vlog(d, "info",
 	     "epoch %" PRIu64 " from op %" PRIu64 ": not a member of %s; giving the members the state until %u of "
 	     "them hold it, then stopping",
@@ -1375,9 +1380,10 @@ static void on_epoch_started(struct vrfsd *d, const struct wire_epoch_started *q
 	d->started[q->replica] = true;
 	if (!d->leaving)
 		return;
+	/* f'+1 full members: a witness that says it started holds no files (§9.5). */
 	uint8_t n = 0;
 	for (uint8_t i = 0; i < d->cluster.count; i++)
-		n += d->started[i];
+		n += d->started[i] && !vr_witness(d->cluster.witnesses, i);
 	if (n >= d->cluster.count / 2 + 1) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "%u members of epoch %" PRIu64 " hold the state", n, d->epoch.epoch);

@@ -333,3 +333,41 @@ kill_replica_machine() {
 		[[ $output == *", 0 files, 1 inodes, 0 data bytes"* ]]
 	done
 }
+
+@test "with witnesses: the whole group moved to new machines; the old full ones wait for both new full ones" {
+	local a b i
+	a=$(members 0 1 w2)
+	b=$(members 3 4 w5)
+	for i in 0 1 2; do start_machine "$i" "$a"; done
+	for i in 3 4 5; do start_machine "$i" "$b" --join; done
+	use "$a"
+	wait_converged 30
+	mount_vrfs a
+	writes "$T/a" 1 200
+	reconfigure --cluster "$a" --to "$b"
+	exits_alone 2 30 "a witness has no state to give"
+	# A full replica left out stops once f'+1 = 2 members hold the state: the two full ones
+	# (the new witness, which says it started too, holds no files).
+	exits_alone 0 60 "2 members of epoch 1 hold the state"
+	exits_alone 1 60 "2 members of epoch 1 hold the state"
+	grep -q "installed the checkpoint" "$T/m3.log"
+	grep -q "installed the checkpoint" "$T/m4.log"
+	use "$b"
+	wait_all_normal 60
+	writes "$T/a" 201 250
+	for i in $(seq 1 250); do [ "$(cat "$T/a/w$i")" = "w $i" ]; done
+	unmount_all
+	wait_converged 60
+	for i in 3 4 5; do
+		kill -TERM "$(pid_of "m$i")"
+		wait "$(pid_of "m$i")"
+		rm -f "$T/m$i.pid"
+	done
+	run "$CHECK" "$T/m3" "$T/m4"
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ $output == *", 250 files,"* ]]
+	run "$CHECK" "$T/m5"
+	echo "$output"
+	[[ $output == *", 0 files, 1 inodes, 0 data bytes"* ]]
+}
