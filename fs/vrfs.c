@@ -405,18 +405,21 @@ static int cmd_reconfigure(int argc, char **argv)
 	printf("epoch %" PRIu64 " committed: the members are now %s\n", epoch + 1, to);
 	fflush(stdout);
 
-	/* §10.6: done once f'+1 new members hold the state (the paper's CHECKEPOCH). */
+	/* §10.6: done once f'+1 new full members hold the state (the paper's CHECKEPOCH); a witness
+	 * holds no files, so it does not count (§9.5). */
 	uint8_t need = (uint8_t)(next.count / 2 + 1), shown = 0xff;
+	uint8_t full = (uint8_t)(next.count - vr_witness_count(next.witnesses, next.count));
 	int64_t deadline = mono_ms() + timeout_s * 1000;
 	for (;;) {
 		uint8_t have = 0;
 		for (uint8_t i = 0; i < next.count; i++) {
 			query(&next, i, 500, &a);
 			have += a.reachable && a.st.epoch > epoch && a.st.status != WIRE_STATUS_NEW &&
-			        a.st.status != WIRE_STATUS_LEFT;
+			        a.st.status != WIRE_STATUS_LEFT && !vr_witness(next.witnesses, i);
 		}
 		if (have != shown) {
-			printf("%u of %u members hold the state (%u needed)\n", have, next.count, need);
+			printf("%u of %u %smembers hold the state (%u needed)\n", have, full,
+			       next.witnesses ? "full " : "", need);
 			fflush(stdout);
 			shown = have;
 		}
@@ -424,9 +427,9 @@ static int cmd_reconfigure(int argc, char **argv)
 			break;
 		if (mono_ms() >= deadline) {
 			fprintf(stderr,
-			        "vrfs reconfigure: after %ld s only %u of %u new members hold the state; the "
+			        "vrfs reconfigure: after %ld s only %u of %u new %smembers hold the state; the "
 			        "reconfiguration is committed and goes on: see vrfs status --cluster %s\n",
-			        timeout_s, have, next.count, to);
+			        timeout_s, have, full, next.witnesses ? "full " : "", to);
 			return 1;
 		}
 		usleep(200 * 1000);

@@ -345,6 +345,7 @@ kill_replica_machine() {
 	mount_vrfs a
 	writes "$T/a" 1 200
 	reconfigure --cluster "$a" --to "$b"
+	grep -q "2 of 2 full members hold the state (2 needed)" "$T/reconfigure.log"
 	exits_alone 2 30 "a witness has no state to give"
 	# A full replica left out stops once f'+1 = 2 members hold the state: the two full ones
 	# (the new witness, which says it started too, holds no files).
