@@ -2861,8 +2861,7 @@ static void test_catch_up_in_parts(void **state)
 		                 .entries = &other[3] };
 	for (uint64_t from = 4; from <= 8; from += 2) {
 		fx_reset(fx);
-		ns.entries = &other[from - 1];
-		ns.entry_count = from == 8 ? 2 : 2;
+		ns.entries = &other[from - 1]; /* two entries each: 4-5, 6-7, 8-9 */
 		fx_deliver(fx, &ns);
 		if (from < 8) {
 			assert_int_equal(fx->r.status, VR_STATUS_CATCHING_UP);
