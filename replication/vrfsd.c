@@ -913,6 +913,8 @@ static void on_snapshot_request(struct vrfsd *d, struct conn *c, const struct wi
 		return;
 	if (vr_witness(d->cluster.witnesses, d->self))
 		return; /* a witness has no state to give (the asker moves on to another giver) */
+	if (d->vr.commit < q->min_op && !(q->snapshot_op && d->out.ready && q->snapshot_op == d->out.op))
+		return; /* not far enough: a checkpoint made now would not do (the asker moves on) */
 	bool resume = q->snapshot_op && d->out.ready && q->snapshot_op == d->out.op;
 	if (!resume && (!d->out.ready || d->out.op < q->min_op)) {
 		if (!d->out.copy && !d->out.hashing)
