@@ -65,6 +65,10 @@ $(BUILD)/mutants/vr-sim-%: $(LIB_SRC) $(SIM_SRC) $(LIB_HDRS) | $(BUILD)/mutants
 $(ASAN)/test_%: tests/unit/test_%.c $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)
 
+# The store adapter of vrfsd is not in LIB_SRC: its test links it too.
+$(ASAN)/test_vrfsd_store: tests/unit/test_vrfsd_store.c replication/vrfsd_store.c $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $< replication/vrfsd_store.c $(LIB_SRC) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)
+
 # The replica daemon: the core, the bus and event loop, the store adapter.
 VRFSD_SRC := replication/vrfsd.c replication/vrfsd_store.c replication/vrfs_cluster.c
 UV_LIBS    = $$(pkg-config --cflags --libs libuv)

@@ -16,7 +16,10 @@
 #   parts:    replica 2 a witness, replica 1 down, PARTS_MIB (default 96: more than a 64 MiB
 #             frame) written, replica 0 killed, replica 1 started: the time until it is the
 #             normal primary, having taken the log from the witness in parts (§9.4), and the
-#             parts it took; with --part-kib 16384 (the default) and 1024.
+#             parts it took; with --part-kib 16384 (the default) and 1024, and with 16 MiB
+#             parts and a 4 MiB body cache (--log-cache-mib 4; default 64), and one of 64 GiB
+#             (every body held in memory, as before the cache). Also the peak memory (VmHWM)
+#             of the witness and of replica 1 by then.
 #
 # Environment: SECONDS_EACH (default 5), REPEAT (default 3), WRITERS (default "1 4 16"),
 # READERS (default "1 4"), BIN (default build). Figures, not assertions: `make test` never
@@ -219,23 +222,28 @@ for mode in full witness; do
 done
 
 say "parts: replica 1 down, $PARTS_MIB MiB written, replica 0 killed; replica 1 takes the log from the witness"
-declare -A takeover_ms parts_taken
+declare -A takeover_ms parts_taken peak_w peak_r1
+hwm_mib() { echo $(($(sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' "/proc/$(cat "$T/r$1.pid")/status") / 1024)); }
 CLUSTER=$WITNESS
-for kib in 16384 1024; do
-	start --part-kib "$kib"
+for run in 16384:64 1024:64 16384:4 16384:65536; do
+	kib=${run%:*} cache=${run#*:}
+	start --part-kib "$kib" --log-cache-mib "$cache"
 	kill_replica 1
 	dd if=/dev/urandom of="$T/m/big" bs=1M count="$PARTS_MIB" conv=fsync status=none
 	kill_replica 0
 	t0=${EPOCHREALTIME/./}
-	start_replica 1 --part-kib "$kib"
+	start_replica 1 --part-kib "$kib" --log-cache-mib "$cache"
 	for _ in $(seq 1 600); do
 		"$BIN/vrfs" status --cluster "$CLUSTER" --json --timeout 200 2>/dev/null |
 			jq -e '.replicas[1].status == "normal" and .replicas[1].primary == 1' >/dev/null && break
 		sleep 0.05
 	done
-	takeover_ms[$kib]=$(((${EPOCHREALTIME/./} - t0) / 1000))
-	parts_taken[$kib]=$("$BIN/vrfs" status --cluster "$CLUSTER" --json --timeout 500 | jq '.replicas[1].log_parts')
-	say "--part-kib $kib: replica 1 normal primary after ${takeover_ms[$kib]} ms, ${parts_taken[$kib]} parts"
+	takeover_ms[$run]=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	parts_taken[$run]=$("$BIN/vrfs" status --cluster "$CLUSTER" --json --timeout 500 | jq '.replicas[1].log_parts')
+	peak_w[$run]=$(hwm_mib 2)
+	peak_r1[$run]=$(hwm_mib 1)
+	say "--part-kib $kib --log-cache-mib $cache: replica 1 normal primary after ${takeover_ms[$run]} ms," \
+		"${parts_taken[$run]} parts; peak memory: witness ${peak_w[$run]} MiB, replica 1 ${peak_r1[$run]} MiB"
 	stop_all
 done
 CLUSTER=$FULL
@@ -248,6 +256,13 @@ table "stat of a file (stats/s)" leases barrier "reader(s)" $READERS
 table "creates, replica 2 (files/s)" full witness "writer(s)" "$WITNESS_WRITERS"
 printf '%-34s %12s %12s\n' "replica 2's data directory (MiB)" "${dir_mib[full]}" "${dir_mib[witness]}"
 printf '%-34s %12s %12s\n' "replica 0's data directory (MiB)" "${dir_mib[full.r0]}" "${dir_mib[witness.r0]}"
-printf '\n%-34s %12s %12s\n' "takeover with a $PARTS_MIB MiB log" "16 MiB parts" "1 MiB parts"
-printf '%-34s %12s %12s\n' "replica 1 normal primary after (ms)" "${takeover_ms[16384]}" "${takeover_ms[1024]}"
-printf '%-34s %12s %12s\n' "parts it took" "${parts_taken[16384]}" "${parts_taken[1024]}"
+printf '\n%-34s %12s %12s %12s %12s\n' "takeover with a $PARTS_MIB MiB log" "16 MiB parts" "1 MiB parts" \
+	"4 MiB cache" "all held"
+printf '%-34s %12s %12s %12s %12s\n' "replica 1 normal primary after (ms)" "${takeover_ms[16384:64]}" \
+	"${takeover_ms[1024:64]}" "${takeover_ms[16384:4]}" "${takeover_ms[16384:65536]}"
+printf '%-34s %12s %12s %12s %12s\n' "parts it took" "${parts_taken[16384:64]}" "${parts_taken[1024:64]}" \
+	"${parts_taken[16384:4]}" "${parts_taken[16384:65536]}"
+printf '%-34s %12s %12s %12s %12s\n' "peak memory, witness (MiB)" "${peak_w[16384:64]}" "${peak_w[1024:64]}" \
+	"${peak_w[16384:4]}" "${peak_w[16384:65536]}"
+printf '%-34s %12s %12s %12s %12s\n' "peak memory, replica 1 (MiB)" "${peak_r1[16384:64]}" "${peak_r1[1024:64]}" \
+	"${peak_r1[16384:4]}" "${peak_r1[16384:65536]}"

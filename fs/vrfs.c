@@ -211,10 +211,12 @@ static int cmd_status(int argc, char **argv)
 				       ",\"commit\":%" PRIu64 ",\"checkpoint\":%" PRIu64 ",\"log_ops\":%" PRIu64
 				       ",\"log_bytes\":%" PRIu64 ",\"frames_bad\":%" PRIu64 ",\"uptime_ms\":%" PRIu64
 				       ",\"reads\":%" PRIu64 ",\"lease_reads\":%" PRIu64 ",\"prepares\":%" PRIu64
-				       ",\"prepare_ops\":%" PRIu64 ",\"epoch\":%" PRIu64 ",\"log_parts\":%" PRIu64 "}",
+				       ",\"prepare_ops\":%" PRIu64 ",\"epoch\":%" PRIu64 ",\"log_parts\":%" PRIu64
+				       ",\"log_cached\":%" PRIu64 ",\"bodies_read\":%" PRIu64 "}",
 				       status_name(s->status), s->view, s->primary, s->op, s->commit, s->checkpoint,
 				       s->log_ops, s->log_bytes, s->frames_bad, s->uptime_ms, s->reads, s->lease_reads,
-				       s->prepares, s->prepare_ops, s->epoch, s->log_parts);
+				       s->prepares, s->prepare_ops, s->epoch, s->log_parts, s->log_cached,
+				       s->bodies_read);
 			else
 				printf(",\"error\":\"%s\"}", a[i].error);
 		}

@@ -66,6 +66,8 @@ enum vr_write_kind {
 	VR_WRITE_META = 2,     /* replace struct vr_meta */
 	VR_WRITE_INSTALL = 3,  /* one atomic write: remove every entry above op, append entries, replace meta */
 	VR_WRITE_TRUNCATE = 4, /* a checkpoint: remove every entry below op (committed, applied) */
+	VR_WRITE_STAGE = 5,    /* body cache: keep entries aside, outside the log, for a later INSTALL;
+	                        * op 1: forget the entries kept aside before (a new candidate log) */
 };
 
 /*
@@ -73,6 +75,11 @@ enum vr_write_kind {
  * or not at all. INSTALL replaces the log with another view's and records that view
  * in the same transaction, so a crash never pairs a view with a log it did not have
  * (VR-PROTOCOL.md §12.8), nor an old view with a newer view's log.
+ *
+ * With a body cache (config.body_cache_bytes), an entry of a LOG or INSTALL write may come
+ * without its body (body NULL, body_len > 0): its body was given in an earlier write of the
+ * same op and checksum, to the log or kept aside by STAGE; the driver takes it from there.
+ * Entries kept aside need not survive a restart.
  */
 struct vr_write {
 	uint8_t kind;
@@ -131,6 +138,13 @@ struct vr_io {
 	void (*need_snapshot)(void *ctx, uint64_t min_op, uint64_t view);
 	/* Optional: one constant string per dropped message or notable event. */
 	void (*log)(void *ctx, const char *what);
+	/*
+	 * Required with config.body_cache_bytes: copy the body of entry (op, checksum), len bytes,
+	 * into body. The replica gave that entry to persist earlier, in its log or kept aside
+	 * (STAGE), and has not removed it since; written is enough, durable or not (the driver
+	 * reads its own writes). Returns false when it has none: the replica stops (ASSERT).
+	 */
+	bool (*read_body)(void *ctx, uint64_t op, uint64_t checksum, uint8_t *body, uint32_t len);
 };
 
 struct vr_config {
@@ -177,13 +191,24 @@ struct vr_config {
 	 */
 	uint32_t part_ops;
 	uint64_t part_bytes;
+	/*
+	 * 0: every body of the log window (and of a candidate log) is held in memory. Else the log
+	 * keeps the entries' headers in memory and their bodies only up to about this many bytes:
+	 * once written, the oldest bodies are dropped and read back (io.read_body) when a message
+	 * or an execution needs them; a candidate log's entries are kept aside by the driver as
+	 * they arrive (STAGE) and installed from there. Bodies of RECONFIGURE entries always stay.
+	 * Needs parts (part_ops or part_bytes), so that one message is bounded.
+	 */
+	uint64_t body_cache_bytes;
 };
 
 /* The durable image a replica restarts from (disk intact). All borrowed. */
 struct vr_durable {
 	struct vr_meta meta;
-	const struct vr_entry *log; /* entries first..op, contiguous (none when op == 0) */
-	uint64_t first;             /* 1, or the checkpoint op the log was truncated to */
+	/* Entries first..op, contiguous (none when op == 0). With a body cache an entry may come
+	 * without its body (body NULL): the driver has it (io.read_body); but a RECONFIGURE's. */
+	const struct vr_entry *log;
+	uint64_t first; /* 1, or the checkpoint op the log was truncated to */
 	uint64_t op;
 	uint64_t commit; /* op of the last applied transaction */
 	const struct vr_client_slot *clients;
@@ -205,9 +230,10 @@ struct vr_dvc {
 
 struct vr_log {
 	struct vr_entry *entries; /* entries[x-first] holds op x, first <= x <= op */
-	uint8_t **bodies;         /* bodies[x-1]: op x's body buffer, body_cap[x-1] bytes */
+	uint8_t **bodies;         /* bodies[x-first]: op x's body buffer, body_cap[x-first] bytes */
 	uint32_t *body_cap;
 	uint32_t capacity;
+	uint64_t held;  /* body cache: bytes of body buffers allocated */
 	uint64_t first; /* 1 until a checkpoint; then the checkpoint op, whose entry is kept */
 	uint64_t op;
 };
@@ -298,8 +324,17 @@ struct vr_replica {
 	 * takes a checkpoint from still has the ops in its window to give.
 	 */
 	uint64_t hold;
-	uint64_t log_bytes; /* bodies held in the log window first..op */
-	uint64_t log_parts; /* parts of logs longer than one message taken since start (§9.4) */
+	uint64_t log_bytes; /* bodies of the log window first..op, in memory or not */
+
+	/* Body cache (config.body_cache_bytes). */
+	uint64_t cache_from;      /* the log holds no body below this op, but RECONFIGUREs' */
+	struct vr_entry *scratch; /* a message's entries with their bodies read back */
+	uint32_t scratch_cap;
+	uint8_t *scratch_body;
+	uint64_t scratch_body_cap;
+	bool staged;          /* the driver keeps candidate entries aside (STAGE) */
+	uint64_t bodies_read; /* bodies read back since start */
+	uint64_t log_parts;   /* parts of logs longer than one message taken since start (§9.4) */
 
 	/* Reconfiguration (§10): op of the RECONFIGURE entry executed; the replica is then inert. */
 	uint64_t epoch_end;

@@ -25,11 +25,10 @@ void vr_send_prepare(struct vr_replica *r, uint8_t to, uint64_t from, uint64_t l
 		.commit = r->commit < from ? r->commit : from - 1,
 		.hold = r->hold,
 		.entry_count = (uint32_t)(last - from + 1),
-		.entries = vr_log_entry(r, from),
 	};
 
 	ASSERT(from >= 1 && from <= last && last <= r->log.op);
-	ASSERT(m.entries != NULL);
+	m.entries = vr_log_range(r, from, m.entry_count);
 	vr_send(r, to, &m);
 }
 

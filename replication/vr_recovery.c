@@ -100,7 +100,7 @@ void vr_on_recovery_response(struct vr_replica *r, const struct vr_message *m)
 		/* The log must hold what this replica executed before (none after a disk loss). */
 		if (r->commit > m->op)
 			return vr_log_drop(r, "recovery_response: log shorter than commit");
-		vr_log_copy(&r->candidate, m->entries, m->entry_count, r->config.body_size_max);
+		vr_candidate_copy(r, m->entries, m->entry_count);
 		r->recovery_primary_present = true;
 		r->recovery_primary_view = m->view;
 		r->recovery_commit = m->commit;
@@ -169,8 +169,8 @@ void vr_on_get_state(struct vr_replica *r, const struct vr_message *m)
 	if (m->op < r->log.op) {
 		/* From n'+1, or from the own first entry when that is later (after a checkpoint). */
 		uint64_t from = m->op + 1 > r->log.first ? m->op + 1 : r->log.first;
-		reply.entries = vr_log_entry(r, from);
 		reply.entry_count = (uint32_t)(vr_part_end(r, from, r->log.op) - from + 1);
+		reply.entries = vr_log_range(r, from, reply.entry_count);
 	}
 	vr_send(r, m->replica, &reply);
 }
@@ -193,7 +193,7 @@ static bool vr_new_state_part(struct vr_replica *r, const struct vr_message *m, 
 			vr_log_drop(r, "new_state: longer than the window");
 			return false;
 		}
-		vr_log_extend(c, m->entries, m->entry_count, r->config.body_size_max);
+		vr_candidate_extend(r, m->entries, m->entry_count);
 	} else {
 		const struct vr_entry *own = vr_log_entry(r, r->commit);
 		if (m->entries[0].op != r->commit + 1 ||
@@ -202,7 +202,7 @@ static bool vr_new_state_part(struct vr_replica *r, const struct vr_message *m, 
 			vr_log_drop(r, "new_state: part does not chain onto the committed log");
 			return false;
 		}
-		vr_log_copy(c, m->entries, m->entry_count, r->config.body_size_max);
+		vr_candidate_copy(r, m->entries, m->entry_count);
 		r->state_parts = true;
 	}
 	r->log_parts++;

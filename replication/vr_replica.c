@@ -173,18 +173,50 @@ bool vr_meta_durable(const struct vr_replica *r)
 	return r->durable_seq >= r->meta_seq;
 }
 
-/* Bodies are held per entry, each buffer grown to the largest body it held: the log
- * holds what it needs, not capacity * body_size_max. */
-static void vr_log_set(struct vr_log *log, uint32_t body_size_max, const struct vr_entry *e)
+static bool vr_cached(const struct vr_replica *r)
+{
+	return r->config.body_cache_bytes != 0;
+}
+
+/* Does e lack its body (body cache: the driver has it)? */
+static bool vr_bodiless(const struct vr_entry *e)
+{
+	return e->body_len && !e->body;
+}
+
+/* Frees slot x's body buffer; the slot's entry, if any, is then bodiless. */
+static void vr_log_free_body(struct vr_log *log, size_t x)
+{
+	log->held -= log->body_cap[x];
+	free(log->bodies[x]);
+	log->bodies[x] = NULL;
+	log->body_cap[x] = 0;
+	log->entries[x].body = NULL;
+}
+
+/*
+ * Bodies are held per entry, each buffer grown to the largest body it held: the log
+ * holds what it needs, not capacity * body_size_max. keep: e's body (given) is held;
+ * else the slot is bodiless, its buffer freed (body cache).
+ */
+static void vr_log_set(struct vr_log *log, uint32_t body_size_max, const struct vr_entry *e, bool keep)
 {
 	ASSERT(e->op >= log->first && e->op - log->first < log->capacity);
 	size_t x = e->op - log->first;
 	struct vr_entry *slot = &log->entries[x];
 
 	ASSERT(e->body_len <= body_size_max);
+	ASSERT(!keep || !vr_bodiless(e));
+	if (!keep) {
+		vr_log_free_body(log, x);
+		*slot = *e;
+		slot->body = NULL;
+		return;
+	}
 	if (e->body_len > log->body_cap[x]) {
 		uint8_t *body = realloc(log->bodies[x], e->body_len);
 		ASSERT(body != NULL); /* out of memory: the replica cannot hold its log */
+		log->held += e->body_len - log->body_cap[x];
 		log->bodies[x] = body;
 		log->body_cap[x] = e->body_len;
 	}
@@ -194,14 +226,109 @@ static void vr_log_set(struct vr_log *log, uint32_t body_size_max, const struct 
 	slot->body = log->bodies[x];
 }
 
+/* Reads the body of e, an own or candidate entry without it, into body (body cache). */
+static void vr_read_body(struct vr_replica *r, const struct vr_entry *e, uint8_t *body)
+{
+	ASSERT(r->io.read_body != NULL);
+	bool found = r->io.read_body(r->io.ctx, e->op, e->checksum, body, e->body_len);
+	ASSERT(found); /* the driver lost a body it was given */
+	r->bodies_read++;
+}
+
+/* The scratch space holds count entries and bytes of bodies. */
+static void vr_scratch_reserve(struct vr_replica *r, uint32_t count, uint64_t bytes)
+{
+	if (count > r->scratch_cap) {
+		struct vr_entry *p = realloc(r->scratch, (size_t)count * sizeof(*p));
+		ASSERT(p != NULL);
+		r->scratch = p;
+		r->scratch_cap = count;
+	}
+	if (bytes > r->scratch_body_cap) {
+		uint8_t *p = realloc(r->scratch_body, bytes);
+		ASSERT(p != NULL);
+		r->scratch_body = p;
+		r->scratch_body_cap = bytes;
+	}
+}
+
+/*
+ * Entries from..from+count-1 of the own log with their bodies, for a message: the log's own
+ * slots when it holds every body, else copies in scratch with the bodies read back (body
+ * cache). Valid until the next call.
+ */
+const struct vr_entry *vr_log_range(struct vr_replica *r, uint64_t from, uint32_t count)
+{
+	const struct vr_entry *e = vr_log_entry(r, from);
+	uint64_t bytes = 0;
+
+	ASSERT(count > 0 && e != NULL && from + count - 1 <= r->log.op);
+	for (uint32_t i = 0; i < count; i++)
+		if (vr_bodiless(&e[i]))
+			bytes += e[i].body_len;
+	if (bytes == 0)
+		return e;
+	vr_scratch_reserve(r, count, bytes);
+	uint8_t *body = r->scratch_body;
+	for (uint32_t i = 0; i < count; i++) {
+		r->scratch[i] = e[i];
+		if (vr_bodiless(&e[i])) {
+			vr_read_body(r, &e[i], body);
+			r->scratch[i].body = body;
+			body += e[i].body_len;
+		}
+	}
+	return r->scratch;
+}
+
+/*
+ * Body cache: once over config.body_cache_bytes, drops the bodies of the oldest written
+ * entries (a RECONFIGURE's stays: the driver reads its configuration from it). An entry not
+ * yet written stops it: its body is nowhere else.
+ */
+static void vr_cache_trim(struct vr_replica *r)
+{
+	struct vr_log *l = &r->log;
+
+	if (!vr_cached(r))
+		return;
+	if (r->cache_from < l->first)
+		r->cache_from = l->first;
+	while (l->held > r->config.body_cache_bytes && r->cache_from <= l->op) {
+		size_t x = r->cache_from - l->first;
+		if (r->entry_seq[x] == UINT64_MAX)
+			break;
+		if (l->entries[x].kind != VR_KIND_RECONFIGURE && l->bodies[x])
+			vr_log_free_body(l, x);
+		r->cache_from++;
+	}
+}
+
+/* Body cache: the driver keeps the candidate's new entries aside (fresh: forgets the old). */
+static void vr_stage(struct vr_replica *r, const struct vr_entry *entries, uint32_t count, bool fresh)
+{
+	struct vr_write w = { .kind = VR_WRITE_STAGE, .op = fresh, .entries = entries, .entry_count = count };
+
+	if (!vr_cached(r))
+		return;
+	vr_persist(r, &w);
+	r->staged = count > 0 || (r->staged && !fresh);
+}
+
+/* With a body cache the candidate holds only a RECONFIGURE's body; the driver the rest. */
+static bool vr_candidate_keeps(const struct vr_replica *r, const struct vr_entry *e)
+{
+	return !vr_cached(r) || e->kind == VR_KIND_RECONFIGURE;
+}
+
 /* Appends e as op log.op+1 in memory; the caller persists it (vr_log_persist_from). */
 void vr_log_append(struct vr_replica *r, const struct vr_entry *e)
 {
 	ASSERT(e->op == r->log.op + 1);
 	ASSERT(e->op - r->log.first < r->config.log_capacity);
 	ASSERT(e->op == r->log.first || e->parent == vr_log_entry(r, e->op - 1)->checksum);
-	ASSERT(e->checksum == vr_entry_checksum(e));
-	vr_log_set(&r->log, r->config.body_size_max, e);
+	ASSERT(vr_bodiless(e) ? vr_cached(r) && e->kind != VR_KIND_RECONFIGURE : e->checksum == vr_entry_checksum(e));
+	vr_log_set(&r->log, r->config.body_size_max, e, !vr_bodiless(e));
 	r->log_bytes += e->body_len;
 	r->entry_seq[e->op - r->log.first] = UINT64_MAX; /* not yet written */
 	r->log.op = e->op;
@@ -261,9 +388,14 @@ void vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32
 		x++;
 	if (x - 1 < r->log.op) { /* remove the rest of the own log: it differs, or it is longer */
 		ASSERT(x - 1 >= r->commit);
-		for (uint64_t y = x; y <= r->log.op; y++)
+		for (uint64_t y = x; y <= r->log.op; y++) {
 			r->log_bytes -= vr_log_entry(r, y)->body_len;
+			if (vr_cached(r))
+				vr_log_free_body(&r->log, y - r->log.first);
+		}
 		r->log.op = x - 1;
+		if (r->cache_from > x)
+			r->cache_from = x;
 		if (r->durable_op > x - 1)
 			r->durable_op = x - 1;
 	}
@@ -282,6 +414,8 @@ void vr_log_install(struct vr_replica *r, const struct vr_entry *entries, uint32
 	r->meta_seq = seq;
 	for (uint64_t y = first; y <= r->log.op; y++)
 		r->entry_seq[y - r->log.first] = seq;
+	if (r->staged) /* the INSTALL took what it needed of them: any candidate is done with */
+		vr_stage(r, NULL, 0, true);
 }
 
 /*
@@ -416,13 +550,13 @@ uint64_t vr_part_end(const struct vr_replica *r, uint64_t from, uint64_t last)
 }
 
 /* Sets m's entries to the newest part of the own log (§9.4): the whole window without parts. */
-void vr_message_log(const struct vr_replica *r, struct vr_message *m)
+void vr_message_log(struct vr_replica *r, struct vr_message *m)
 {
 	if (r->log.op < r->log.first)
 		return;
 	uint64_t start = vr_part_start(r, r->log.first, r->log.op);
-	m->entries = vr_log_entry(r, start);
 	m->entry_count = (uint32_t)(r->log.op - start + 1);
+	m->entries = vr_log_range(r, start, m->entry_count);
 }
 
 /*
@@ -430,8 +564,9 @@ void vr_message_log(const struct vr_replica *r, struct vr_message *m)
  * slots move up by count, each taking its body buffer along; the free slots' buffers (beyond
  * the log's end) come to the front for the new entries.
  */
-void vr_log_prepend(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max)
+void vr_candidate_prepend(struct vr_replica *r, const struct vr_entry *entries, uint32_t count)
 {
+	struct vr_log *dst = &r->candidate;
 	uint32_t n = vr_log_count(dst);
 
 	ASSERT(count > 0 && n > 0 && (uint64_t)n + count <= dst->capacity);
@@ -448,28 +583,36 @@ void vr_log_prepend(struct vr_log *dst, const struct vr_entry *entries, uint32_t
 		dst->body_cap[i] = cap;
 	}
 	dst->first = entries[0].op;
+	vr_stage(r, entries, count, false);
 	for (uint32_t i = 0; i < count; i++)
-		vr_log_set(dst, body_size_max, &entries[i]);
+		vr_log_set(dst, r->config.body_size_max, &entries[i], vr_candidate_keeps(r, &entries[i]));
 }
 
-/* Appends entries[0..count), which start just above dst->op, to a standalone log. */
-void vr_log_extend(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max)
+/* Appends entries[0..count), which start just above the candidate's op, to it. */
+void vr_candidate_extend(struct vr_replica *r, const struct vr_entry *entries, uint32_t count)
 {
+	struct vr_log *dst = &r->candidate;
+
 	ASSERT(count > 0 && entries[0].op == dst->op + 1);
 	ASSERT(entries[count - 1].op - dst->first < dst->capacity);
+	vr_stage(r, entries, count, false);
 	for (uint32_t i = 0; i < count; i++)
-		vr_log_set(dst, body_size_max, &entries[i]);
+		vr_log_set(dst, r->config.body_size_max, &entries[i], vr_candidate_keeps(r, &entries[i]));
 	dst->op = entries[count - 1].op;
 }
 
-/* Copies a chain of entries into a standalone log (the view-change candidate). */
-void vr_log_copy(struct vr_log *dst, const struct vr_entry *entries, uint32_t count, uint32_t body_size_max)
+/* Makes a chain of entries the candidate (a log that a view change, catch-up or recovery may
+ * install), in place of the one before. */
+void vr_candidate_copy(struct vr_replica *r, const struct vr_entry *entries, uint32_t count)
 {
+	struct vr_log *dst = &r->candidate;
+
 	dst->first = count ? entries[0].op : 1;
 	dst->op = dst->first - 1;
+	vr_stage(r, entries, count, true);
 	for (uint32_t i = 0; i < count; i++) {
 		ASSERT(entries[i].op == dst->first + i);
-		vr_log_set(dst, body_size_max, &entries[i]);
+		vr_log_set(dst, r->config.body_size_max, &entries[i], vr_candidate_keeps(r, &entries[i]));
 		dst->op = entries[i].op;
 	}
 }
@@ -547,6 +690,14 @@ static void vr_epoch_ended(struct vr_replica *r, uint64_t op)
 static void vr_execute(struct vr_replica *r)
 {
 	const struct vr_entry *e = vr_log_entry(r, r->commit + 1);
+	struct vr_entry read_back;
+	if (e && vr_bodiless(e)) { /* body cache: from the driver's log */
+		read_back = *e;
+		vr_scratch_reserve(r, 0, e->body_len);
+		vr_read_body(r, e, r->scratch_body);
+		read_back.body = r->scratch_body;
+		e = &read_back;
+	}
 	struct vr_apply a = { .entry = e, .upcall = false, .slot = VR_NONE };
 	uint8_t result[VR_RESULT_SIZE_MAX];
 	uint32_t index = VR_NONE;
@@ -673,6 +824,8 @@ static void vr_log_truncate(struct vr_replica *r, uint64_t first)
 		r->log_bytes -= vr_log_entry(r, x)->body_len;
 	uint64_t count = r->log.op - first + 1;
 	struct vr_log *l = &r->log;
+	for (uint64_t x = 0; x < shift && vr_cached(r); x++)
+		vr_log_free_body(l, x); /* the body cache holds only bodies of the window */
 	/* Shift the window down; the dropped slots' body buffers move to the end, for reuse. */
 	uint8_t **spare = r->spare_bodies;
 	uint32_t *spare_cap = r->spare_cap;
@@ -755,6 +908,8 @@ static int vr_config_check(const struct vr_config *c)
 		return -EINVAL; /* only checkpoints make room, and one op must fit */
 	if (vr_witness_count(c->witnesses, c->replica_count) > (c->replica_count - 1) / 2)
 		return -EINVAL; /* f+1 full replicas at least */
+	if (c->body_cache_bytes && !c->part_ops && !c->part_bytes)
+		return -EINVAL; /* a message carrying a whole window would read it all back */
 	return 0;
 }
 
@@ -785,7 +940,7 @@ static int vr_alloc(struct vr_replica *r, const struct vr_config *c, const struc
 
 	if (rc)
 		return rc;
-	if (c->lease_ns && !io->monotonic)
+	if ((c->lease_ns && !io->monotonic) || (c->body_cache_bytes && !io->read_body))
 		return -EINVAL;
 	memset(r, 0, sizeof(*r));
 	r->config = *c;
@@ -817,6 +972,8 @@ void vr_deinit(struct vr_replica *r)
 	free(r->spare_bodies);
 	free(r->spare_cap);
 	free(r->clients);
+	free(r->scratch);
+	free(r->scratch_body);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -844,11 +1001,15 @@ static int vr_restore(struct vr_replica *r, const struct vr_durable *d)
 	r->log.op = d->first - 1;
 	for (uint64_t x = d->first; x <= d->op; x++) {
 		const struct vr_entry *e = &d->log[x - d->first];
-		if (e->op != x || e->body_len > r->config.body_size_max || e->checksum != vr_entry_checksum(e))
+		if (e->op != x || e->body_len > r->config.body_size_max)
+			return -EINVAL;
+		/* Without its body (body cache) the driver checked it as it read it. */
+		if (vr_bodiless(e) ? !vr_cached(r) || e->kind == VR_KIND_RECONFIGURE
+		                   : e->checksum != vr_entry_checksum(e))
 			return -EINVAL;
 		if (x > d->first && e->parent != d->log[x - d->first - 1].checksum)
 			return -EINVAL;
-		vr_log_set(&r->log, r->config.body_size_max, e);
+		vr_log_set(&r->log, r->config.body_size_max, e, !vr_bodiless(e));
 		r->log_bytes += e->body_len;
 		r->log.op = x;
 	}
@@ -1111,6 +1272,7 @@ int vr_on_message(struct vr_replica *r, const struct vr_message *m)
 		ASSERT(false); /* vr_message_invalid let an unknown command through */
 	}
 	vr_flush(r);
+	vr_cache_trim(r);
 	vr_check(r, view_before, commit_before);
 	return 0;
 }
@@ -1130,6 +1292,7 @@ int vr_epoch_commit(struct vr_replica *r, uint64_t op, uint64_t head)
 	/* Equal checksums at op: this log up to op is the committed one (the hash chain). */
 	vr_execute_to(r, op);
 	ASSERT(r->epoch_end == op);
+	vr_cache_trim(r);
 	vr_check(r, view_before, commit_before);
 	return 0;
 }
@@ -1162,6 +1325,7 @@ int vr_epoch_entries(struct vr_replica *r, const struct vr_entry *entries, uint3
 	 * log (V2; a stale primary could count an acknowledgement of this log for its own ops). */
 	vr_view_change_start(r, r->view + 1);
 	vr_log_install(r, entries + from, count - (uint32_t)from, last->op);
+	vr_cache_trim(r);
 	vr_check(r, view_before, commit_before);
 	return 0;
 }
@@ -1195,6 +1359,7 @@ void vr_on_tick(struct vr_replica *r)
 		break;
 	}
 	vr_flush(r);
+	vr_cache_trim(r);
 	vr_check(r, view_before, commit_before);
 }
 
@@ -1209,5 +1374,6 @@ void vr_on_persisted(struct vr_replica *r, uint64_t seq)
 	while (r->durable_op < r->log.op && r->entry_seq[r->durable_op + 1 - r->log.first] <= seq)
 		r->durable_op++;
 	vr_flush(r);
+	vr_cache_trim(r);
 	vr_check(r, view_before, commit_before);
 }

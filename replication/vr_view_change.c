@@ -122,7 +122,7 @@ static void vr_dvc_record(struct vr_replica *r, uint8_t i, const struct vr_dvc *
 		r->dvc_best = i;
 		r->fetch_op = 0;
 		if (i != r->config.self)
-			vr_log_copy(&r->candidate, entries, count, r->config.body_size_max);
+			vr_candidate_copy(r, entries, count);
 	}
 }
 
@@ -449,8 +449,8 @@ void vr_on_get_log(struct vr_replica *r, const struct vr_message *m)
 		.view = r->view,
 		.op = m->op,
 		.entry_count = (uint32_t)(m->op - start + 1),
-		.entries = vr_log_entry(r, start),
 	};
+	reply.entries = vr_log_range(r, start, reply.entry_count);
 	vr_send(r, m->replica, &reply);
 	r->view_change_deadline = vr_jitter(r, r->config.view_change_ticks);
 }
@@ -468,7 +468,7 @@ void vr_on_log(struct vr_replica *r, const struct vr_message *m)
 		return vr_violation(r, "log: does not chain onto the chosen log");
 	if ((uint64_t)vr_log_count(c) + m->entry_count > c->capacity)
 		return vr_log_drop(r, "log: longer than the window");
-	vr_log_prepend(c, m->entries, m->entry_count, r->config.body_size_max);
+	vr_candidate_prepend(r, m->entries, m->entry_count);
 	r->log_parts++;
 	r->fetch_op = 0;
 	r->view_change_deadline = vr_jitter(r, r->config.view_change_ticks);

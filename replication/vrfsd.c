@@ -70,10 +70,12 @@
 #define MEMBERS_FILE       "members" /* "EPOCH\nHOST:PORT,...\n": the configuration a reconfiguration made */
 #define EPOCH_NOTICE_TICK  20        /* a new epoch is announced again to members that have not answered */
 /* With witnesses (§9.5) a log keeps every op some full replica may lack: while a full replica is
- * down the window grows, up to --witness-window-mib of bodies and this many ops per MiB (the
- * window is held in memory); beyond them the primary takes no write until that replica is back. */
-#define WITNESS_WINDOW_OPS_PER_MIB 4096
-#define WITNESS_WINDOW_MIB_MAX     4096 /* as --help says */
+ * down the window grows, up to --witness-window-mib of bodies (on disk, in the log table) and
+ * --witness-window-ops entries (their headers in memory); beyond either the primary takes no
+ * write until that replica is back. Bodies in memory: --log-cache-mib (vr_config.body_cache_bytes). */
+#define WITNESS_WINDOW_MIB_MAX (1u << 20) /* as --help says */
+#define WITNESS_WINDOW_OPS_MIN 4096
+#define WITNESS_WINDOW_OPS_MAX (16u << 20)
 /* A message carries at most this many log entries (and --part-kib of bodies), far below a
  * frame's WIRE_FRAME_BODY_MAX; the rest of a log follows in further parts (§9.4). */
 #define PART_OPS 8192
@@ -138,6 +140,7 @@ struct vrfsd {
 	bool leaving; /* not a member of the current epoch: gives checkpoints until f'+1 members hold the state */
 	uint32_t capacity_full; /* log_capacity without witnesses (from --checkpoint-ops) */
 	uint64_t window_bytes;  /* --witness-window-mib: log_bytes_max with witnesses */
+	uint32_t window_ops;    /* --witness-window-ops: added to log_capacity with witnesses */
 	uint8_t old_self;
 	bool started[VR_REPLICAS_MAX]; /* members that said they hold the epoch's state */
 	uint64_t notice_tick;
@@ -516,6 +519,17 @@ static uint64_t io_monotonic(void *ctx)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Body cache: the core dropped this body once written; the store has it (its own writes). */
+static bool io_read_body(void *ctx, uint64_t op, uint64_t checksum, uint8_t *body, uint32_t len)
+{
+	struct vrfsd *d = ctx;
+	int rc = vrfsd_store_read_body(d->store, op, checksum, body, len);
+
+	if (rc == -EIO)
+		fatal(d, "store: cannot read the log");
+	return rc == 0;
+}
+
 static void io_log(void *ctx, const char *what)
 {
 	struct vrfsd *d = ctx;
@@ -581,6 +595,8 @@ static void send_status(struct vrfsd *d, struct conn *c, uint64_t nonce)
 		st.commit = r->commit;
 		st.lease_reads = r->lease_reads;
 		st.log_parts = r->log_parts;
+		st.log_cached = r->log.held;
+		st.bodies_read = r->bodies_read;
 		st.checkpoint = r->log.first > 1 ? r->log.first : 0;
 		st.log_ops = vr_log_count(&r->log);
 		for (uint64_t x = r->log.first; x <= r->log.op; x++)
@@ -605,6 +621,7 @@ static struct vr_io vrfsd_io(struct vrfsd *d)
 		.monotonic = io_monotonic,
 		.need_snapshot = io_need_snapshot,
 		.log = io_log,
+		.read_body = io_read_body,
 	};
 	return io;
 }
@@ -617,7 +634,7 @@ static void vrfsd_run(struct vrfsd *d, bool fresh_cluster)
 
 	if (vrfsd_store_has_image(d->store)) {
 		struct vr_durable image;
-		if (vrfsd_store_image(d->store, d->config.client_table_size, &image, why, sizeof(why))) {
+		if (vrfsd_store_image(d->store, d->config.client_table_size, true, &image, why, sizeof(why))) {
 			vlog(d, "error", "%s/%s: %s", d->dir, VRFSD_STORE_FILE, why);
 			exit(1);
 		}
@@ -961,7 +978,7 @@ static void core_restart(struct vrfsd *d, bool epoch_start, const char *what)
 	struct vr_io io = vrfsd_io(d);
 
 	d->persist_seq = d->persisted_seq = 0;
-	if (vrfsd_store_image(d->store, d->config.client_table_size, &image, why, sizeof(why))) {
+	if (vrfsd_store_image(d->store, d->config.client_table_size, true, &image, why, sizeof(why))) {
 		vlog(d, "error", "%s: %s", what, why);
 		exit(3);
 	}
@@ -1117,7 +1134,7 @@ static void vrfsd_window(struct vrfsd *d)
 	d->config.log_capacity = d->capacity_full;
 	d->config.log_bytes_max = 0;
 	if (d->config.witnesses) {
-		d->config.log_capacity += (uint32_t)(d->window_bytes >> 20) * WITNESS_WINDOW_OPS_PER_MIB;
+		d->config.log_capacity += d->window_ops;
 		d->config.log_bytes_max = d->window_bytes;
 	}
 }
@@ -1946,8 +1963,12 @@ static void usage(FILE *f)
 	           "  --clock-drift-ppm N  leases assume no two replicas' clocks (CLOCK_BOOTTIME) differ in\n"
 	           "                    rate by more than N parts per million (default 50000, i.e. 5%%)\n"
 	           "  --witness-window-mib N  with witnesses: while a full replica is down, the primary\n"
-	           "                    takes writes until the log holds N MiB of them (held in memory\n"
-	           "                    on every replica), then waits for that replica (default 256, 4..4096)\n"
+	           "                    takes writes until the log holds N MiB of them (on disk, in every\n"
+	           "                    replica's log), then waits for that replica (default 4096, 4..1048576)\n"
+	           "  --witness-window-ops N  the same bound in ops; each costs about 200 bytes of memory\n"
+	           "                    (default 1048576, 4096..16777216)\n"
+	           "  --log-cache-mib N  op bodies of the log kept in memory; older ones are read back from\n"
+	           "                    disk when needed (default 64, 1..65536)\n"
 	           "  --part-kib N      a message carries at most N KiB of log entries; a longer log\n"
 	           "                    travels in parts (default 16384, 64..32768)\n"
 	           "  --join            a new member for a reconfiguration: wait to be told of the epoch that\n"
@@ -1975,7 +1996,8 @@ int main(int argc, char **argv)
 	struct vrfsd *d = &vd;
 	const char *cluster = NULL, *key_file = NULL;
 	unsigned long id = ULONG_MAX, sessions = 1024, checkpoint_ops = 1000, checkpoint_kib = 16384, liveness_ms = 500,
-	              batch_ops = 64, lease_ms = ULONG_MAX, drift_ppm = 50000, window_mib = 256, part_kib = 16384;
+	              batch_ops = 64, lease_ms = ULONG_MAX, drift_ppm = 50000, window_mib = 4096, part_kib = 16384,
+	              window_ops = 1u << 20, cache_mib = 64;
 	char why[VRFSD_WHY_SIZE];
 	static const struct option opts[] = {
 		{ "id", required_argument, NULL, 'i' },
@@ -1990,7 +2012,9 @@ int main(int argc, char **argv)
 		{ "lease-ms", required_argument, NULL, 'E' },
 		{ "clock-drift-ppm", required_argument, NULL, 'D' },
 		{ "witness-window-mib", required_argument, NULL, 'W' },
+		{ "witness-window-ops", required_argument, NULL, 'O' },
 		{ "part-kib", required_argument, NULL, 'P' },
+		{ "log-cache-mib", required_argument, NULL, 'C' },
 		{ "join", no_argument, NULL, 'J' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -2067,6 +2091,20 @@ int main(int argc, char **argv)
 			if (parse_uint(optarg, WITNESS_WINDOW_MIB_MAX, &window_mib) || window_mib < 4) {
 				fprintf(stderr, "vrfsd: --witness-window-mib %s: give MiB, 4..%u\n", optarg,
 				        WITNESS_WINDOW_MIB_MAX);
+				return 2;
+			}
+			break;
+		case 'O':
+			if (parse_uint(optarg, WITNESS_WINDOW_OPS_MAX, &window_ops) ||
+			    window_ops < WITNESS_WINDOW_OPS_MIN) {
+				fprintf(stderr, "vrfsd: --witness-window-ops %s: give a count, %u..%u\n", optarg,
+				        WITNESS_WINDOW_OPS_MIN, WITNESS_WINDOW_OPS_MAX);
+				return 2;
+			}
+			break;
+		case 'C':
+			if (parse_uint(optarg, 65536, &cache_mib) || cache_mib < 1) {
+				fprintf(stderr, "vrfsd: --log-cache-mib %s: give MiB, 1..65536\n", optarg);
 				return 2;
 			}
 			break;
@@ -2207,6 +2245,7 @@ int main(int argc, char **argv)
 		seed = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
 	d->capacity_full = (uint32_t)(2 * checkpoint_ops + 128 + 64);
 	d->window_bytes = (uint64_t)window_mib << 20;
+	d->window_ops = (uint32_t)window_ops;
 	d->config = (struct vr_config){
 		.replica_count = d->cluster.count,
 		.self = d->self,
@@ -2234,6 +2273,7 @@ int main(int argc, char **argv)
 		.witnesses = d->cluster.witnesses,
 		.part_ops = PART_OPS,
 		.part_bytes = (uint64_t)part_kib * 1024,
+		.body_cache_bytes = (uint64_t)cache_mib << 20,
 	};
 	vrfsd_window(d);
 	d->probe_nonce = seed | 1;

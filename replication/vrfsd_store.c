@@ -7,7 +7,13 @@
  *          each), kind (1), body_len (4), body;
  *   meta:  version (1) = 1, view, last_normal_view, dvc_view, dvc_op, dvc_head,
  *          voter_view (8 bytes each), status (1).
- * Bytes read back are checked here (lengths) and by vr_init (checksums, the chain).
+ * Bytes read back are checked here (lengths) and by vr_init (checksums, the chain), or here
+ * too for entries the core gets without their bodies (a headers-only image, vrfsd_store_image).
+ *
+ * Body cache (vr.h, config.body_cache_bytes): entries the core keeps aside (STAGE) go to the
+ * store's staging table in the same format; an entry written without its body takes it from an
+ * earlier row of the same op and checksum, staged or in the log (body_find). The staging table
+ * is emptied at every open: the core asks for nothing staged before a restart.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -87,6 +93,10 @@ static int meta_decode(const uint8_t *in, uint32_t len, struct vr_meta *m)
 	return 0;
 }
 
+static int body_find(struct vrfsd_store *s, uint64_t op, uint64_t checksum, uint8_t *body, uint32_t len);
+
+/* Encodes e into the scratch buffer (out borrows it). An entry without its body (body NULL,
+ * body_len > 0) takes it from its earlier copy: 0, -ENOMEM, or -EIO when there is none. */
 static int entry_encode(struct vrfsd_store *s, const struct vr_entry *e, struct store_log_entry *out)
 {
 	size_t need = ENTRY_HEAD + (size_t)e->body_len;
@@ -109,8 +119,12 @@ static int entry_encode(struct vrfsd_store *s, const struct vr_entry *e, struct 
 	put64(b + 56, e->parent);
 	b[64] = e->kind;
 	put32(b + 65, e->body_len);
-	if (e->body_len)
+	if (e->body_len && !e->body) {
+		if (body_find(s, e->op, e->checksum, b + ENTRY_HEAD, e->body_len))
+			return -EIO; /* the core gave no copy, or the disk lost it: stop */
+	} else if (e->body_len) {
 		memcpy(b + ENTRY_HEAD, e->body, e->body_len);
+	}
 	out->op = e->op;
 	out->data = b;
 	out->len = (uint32_t)need;
@@ -319,6 +333,12 @@ int vrfsd_store_open(struct vrfsd_store **out, const char *dir, const struct vrf
 		vrfsd_store_close(s);
 		return -EXDEV;
 	}
+	/* Entries kept aside before a restart are never asked for again (vr.h, VR_WRITE_STAGE). */
+	if (store_stage_write(s->store, true, NULL, 0)) {
+		snprintf(why, why_size, "%s: cannot empty the staged log entries", path);
+		vrfsd_store_close(s);
+		return -EIO;
+	}
 	*out = s;
 	return 0;
 }
@@ -354,6 +374,7 @@ int vrfsd_store_format(struct vrfsd_store *s)
 struct image_load {
 	struct vr_entry *log;
 	uint64_t first, count, cap;
+	bool headers_only;
 	int err;
 };
 
@@ -377,6 +398,18 @@ static int image_entry(void *arg, const struct store_log_entry *le)
 		}
 		l->log = p;
 		l->cap = cap;
+	}
+	if (l->headers_only) {
+		/* vr_init cannot check an entry without its body: check it here, while the body is at hand. */
+		if (e.checksum != vr_entry_checksum(&e) || (l->count && e.parent != l->log[l->count - 1].checksum)) {
+			l->err = -EINVAL;
+			return 1;
+		}
+		if (e.kind != VR_KIND_RECONFIGURE) { /* the core keeps a RECONFIGURE's body (vr.h) */
+			e.body = NULL;
+			l->log[l->count++] = e;
+			return 0;
+		}
 	}
 	uint8_t *body = malloc(e.body_len ? e.body_len : 1);
 	if (!body) {
@@ -415,12 +448,12 @@ static int image_client(void *arg, const struct store_session_row *row)
 	return 0;
 }
 
-int vrfsd_store_image(struct vrfsd_store *s, uint32_t client_table_size, struct vr_durable *d, char *why,
-                      size_t why_size)
+int vrfsd_store_image(struct vrfsd_store *s, uint32_t client_table_size, bool headers_only, struct vr_durable *d,
+                      char *why, size_t why_size)
 {
 	uint8_t meta[META_SIZE + 1];
 	uint32_t len = 0;
-	struct image_load l = { 0 };
+	struct image_load l = { .headers_only = headers_only };
 	struct image_clients c = { 0 };
 
 	memset(d, 0, sizeof(*d));
@@ -462,6 +495,7 @@ int vrfsd_store_image(struct vrfsd_store *s, uint32_t client_table_size, struct 
 
 void vrfsd_store_image_free(struct vr_durable *d)
 {
+	/* A headers-only image has NULL bodies: free(NULL) does nothing. */
 	for (uint64_t x = 0; d->log && d->op >= d->first && x <= d->op - d->first; x++)
 		free((void *)d->log[x].body);
 	free((void *)d->log);
@@ -479,12 +513,29 @@ static int group_open(struct vrfsd_store *s)
 	return 0;
 }
 
+/* STAGE: the entries go aside, replacing those kept of their ops; op 1 forgets all kept before. */
+static int stage_write(struct vrfsd_store *s, const struct vr_write *w)
+{
+	struct store_log_entry le;
+	int rc;
+
+	if (w->op == 1 && store_stage_write(s->store, true, NULL, 0))
+		return -EIO;
+	for (uint32_t i = 0; i < w->entry_count; i++) {
+		if ((rc = entry_encode(s, &w->entries[i], &le)))
+			return rc;
+		if (store_stage_write(s->store, false, &le, 1))
+			return -EIO;
+	}
+	return 0;
+}
+
 int vrfsd_store_persist(struct vrfsd_store *s, const struct vr_write *w)
 {
-	struct store_log_entry *le = NULL;
+	struct store_log_entry le;
 	uint8_t meta[META_SIZE];
 	uint64_t keep;
-	int rc = 0;
+	int rc;
 
 	if (group_open(s))
 		return -EIO;
@@ -501,28 +552,71 @@ int vrfsd_store_persist(struct vrfsd_store *s, const struct vr_write *w)
 		break;
 	case VR_WRITE_TRUNCATE:
 		return store_log_truncate_below(s->store, w->op) ? -EIO : 0;
+	case VR_WRITE_STAGE:
+		return stage_write(s, w);
 	default:
 		return -EINVAL;
 	}
-	/* One entry at a time through the scratch buffer: the first call truncates above keep,
-	 * the rest append; the metadata goes with the last (all in the open group). */
-	if (w->entry_count == 0)
-		return store_log_write(s->store, keep, NULL, 0, w->kind == VR_WRITE_INSTALL ? meta : NULL, sizeof(meta))
-		               ? -EIO
-		               : 0;
-	le = calloc(1, sizeof(*le));
-	if (!le)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < w->entry_count && !rc; i++) {
-		bool last = i + 1 == w->entry_count;
-		if (entry_encode(s, &w->entries[i], le))
-			rc = -ENOMEM;
-		else if (store_log_write(s->store, keep + i, le, 1, last && w->kind == VR_WRITE_INSTALL ? meta : NULL,
-		                         sizeof(meta)))
-			rc = -EIO;
+	/*
+	 * One entry at a time through the scratch buffer, each replacing the row of its op, and only
+	 * then the rows above the last removed, with the metadata (all in the open group). An entry
+	 * without its body may find its copy in the log row it replaces: removing the rows above keep
+	 * first, as the write means, would delete that copy before it is read.
+	 */
+	for (uint32_t i = 0; i < w->entry_count; i++) {
+		if (w->entries[i].op != keep + 1 + i)
+			return -EINVAL; /* not contiguous: the core's bug */
+		if ((rc = entry_encode(s, &w->entries[i], &le)))
+			return rc;
+		if (store_log_put(s->store, &le))
+			return -EIO;
 	}
-	free(le);
+	return store_log_write(s->store, keep + w->entry_count, NULL, 0, w->kind == VR_WRITE_INSTALL ? meta : NULL,
+	                       sizeof(meta))
+	               ? -EIO
+	               : 0;
+}
+
+/* What body_find looks for, and where the body goes. */
+struct body_want {
+	uint64_t checksum;
+	uint8_t *body;
+	uint32_t len;
+};
+
+/* One row of the wanted op: 0 (body copied), -ENOENT (another entry of that op), -EIO (damaged). */
+static int body_row(void *arg, const struct store_log_entry *le)
+{
+	struct body_want *w = arg;
+	struct vr_entry e;
+
+	if (entry_decode(le->data, le->len, &e) || e.op != le->op)
+		return -EIO;
+	if (e.checksum != w->checksum || e.body_len != w->len)
+		return -ENOENT;
+	/* The header matches; the body itself is checked too, since the core sends and executes it
+	 * as read (SQLite keeps no checksum of its pages). */
+	if (vr_entry_checksum(&e) != e.checksum)
+		return -EIO;
+	if (w->len)
+		memcpy(w->body, e.body, w->len);
+	return 0;
+}
+
+/* The body of entry (op, checksum), from the staging table or else the log: 0, -ENOENT, -EIO. */
+static int body_find(struct vrfsd_store *s, uint64_t op, uint64_t checksum, uint8_t *body, uint32_t len)
+{
+	struct body_want w = { .checksum = checksum, .body = body, .len = len };
+	int rc = store_stage_get(s->store, op, body_row, &w);
+
+	if (rc == -ENOENT)
+		rc = store_log_get(s->store, op, body_row, &w);
 	return rc;
+}
+
+int vrfsd_store_read_body(struct vrfsd_store *s, uint64_t op, uint64_t checksum, uint8_t *body, uint32_t len)
+{
+	return body_find(s, op, checksum, body, len);
 }
 
 int vrfsd_store_apply(struct vrfsd_store *s, const struct vr_apply *a, uint8_t *result, uint32_t *result_len)
@@ -796,9 +890,11 @@ int vrfsd_store_install(struct vrfsd_store *s, const char *dir, const char *path
 
 	uint8_t m[META_SIZE];
 	meta_encode(&meta, m);
+	/* The giver's staged entries are of no use here: the core restarts from this store. */
 	rc = store_begin(snap) || store_log_truncate_below(snap, first) ||
 	     store_log_write(snap, op, keep ? own.rows : NULL, keep ? own.count : 0, m, sizeof(m)) ||
-	     identity_put(snap, id) || (epoch && epoch_put(snap, epoch)) || store_end(snap);
+	     store_stage_write(snap, true, NULL, 0) || identity_put(snap, id) || (epoch && epoch_put(snap, epoch)) ||
+	     store_end(snap);
 	tail_free(&own);
 	if (!rc && (flags & VRFSD_INSTALL_WITNESS))
 		rc = store_drop_files(snap); /* a witness keeps no file data */

@@ -38,8 +38,9 @@ struct vrfsd_epoch {
 
 /*
  * Opens DIR/store.db, creating DIR (0700) and the database (0600) when missing.
- * Returns 0 for an existing store of this identity, 1 for a store created now (it holds
- * no VR image until vrfsd_store_format or the recovery protocol writes one), or -errno
+ * Returns 0 for an existing store of this identity (its staged entries, VR_WRITE_STAGE, emptied),
+ * 1 for a store created now (it holds no VR image until vrfsd_store_format or the recovery
+ * protocol writes one), or -errno
  * with one line in why naming the problem and the fix (another cluster's or replica's
  * directory, not a vrfs store, unreadable).
  */
@@ -65,15 +66,32 @@ int vrfsd_store_epoch_begin(struct vrfsd_store *s, const struct vrfsd_identity *
 /* Writes the image of a replica of a new cluster: view 0, NORMAL, empty log. Durable on return. */
 int vrfsd_store_format(struct vrfsd_store *s);
 
-/* Loads the durable image into d (allocated; free with vrfsd_store_image_free). */
-int vrfsd_store_image(struct vrfsd_store *s, uint32_t client_table_size, struct vr_durable *d, char *why,
-                      size_t why_size);
+/*
+ * Loads the durable image into d (allocated; free with vrfsd_store_image_free). headers_only
+ * (a core with a body cache): every entry but a RECONFIGURE comes without its body (body NULL),
+ * and, as the core cannot check those, the store checks each entry's checksum and the hash chain
+ * as it reads them; a body is held only while its row is read.
+ */
+int vrfsd_store_image(struct vrfsd_store *s, uint32_t client_table_size, bool headers_only, struct vr_durable *d,
+                      char *why, size_t why_size);
 void vrfsd_store_image_free(struct vr_durable *d);
 
-/* The core's persist and apply. They join the open group (starting one when none is);
- * a storage failure returns -EIO and the replica must stop. */
+/*
+ * The core's persist and apply. They join the open group (starting one when none is);
+ * a storage failure returns -EIO and the replica must stop. An entry of a LOG or INSTALL
+ * write without its body (vr.h) takes it from the row of the same op and checksum written
+ * before, staged or in the log; there being none is such a failure.
+ */
 int vrfsd_store_persist(struct vrfsd_store *s, const struct vr_write *w);
 int vrfsd_store_apply(struct vrfsd_store *s, const struct vr_apply *a, uint8_t *result, uint32_t *result_len);
+
+/*
+ * The core's read_body: copies into body (borrowed, len bytes) the body of entry (op, checksum)
+ * from a row written before, staged or in the log, committed or still in the open group. 0;
+ * -ENOENT when no row of op has that checksum and length; -EIO when SQLite fails or the row
+ * that matches is damaged (its body does not give its checksum).
+ */
+int vrfsd_store_read_body(struct vrfsd_store *s, uint64_t op, uint64_t checksum, uint8_t *body, uint32_t len);
 
 /* True when a group is open (something waits for vrfsd_store_flush). */
 bool vrfsd_store_pending(const struct vrfsd_store *s);

@@ -93,6 +93,11 @@ enum store_stmt_id {
 	ST_LOG_META_PUT,
 	ST_LOG_META_GET,
 	ST_LOG_TRUNCATE_BELOW,
+	ST_LOG_GET,
+	ST_LOG_REPLACE,
+	ST_STAGE_CLEAR,
+	ST_STAGE_PUT,
+	ST_STAGE_GET,
 	ST_COUNT,
 };
 
@@ -144,6 +149,11 @@ static const char *const store_sql[ST_COUNT] = {
 	[ST_LOG_LIST] = "SELECT op, entry FROM vr_log WHERE op >= ?1 ORDER BY op",
 	[ST_LOG_META_PUT] = "INSERT OR REPLACE INTO vr_meta (id, meta) VALUES (1, ?1)",
 	[ST_LOG_META_GET] = "SELECT meta FROM vr_meta WHERE id = 1",
+	[ST_LOG_GET] = "SELECT entry FROM vr_log WHERE op = ?1",
+	[ST_LOG_REPLACE] = "INSERT OR REPLACE INTO vr_log (op, entry) VALUES (?1, ?2)",
+	[ST_STAGE_CLEAR] = "DELETE FROM vr_stage",
+	[ST_STAGE_PUT] = "INSERT OR REPLACE INTO vr_stage (op, entry) VALUES (?1, ?2)",
+	[ST_STAGE_GET] = "SELECT entry FROM vr_stage WHERE op = ?1",
 };
 
 static const char store_schema[] =
@@ -167,6 +177,14 @@ static const char store_schema[] =
         " request INTEGER NOT NULL, op INTEGER NOT NULL, status INTEGER NOT NULL, result BLOB NOT NULL);"
         "CREATE TABLE vr_log (op INTEGER PRIMARY KEY, entry BLOB NOT NULL);"
         "CREATE TABLE vr_meta (id INTEGER PRIMARY KEY CHECK (id = 1), meta BLOB NOT NULL);";
+
+/*
+ * Log entries kept aside, outside the log (store_stage_write). Created at every open rather than
+ * with the schema: stores written before it lack it, and it needs no new schema version because
+ * nothing in it has to survive a restart (its owner empties it then).
+ */
+static const char store_stage_schema[] =
+        "CREATE TABLE IF NOT EXISTS vr_stage (op INTEGER PRIMARY KEY, entry BLOB NOT NULL)";
 
 /* The tables the digest covers, each in primary-key order. */
 static const char *const store_digest_sql[] = {
@@ -1572,6 +1590,11 @@ static int store_setup(struct store *s, int64_t created_ns, const char **why)
 		rc = -EINVAL;
 		goto err_free;
 	}
+	if (store_exec(s, store_stage_schema)) {
+		*why = "store: cannot create the staging table";
+		rc = -EIO;
+		goto err_free;
+	}
 	s->commit = (uint64_t)commit;
 	return 0;
 
@@ -1935,6 +1958,18 @@ int store_lseek(struct store *s, uint64_t ino, uint64_t offset, int whence, uint
 
 /* ------------------------------------------------------------------ the VR log */
 
+/* Runs statement id (op ?1, entry ?2) for e: 0, or -1 (the caller rolls back). */
+static int store_entry_put(struct store *s, enum store_stmt_id id, const struct store_log_entry *e)
+{
+	sqlite3_stmt *st = store_stmt(s, id);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, (int64_t)e->op);
+	sqlite3_bind_blob(st, 2, e->data ? (const void *)e->data : "", (int)e->len, SQLITE_STATIC);
+	return store_done(st) ? -1 : 0;
+}
+
 int store_log_write(struct store *s, uint64_t keep_op, const struct store_log_entry *entries, uint32_t count,
                     const uint8_t *meta, uint32_t meta_len)
 {
@@ -1948,13 +1983,8 @@ int store_log_write(struct store *s, uint64_t keep_op, const struct store_log_en
 	if (store_done(st))
 		goto err_rollback;
 	for (uint32_t i = 0; i < count; i++) {
-		if (entries[i].op != keep_op + 1 + i || !(st = store_stmt(s, ST_LOG_PUT)))
+		if (entries[i].op != keep_op + 1 + i || store_entry_put(s, ST_LOG_PUT, &entries[i]))
 			goto err_rollback; /* not contiguous: the caller's bug */
-		sqlite3_bind_int64(st, 1, (int64_t)entries[i].op);
-		sqlite3_bind_blob(st, 2, entries[i].data ? (const void *)entries[i].data : "", (int)entries[i].len,
-		                  SQLITE_STATIC);
-		if (store_done(st))
-			goto err_rollback;
 	}
 	if (meta) {
 		if (!(st = store_stmt(s, ST_LOG_META_PUT)))
@@ -2024,6 +2054,72 @@ int store_log_read(struct store *s, uint64_t from, int (*fn)(void *arg, const st
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_log_put(struct store *s, const struct store_log_entry *e)
+{
+	if (store_tx_open(s))
+		return STORE_BROKEN;
+	if (store_entry_put(s, ST_LOG_REPLACE, e) || store_tx_close(s))
+		goto err_rollback;
+	return 0;
+
+err_rollback:
+	store_tx_abort(s);
+	return STORE_BROKEN;
+}
+
+/* The row of op in the table of statement id, given to fn: what fn returns, -ENOENT, or -EIO. */
+static int store_row_get(struct store *s, enum store_stmt_id id, uint64_t op,
+                         int (*fn)(void *arg, const struct store_log_entry *e), void *arg)
+{
+	sqlite3_stmt *st = store_stmt(s, id);
+	int rc, found = -ENOENT;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (int64_t)op);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		struct store_log_entry e = {
+			.op = op,
+			.data = sqlite3_column_blob(st, 0),
+			.len = (uint32_t)sqlite3_column_bytes(st, 0),
+		};
+		found = fn(arg, &e);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -EIO;
+}
+
+int store_log_get(struct store *s, uint64_t op, int (*fn)(void *arg, const struct store_log_entry *e), void *arg)
+{
+	return store_row_get(s, ST_LOG_GET, op, fn, arg);
+}
+
+int store_stage_write(struct store *s, bool forget, const struct store_log_entry *entries, uint32_t count)
+{
+	sqlite3_stmt *st;
+
+	if (store_tx_open(s))
+		return STORE_BROKEN;
+	if (forget && (!(st = store_stmt(s, ST_STAGE_CLEAR)) || store_done(st)))
+		goto err_rollback;
+	for (uint32_t i = 0; i < count; i++)
+		if (store_entry_put(s, ST_STAGE_PUT, &entries[i]))
+			goto err_rollback;
+	if (store_tx_close(s))
+		goto err_rollback;
+	return 0;
+
+err_rollback:
+	store_tx_abort(s);
+	return STORE_BROKEN;
+}
+
+int store_stage_get(struct store *s, uint64_t op, int (*fn)(void *arg, const struct store_log_entry *e), void *arg)
+{
+	return store_row_get(s, ST_STAGE_GET, op, fn, arg);
 }
 
 int store_log_meta(struct store *s, uint8_t *buf, uint32_t size, uint32_t *len)

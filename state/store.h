@@ -17,6 +17,7 @@
 #ifndef STATE_STORE_H
 #define STATE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -167,11 +168,33 @@ int store_log_truncate_below(struct store *s, uint64_t op);
 int store_log_read(struct store *s, uint64_t from, int (*fn)(void *arg, const struct store_log_entry *e), void *arg);
 /* The metadata: copies up to size bytes into buf, *len its length; -ENOENT when none was written. */
 int store_log_meta(struct store *s, uint8_t *buf, uint32_t size, uint32_t *len);
+/*
+ * Puts one entry in the log, replacing the entry of its op if there is one, in one transaction:
+ * for a caller that rewrites a log in place and then removes what lies above its last entry
+ * (store_log_write with no entries). 0 or STORE_BROKEN.
+ */
+int store_log_put(struct store *s, const struct store_log_entry *e);
+/*
+ * Calls fn once with the entry of op (borrowed for the call; fn must not call into the store) and
+ * returns what fn returns; -ENOENT when the log holds no entry of op, -EIO when SQLite fails.
+ */
+int store_log_get(struct store *s, uint64_t op, int (*fn)(void *arg, const struct store_log_entry *e), void *arg);
+
+/*
+ * Entries kept aside, outside the log, in the same opaque format: at most one per op. One call
+ * is one transaction: with forget, every entry kept before is removed; then each entry replaces
+ * the one kept of its op, if any. They survive a restart like any row, but the owner may empty
+ * them then (store_stage_write(s, true, NULL, 0)). 0 or STORE_BROKEN.
+ */
+int store_stage_write(struct store *s, bool forget, const struct store_log_entry *entries, uint32_t count);
+/* The entry kept aside for op, as store_log_get gives the log's. */
+int store_stage_get(struct store *s, uint64_t op, int (*fn)(void *arg, const struct store_log_entry *e), void *arg);
 
 /*
  * Group commit: store_begin opens one transaction that every store_apply, store_apply_batch,
- * store_log_write and store_label_put joins until store_end commits it (one fsync for all of
- * them). Not nested. After any call inside it fails with STORE_BROKEN the transaction is gone
+ * store_log_write, store_log_put, store_stage_write and store_label_put joins until store_end
+ * commits it (one fsync for all of them); reads through the same store see its writes before
+ * then. Not nested. After any call inside it fails with STORE_BROKEN the transaction is gone
  * (rolled back), further calls fail, and store_end returns STORE_BROKEN.
  */
 int store_begin(struct store *s);

@@ -17,7 +17,7 @@
  *                                                    view, op, commit, checkpoint, log_ops,
  *                                                    log_bytes, frames_bad, uptime_ms, reads,
  *                                                    lease_reads, prepares, prepare_ops, epoch,
- *                                                    log_parts]
+ *                                                    log_parts, log_cached, bodies_read]
  *   snapshot_request  (WIRE_MSG_SNAPSHOT_REQUEST)  [replica, min_op, snapshot_op, offset]
  *   snapshot_chunk    (WIRE_MSG_SNAPSHOT_CHUNK)    [replica, snapshot_op, head, view, epoch,
  *                                                    total, offset, digest, data]
@@ -80,7 +80,7 @@
 #define WIRE_VR_ENTRY_FIELDS         10
 #define WIRE_REDIRECT_FIELDS         4
 #define WIRE_STATUS_REQUEST_FIELDS   1
-#define WIRE_STATUS_FIELDS           19
+#define WIRE_STATUS_FIELDS           21
 #define WIRE_SNAPSHOT_REQUEST_FIELDS 4
 #define WIRE_SNAPSHOT_CHUNK_FIELDS   9
 #define WIRE_EPOCH_FIELDS            4
@@ -340,6 +340,8 @@ int wire_status_encode(const struct wire_status *m, struct wire_buf *b)
 	msgpack_pack_uint64(&pk, m->prepare_ops);
 	msgpack_pack_uint64(&pk, m->epoch);
 	msgpack_pack_uint64(&pk, m->log_parts);
+	msgpack_pack_uint64(&pk, m->log_cached);
+	msgpack_pack_uint64(&pk, m->bodies_read);
 	return wire_sink_finish(&sink);
 }
 
@@ -684,6 +686,8 @@ static const char *wire_status_fields(struct wire_reader *r, struct wire_status 
 	m->prepare_ops = wire_reader_u64(r);
 	m->epoch = wire_reader_u64(r);
 	m->log_parts = wire_reader_u64(r);
+	m->log_cached = wire_reader_u64(r);
+	m->bodies_read = wire_reader_u64(r);
 	if (r->status != WIRE_READER_OK)
 		return WIRE_STATUS_READ_WHY[r->status];
 	if (r->left != 0)

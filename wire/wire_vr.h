@@ -74,6 +74,8 @@ struct wire_status {
 	uint64_t prepare_ops; /* ops they carried (batching: more ops than messages) */
 	uint64_t epoch;       /* the configuration's epoch (0 until the first reconfiguration) */
 	uint64_t log_parts;   /* parts of logs longer than one message taken since start (§9.4) */
+	uint64_t log_cached;  /* bytes of the log's bodies held in memory (the rest read back from disk) */
+	uint64_t bodies_read; /* bodies read back from disk since start */
 };
 
 /* Asks for the checkpoint with op >= min_op, from byte offset (resuming after a reconnect). */

@@ -14,6 +14,8 @@
  *   byte 2     start: fresh (vr_init without a disk), from a durable image built from
  *              the next bytes (a log with a valid hash chain and metadata a replica could
  *              have written; images vr_init refuses end the run), or vr_init_recovering
+ *              (byte % 4); with parts, a body cache (byte / 4 % 2) of 1..128 bytes
+ *              (byte / 8 % 128): bodies are read back through read_body
  *   then       events, each a selector byte and its arguments:
  *     tick             1..64 ticks
  *     persisted        every write issued so far is durable (or only up to a chosen one)
@@ -101,6 +103,41 @@ struct fuzz_io {
 
 static bool fuzz_tracing;
 
+/* Body cache: every entry written with its body (log, STAGE, the durable image), for read_body. */
+struct fuzz_body {
+	uint64_t op, checksum;
+	uint32_t len;
+	uint8_t body[FUZZ_BODY_MAX];
+};
+static struct fuzz_body *fuzz_written;
+static size_t fuzz_written_count, fuzz_written_cap;
+
+static const struct fuzz_body *fuzz_written_find(uint64_t op, uint64_t checksum)
+{
+	for (size_t i = fuzz_written_count; i-- > 0;)
+		if (fuzz_written[i].op == op && fuzz_written[i].checksum == checksum)
+			return &fuzz_written[i];
+	return NULL;
+}
+
+static void fuzz_written_add(const struct vr_entry *e)
+{
+	if (fuzz_written_find(e->op, e->checksum))
+		return;
+	if (fuzz_written_count == fuzz_written_cap) {
+		fuzz_written_cap = fuzz_written_cap ? 2 * fuzz_written_cap : 256;
+		fuzz_written = realloc(fuzz_written, fuzz_written_cap * sizeof(*fuzz_written));
+		if (!fuzz_written)
+			abort();
+	}
+	struct fuzz_body *b = &fuzz_written[fuzz_written_count++];
+	b->op = e->op;
+	b->checksum = e->checksum;
+	b->len = e->body_len;
+	if (e->body_len)
+		memcpy(b->body, e->body, e->body_len);
+}
+
 /* Built messages: their entries, and the bodies those point to. */
 static struct vr_entry fuzz_chain[FUZZ_ENTRIES];
 static uint8_t fuzz_chain_bodies[FUZZ_ENTRIES][FUZZ_BODY_MAX];
@@ -160,15 +197,39 @@ static void fuzz_io_persist(void *ctx, const struct vr_write *w)
 
 	if (w->seq > io->persist_seq)
 		io->persist_seq = w->seq;
+	for (uint32_t i = 0; i < w->entry_count; i++) {
+		const struct vr_entry *e = &w->entries[i];
+		if (e->body_len && !e->body) {
+			/* The driver takes it from an earlier write: the core must have given one. */
+			if ((w->kind != VR_WRITE_LOG && w->kind != VR_WRITE_INSTALL) ||
+			    !fuzz_written_find(e->op, e->checksum))
+				abort();
+		} else {
+			fuzz_written_add(e);
+		}
+	}
 	if (fuzz_tracing)
 		fprintf(stderr, "    persist seq %" PRIu64 " kind %u op %" PRIu64 " entries %" PRIu32 "\n", w->seq,
 		        w->kind, w->op, w->entry_count);
+}
+
+static bool fuzz_io_read_body(void *ctx, uint64_t op, uint64_t checksum, uint8_t *body, uint32_t len)
+{
+	const struct fuzz_body *b = fuzz_written_find(op, checksum);
+
+	(void)ctx;
+	if (!b || b->len != len)
+		return false;
+	memcpy(body, b->body, len);
+	return true;
 }
 
 static uint32_t fuzz_io_apply(void *ctx, const struct vr_apply *a, uint8_t *result)
 {
 	struct fuzz_io *io = ctx;
 
+	if (a->entry->body_len && !a->entry->body)
+		abort(); /* executed without its body */
 	io->applies++;
 	if (!a->upcall)
 		return 0;
@@ -273,8 +334,14 @@ static uint32_t fuzz_chain_build(struct fuzz_input *in, const struct vr_replica 
 		/* Once the log went its own way it cannot return to the replica's: the chain forbids it. */
 		if (own && (count == 0 || own->parent == parent)) {
 			*e = *own;
-			if (own->body_len)
+			if (own->body_len && !own->body) { /* body cache: the driver's copy */
+				const struct fuzz_body *copy = fuzz_written_find(own->op, own->checksum);
+				if (!copy)
+					abort();
+				memcpy(fuzz_chain_bodies[count], copy->body, own->body_len);
+			} else if (own->body_len) {
 				memcpy(fuzz_chain_bodies[count], own->body, own->body_len);
+			}
 			e->body = fuzz_chain_bodies[count];
 		} else {
 			fork_at = 0;
@@ -657,6 +724,7 @@ static int fuzz_init_durable(struct fuzz_input *in, struct vr_replica *r, const 
 	for (uint64_t x = d.first; x <= d.op; x++) {
 		struct vr_entry *e = &fuzz_disk[x - d.first];
 		fuzz_entry_new(in, e, fuzz_disk_bodies[x - d.first], x, d.meta.last_normal_view, parent, timestamp);
+		fuzz_written_add(e);
 		parent = e->checksum;
 		timestamp++;
 	}
@@ -691,8 +759,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_input in = { .data = data, .size = size };
 	struct fuzz_io ctx = { 0 };
 	struct vr_replica r;
-	uint8_t self = fuzz_byte(&in) % FUZZ_REPLICAS, b1 = fuzz_byte(&in), start = fuzz_byte(&in) % 4;
+	uint8_t self = fuzz_byte(&in) % FUZZ_REPLICAS, b1 = fuzz_byte(&in), b2 = fuzz_byte(&in), start = b2 % 4;
 	uint8_t ck = b1 % 9, witness = b1 / 9 % 4, parts = b1 / 36 % 2 ? 1 + b1 / 72 % 3 : 0;
+	/* A body cache of 0-2 bodies (byte 2 / 4), with parts only (vr_config). */
+	uint64_t cache = parts && b2 / 4 % 2 ? 1 + b2 / 8 % (2 * FUZZ_BODY_MAX) : 0;
 	struct vr_config c = {
 		.replica_count = FUZZ_REPLICAS,
 		.self = self,
@@ -700,6 +770,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.checkpoint_ops = ck ? 2u + ck : 0,
 		.witnesses = (uint16_t)(witness ? 1u << (witness - 1) : 0),
 		.part_ops = parts,
+		.body_cache_bytes = cache,
 		.body_size_max = FUZZ_BODY_MAX,
 		.client_table_size = FUZZ_CLIENTS,
 		.pipeline_max = 4,
@@ -719,9 +790,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.realtime = fuzz_io_realtime,
 		.need_snapshot = fuzz_io_need_snapshot,
 		.log = fuzz_io_log,
+		.read_body = fuzz_io_read_body,
 	};
 	int rc;
 
+	fuzz_written_count = 0;
 	if (fuzz_tracing)
 		fprintf(stderr, "init r%u checkpoint_ops %" PRIu32 " witnesses %#x start %u\n", self, c.checkpoint_ops,
 		        c.witnesses, start);

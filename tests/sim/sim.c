@@ -82,6 +82,7 @@ struct sim_options {
 	int epochs;      /* 1: a client now and then reconfigures (§10); -1: from bit 6 of the seed */
 	int witnesses;   /* 1: one or two replicas are witnesses (§9.5); -1: from bit 7 of the seed */
 	int parts;       /* 1: logs travel in parts of a few entries (§9.4); -1: from bit 8 of the seed */
+	int cache;       /* 1: with parts, a body cache of a few bodies; -1: from bit 9 of the seed */
 	bool verbose;
 	bool quiet; /* one of many seeds: print only violations */
 };
@@ -116,6 +117,8 @@ struct sim_disk {
 	uint64_t epoch, epoch_op, epoch_head; /* the epoch (§10), and the op and entry it began at */
 	struct sim_write *queue;              /* pending writes, FIFO */
 	size_t queue_len, queue_cap;
+	struct sim_write *stage; /* entries kept aside (VR_WRITE_STAGE), durable; gone at a restart */
+	size_t stage_len, stage_cap;
 };
 
 struct sim;
@@ -200,6 +203,8 @@ struct sim {
 	uint64_t log_bytes_max;                        /* vr_config.log_bytes_max */
 	uint32_t part_ops;                             /* vr_config.part_ops */
 	uint64_t part_bytes;                           /* vr_config.part_bytes */
+	uint64_t cache_bytes;                          /* vr_config.body_cache_bytes */
+	uint64_t bodies_read, bodies_unstaged;         /* io.read_body calls; bodiless entries written */
 	uint32_t reconfigurations;                     /* RECONFIGURE requests sent */
 	uint64_t epoch_end_op[16], epoch_end_head[16]; /* E1: how each epoch ended */
 	uint64_t local_reads_done;
@@ -301,7 +306,9 @@ static void sim_fail(struct sim *s, const char *fmt, ...)
 		if (o->witnesses >= 0)
 			n += snprintf(args + n, sizeof(args) - (size_t)n, " --witnesses %d", o->witnesses);
 		if (o->parts >= 0)
-			snprintf(args + n, sizeof(args) - (size_t)n, " --parts %d", o->parts);
+			n += snprintf(args + n, sizeof(args) - (size_t)n, " --parts %d", o->parts);
+		if (o->cache >= 0)
+			snprintf(args + n, sizeof(args) - (size_t)n, " --cache %d", o->cache);
 		printf("seed %" PRIu64 ": VIOLATION at tick %" PRIu64 ": %s\n  reproduce: vr-sim --seed %" PRIu64
 		       " --replicas %d%s -v\n",
 		       s->opt.seed, s->now, line, s->opt.seed, s->n, args);
@@ -457,7 +464,7 @@ static void sim_check_log_message(struct sim *s, int from, const struct vr_messa
 				         from, vr_command_name(m->command), m->view, m->op, x, c->view);
 			return;
 		}
-		if (x >= first && m->entries[x - first].checksum != c->checksum)
+		if (x >= first && x - first < m->entry_count && m->entries[x - first].checksum != c->checksum)
 			sim_fail(s,
 			         "S3: r%d sends %s of view %" PRIu64 " whose op %" PRIu64
 			         " differs from the executed one",
@@ -628,6 +635,13 @@ static void sim_check_replicas(struct sim *s)
 
 /* ---------------------------------------------------------------- disk */
 
+static void sim_disk_drop_stage(struct sim_disk *d)
+{
+	for (size_t i = 0; i < d->stage_len; i++)
+		free(d->stage[i].data);
+	d->stage_len = 0;
+}
+
 static void sim_disk_apply_write(struct sim_disk *d, const struct vr_write *w)
 {
 	switch (w->kind) {
@@ -655,6 +669,27 @@ static void sim_disk_apply_write(struct sim_disk *d, const struct vr_write *w)
 	case VR_WRITE_META:
 		d->meta = w->meta;
 		d->lost = false;
+		break;
+	case VR_WRITE_STAGE:
+		if (w->op == 1) {
+			sim_disk_drop_stage(d);
+		}
+		if (w->entry_count) {
+			if (d->stage_len == d->stage_cap) {
+				d->stage_cap = d->stage_cap ? d->stage_cap * 2 : 16;
+				d->stage = realloc(d->stage, d->stage_cap * sizeof(*d->stage));
+				if (!d->stage) {
+					fprintf(stderr, "vr-sim: out of memory\n");
+					exit(2);
+				}
+			}
+			struct sim_write *k = &d->stage[d->stage_len++];
+			struct vr_entry *entries;
+			uint8_t *body;
+			k->w = *w;
+			k->data = sim_copy_entries(w->entries, w->entry_count, NULL, 0, &entries, &body);
+			k->w.entries = entries;
+		}
 		break;
 	case VR_WRITE_TRUNCATE:
 		if (w->op < d->first || w->op > d->op || w->op > d->commit) {
@@ -705,11 +740,52 @@ static void sim_check_hold(struct sim *s, int i, uint64_t x)
 			         i, x, j);
 }
 
+/* An entry (op, checksum) with its body in writes[0..n). */
+static const struct vr_entry *sim_find_in(const struct sim_write *writes, size_t n, uint64_t op, uint64_t checksum)
+{
+	for (size_t i = n; i-- > 0;) {
+		const struct vr_write *w = &writes[i].w;
+		if (w->kind == VR_WRITE_META || w->kind == VR_WRITE_TRUNCATE || !w->entry_count)
+			continue;
+		uint64_t first = w->entries[0].op;
+		if (op >= first && op < first + w->entry_count && w->entries[op - first].checksum == checksum)
+			return &w->entries[op - first];
+	}
+	return NULL;
+}
+
+/* The body cache's driver: any written copy of entry (op, checksum), pending, durable or kept aside. */
+static const struct vr_entry *sim_find_written(const struct sim_disk *d, uint64_t op, uint64_t checksum)
+{
+	const struct vr_entry *e = sim_find_in(d->queue, d->queue_len, op, checksum);
+
+	if (!e)
+		e = sim_find_in(d->stage, d->stage_len, op, checksum);
+	if (!e && op >= 1 && op <= d->op && d->log[op - 1].checksum == checksum)
+		e = &d->log[op - 1];
+	return e && !(e->body_len && !e->body) ? e : NULL;
+}
+
+static bool sim_read_body(void *ctx, uint64_t op, uint64_t checksum, uint8_t *body, uint32_t len)
+{
+	struct sim_replica *sr = ctx;
+	const struct vr_entry *e = sim_find_written(&sr->disk, op, checksum);
+
+	if (!e || e->body_len != len)
+		return false;
+	if (len)
+		memcpy(body, e->body, len);
+	sr->sim->bodies_read++;
+	return true;
+}
+
 static void sim_persist(void *ctx, const struct vr_write *w)
 {
 	struct sim_replica *sr = ctx;
 	struct sim *s = sr->sim;
 	struct sim_disk *d = &sr->disk;
+	struct vr_write resolved = *w;
+	struct vr_entry *with_bodies = NULL;
 
 	if (d->queue_len == d->queue_cap) {
 		d->queue_cap = d->queue_cap ? d->queue_cap * 2 : 64;
@@ -725,18 +801,45 @@ static void sim_persist(void *ctx, const struct vr_write *w)
 	uint64_t done_at = s->now + sim_below(s, s->disk_latency_max + 1);
 	if (d->queue_len && d->queue[d->queue_len - 1].done_at > done_at)
 		done_at = d->queue[d->queue_len - 1].done_at; /* FIFO */
+	/* Entries without their bodies (body cache): the driver takes them from earlier writes. */
+	for (uint32_t i = 0; i < w->entry_count; i++) {
+		const struct vr_entry *e = &w->entries[i];
+		if (!e->body_len || e->body)
+			continue;
+		if (w->kind != VR_WRITE_LOG && w->kind != VR_WRITE_INSTALL)
+			sim_fail(s, "r%d: a STAGE write without a body (op %" PRIu64 ")", sr->index, e->op);
+		const struct vr_entry *copy = sim_find_written(d, e->op, e->checksum);
+		if (!copy) {
+			sim_fail(s, "r%d: no written body for op %" PRIu64 " (body cache)", sr->index, e->op);
+			continue;
+		}
+		if (!with_bodies) {
+			with_bodies = malloc(w->entry_count * sizeof(*with_bodies));
+			if (!with_bodies) {
+				fprintf(stderr, "vr-sim: out of memory\n");
+				exit(2);
+			}
+			memcpy(with_bodies, w->entries, w->entry_count * sizeof(*with_bodies));
+			resolved.entries = with_bodies;
+		}
+		with_bodies[i].body = copy->body;
+		s->bodies_unstaged++;
+	}
 	q->seq = w->seq;
 	q->done_at = done_at;
-	q->w = *w;
+	q->w = resolved;
 	struct vr_entry *entries;
 	uint8_t *body;
-	q->data = sim_copy_entries(w->entries, w->entry_count, NULL, 0, &entries, &body);
+	q->data = sim_copy_entries(resolved.entries, resolved.entry_count, NULL, 0, &entries, &body);
 	q->w.entries = entries;
 	d->queue_len++;
+	free(with_bodies);
 }
 
+/* A restart: pending writes are lost, and the driver forgets what it kept aside. */
 static void sim_disk_drop_pending(struct sim_disk *d)
 {
+	sim_disk_drop_stage(d);
 	for (size_t i = 0; i < d->queue_len; i++)
 		free(d->queue[i].data);
 	d->queue_len = 0;
@@ -956,6 +1059,7 @@ static struct vr_config sim_config(struct sim *s, int i)
 		.log_bytes_max = s->log_bytes_max,
 		.part_ops = s->part_ops,
 		.part_bytes = s->part_bytes,
+		.body_cache_bytes = s->cache_bytes,
 	};
 	return c;
 }
@@ -988,6 +1092,7 @@ static const struct vr_io sim_io_template = {
 	.realtime = sim_realtime,
 	.monotonic = sim_monotonic,
 	.log = sim_log,
+	.read_body = sim_read_body,
 };
 
 static void sim_replica_start(struct sim *s, int i, bool wiped)
@@ -1027,9 +1132,23 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 		sr->disk.first = 1;
 		rc = vr_init(&sr->vr, &c, &io, NULL);
 	} else {
+		/* With a body cache a restart reads headers only, as vrfsd does. */
+		struct vr_entry *headers = NULL;
+		uint64_t n = sr->disk.op >= sr->disk.first ? sr->disk.op - sr->disk.first + 1 : 0;
+		if (s->cache_bytes && n) {
+			headers = malloc(n * sizeof(*headers));
+			if (!headers) {
+				fprintf(stderr, "vr-sim: out of memory\n");
+				exit(2);
+			}
+			memcpy(headers, &sr->disk.log[sr->disk.first - 1], n * sizeof(*headers));
+			for (uint64_t x = 0; x < n; x++)
+				if (headers[x].kind != VR_KIND_RECONFIGURE && headers[x].body_len)
+					headers[x].body = NULL;
+		}
 		struct vr_durable d = {
 			.meta = sr->disk.meta,
-			.log = &sr->disk.log[sr->disk.first - 1],
+			.log = headers ? headers : &sr->disk.log[sr->disk.first - 1],
 			.first = sr->disk.first,
 			.op = sr->disk.op,
 			.commit = sr->disk.commit,
@@ -1038,6 +1157,7 @@ static void sim_replica_start(struct sim *s, int i, bool wiped)
 			.epoch_start = sr->epoch_start,
 		};
 		rc = vr_init(&sr->vr, &c, &io, &d);
+		free(headers);
 	}
 	if (rc) {
 		sim_fail(s, "r%d does not start from its disk: %s", i, strerror(-rc));
@@ -1875,6 +1995,12 @@ static int sim_run(const struct sim_options *opt)
 		s->part_ops = 1 + (uint32_t)(h % 6);
 		s->part_bytes = (h >> 8) % 2 ? SIM_BODY_MAX + (h >> 16) % (3 * SIM_BODY_MAX) : 0;
 		sim_trace(s, "parts: %u ops, %" PRIu64 " bytes", s->part_ops, s->part_bytes);
+		/* A body cache in half of those: a budget of a few bodies, so that most are read back
+		 * from the driver and candidate logs are installed from what it kept aside. */
+		if (opt->cache >= 0 ? opt->cache == 1 : (opt->seed / 512) % 2 == 1) {
+			s->cache_bytes = 1 + (h >> 24) % (4 * SIM_BODY_MAX);
+			sim_trace(s, "body cache: %" PRIu64 " bytes", s->cache_bytes);
+		}
 	}
 	for (int i = 0; i < s->n; i++) {
 		struct sim_replica *sr = &s->replica[i];
@@ -1920,6 +2046,9 @@ static int sim_run(const struct sim_options *opt)
 		          "end: %" PRIu64 " requests, %" PRIu64 " reads (%" PRIu64 " begun under a lease, %" PRIu64
 		          " local), %" PRIu64 " ops executed, %" PRIu64 " messages",
 		          done, s->reads_done, s->lease_reads, s->local_reads_done, s->executed_max, s->messages);
+	if ((opt->verbose || !s->failed) && s->cache_bytes)
+		sim_trace(s, "body cache: %" PRIu64 " bodies read back, %" PRIu64 " written without their body",
+		          s->bodies_read, s->bodies_unstaged);
 	if (!opt->quiet)
 		printf("seed %" PRIu64 ": %s, %d replicas, trace hash %016" PRIx64 "\n", opt->seed,
 		       s->failed ? "FAILED" : "ok", s->n, s->trace_hash);
@@ -1930,6 +2059,7 @@ static int sim_run(const struct sim_options *opt)
 			vr_deinit(&s->replica[i].vr);
 		sim_disk_drop_pending(&s->replica[i].disk);
 		free(s->replica[i].disk.queue);
+		free(s->replica[i].disk.stage);
 		free(s->replica[i].disk.clients);
 		store_close(s->replica[i].disk.store);
 	}
@@ -1965,7 +2095,7 @@ static void sim_on_abort(int sig)
 static void sim_usage(FILE *out)
 {
 	fprintf(out, "usage: vr-sim [--seed N | --seeds A-B] [--replicas 3|5] [--store] [--batch N] [--lease-ticks N] "
-	             "[--local-reads 0|1] [--epochs 0|1] [--witnesses 0|1] [--parts 0|1] "
+	             "[--local-reads 0|1] [--epochs 0|1] [--witnesses 0|1] [--parts 0|1] [--cache 0|1] "
 	             "[--jobs N] "
 	             "[--stop] [-v]\n"
 	             "  Simulates a VR cluster under faults and checks its invariants.\n"
@@ -1984,6 +2114,8 @@ static void sim_usage(FILE *out)
 	             "  --witnesses 0|1  one replica of three, or one or two of five, are witnesses\n"
 	             "                 (default: bit 7 of the seed)\n"
 	             "  --parts 0|1    logs travel in parts of 1-6 entries (default: bit 8 of the seed)\n"
+	             "  --cache 0|1    with parts, bodies are held only up to a few and read back from the\n"
+	             "                 disk (default: bit 9 of the seed)\n"
 	             "  --jobs N       run N seeds at once (default 1)\n"
 	             "  --stop         stop at the first failing seed\n"
 	             "  -v             print the trace of a single seed\n"
@@ -2001,6 +2133,8 @@ static int *sim_switch(struct sim_options *o, const char *a)
 		return &o->witnesses;
 	if (!strcmp(a, "--parts"))
 		return &o->parts;
+	if (!strcmp(a, "--cache"))
+		return &o->cache;
 	return NULL;
 }
 
@@ -2085,7 +2219,7 @@ static int sim_range(struct sim_options opt, uint64_t first, uint64_t last, int 
 int main(int argc, char **argv)
 {
 	struct sim_options opt = {
-		.seed = 1, .lease_ticks = -1, .local_reads = -1, .epochs = -1, .witnesses = -1, .parts = -1
+		.seed = 1, .lease_ticks = -1, .local_reads = -1, .epochs = -1, .witnesses = -1, .parts = -1, .cache = -1
 	};
 	uint64_t first = 0, last = 0;
 	bool range = false, stop = false;

@@ -83,7 +83,31 @@ struct fx {
 	uint32_t checkpoint_ops; /* fx_config: 0 keeps the whole log */
 	uint16_t witnesses;      /* fx_config: vr_config.witnesses */
 	uint32_t part_ops;       /* fx_config: vr_config.part_ops (0: logs travel whole) */
+	uint64_t cache_bytes;    /* fx_config: vr_config.body_cache_bytes (0: bodies in memory) */
+	/* The driver's copies for io.read_body: (op, checksum) of every entry written with its body. */
+	uint64_t written_op[256], written_checksum[256];
+	size_t written_count;
+	size_t bodiless_written; /* entries of LOG/INSTALL writes that came without their body */
+	size_t stage_writes;
 };
+
+/* Was entry (op, checksum) written with its body (log or STAGE)? */
+static bool fx_written(const struct fx *fx, uint64_t op, uint64_t checksum)
+{
+	for (size_t i = 0; i < fx->written_count; i++)
+		if (fx->written_op[i] == op && fx->written_checksum[i] == checksum)
+			return true;
+	return false;
+}
+
+/* Every entry a message carries has its body (a body cache reads it back first). */
+static void fx_check_entries(const struct vr_entry *entries, uint32_t count)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		assert_true(entries[i].body_len == 0 || entries[i].body != NULL);
+		assert_int_equal(entries[i].checksum, vr_entry_checksum(&entries[i]));
+	}
+}
 
 static void fx_on_send(void *ctx, uint8_t replica, const struct vr_message *m)
 {
@@ -97,6 +121,7 @@ static void fx_on_send(void *ctx, uint8_t replica, const struct vr_message *m)
 	s->m = *m;
 	s->m.body = NULL;
 	s->m.entries = NULL;
+	fx_check_entries(m->entries, m->entry_count);
 	if (m->entry_count) {
 		s->first_op = m->entries[0].op;
 		s->last_op = m->entries[m->entry_count - 1].op;
@@ -139,6 +164,30 @@ static void fx_on_persist(void *ctx, const struct vr_write *w)
 	}
 	p->op = w->op;
 	p->meta = w->meta;
+	fx->stage_writes += w->kind == VR_WRITE_STAGE;
+	for (uint32_t i = 0; i < w->entry_count; i++) {
+		const struct vr_entry *e = &w->entries[i];
+		if (e->body_len && !e->body) { /* the driver takes it from an earlier write */
+			assert_true(w->kind == VR_WRITE_LOG || w->kind == VR_WRITE_INSTALL);
+			assert_true(fx_written(fx, e->op, e->checksum));
+			fx->bodiless_written++;
+		} else if (!fx_written(fx, e->op, e->checksum)) {
+			assert_true(fx->written_count < 256);
+			fx->written_op[fx->written_count] = e->op;
+			fx->written_checksum[fx->written_count++] = e->checksum;
+		}
+	}
+}
+
+/* Every test entry's body is fx_entry_body. */
+static bool fx_on_read_body(void *ctx, uint64_t op, uint64_t checksum, uint8_t *body, uint32_t len)
+{
+	struct fx *fx = ctx;
+
+	if (!fx_written(fx, op, checksum) || len != 3)
+		return false;
+	memcpy(body, "abc", 3);
+	return true;
 }
 
 /* The state machine: an up-call answers 'R' followed by the op's body. */
@@ -156,6 +205,7 @@ static uint32_t fx_on_apply(void *ctx, const struct vr_apply *a, uint8_t *result
 	p->upcall = a->upcall;
 	p->slot = a->slot;
 	p->evicted_client = a->evicted_client;
+	assert_true(a->entry->body_len == 0 || a->entry->body != NULL);
 	if (!a->upcall)
 		return 0;
 	result[0] = 'R';
@@ -246,6 +296,7 @@ static struct vr_io fx_io(struct fx *fx)
 		.monotonic = fx_on_monotonic,
 		.need_snapshot = fx_on_need_snapshot,
 		.log = fx_on_log,
+		.read_body = fx_on_read_body,
 	};
 	return io;
 }
@@ -270,6 +321,7 @@ static void fx_init(struct fx *fx, uint8_t self)
 	c.checkpoint_ops = fx->checkpoint_ops;
 	c.witnesses = fx->witnesses;
 	c.part_ops = fx->part_ops;
+	c.body_cache_bytes = fx->cache_bytes;
 	c.lease_ns = fx->lease_ns;
 	c.drift_ppm = fx->drift_ppm;
 	assert_int_equal(vr_init(&fx->r, &c, &io, NULL), 0);
@@ -2827,6 +2879,68 @@ static void test_get_log_answered_only_with_the_dvc_decided(void **state)
 	assert_int_equal(fx->r.view_change_deadline, deadline);
 }
 
+/*
+ * Body cache: bodies are dropped once written and read back for execution and messages; a
+ * new primary's candidate log is kept aside by the driver (STAGE) as its parts arrive, and
+ * installed from there: the INSTALL carries the entries without their bodies.
+ */
+static void test_body_cache(void **state)
+{
+	struct fx *fx = *state;
+	struct vr_entry log[FX_LOG_MAX];
+
+	fx->part_ops = 4;
+	fx->cache_bytes = 1;
+	fx_chain(log, 1, 20, 0);
+	fx_backup_with_log(fx, 1, log, 5);
+	assert_int_equal(fx->r.log.held, 0); /* written: nothing held */
+	fx_commit(fx, 0, 0, 3, 5);
+	assert_int_equal(fx->r.commit, 3);
+	assert_int_equal(fx->r.bodies_read, 3); /* executed with their bodies (fx_on_apply checks) */
+	fx_svc(fx, 0, 1);
+	fx_persist_all(fx);
+	fx_reset(fx);
+	struct vr_message dvc = { .command = VR_DO_VIEW_CHANGE,
+		                  .replica = 2,
+		                  .view = 1,
+		                  .op = 20,
+		                  .commit = 12,
+		                  .nonce = log[11].checksum,
+		                  .entry_count = 4,
+		                  .entries = &log[16] };
+	fx_deliver(fx, &dvc);
+	assert_int_equal(fx->stage_writes, 1);
+	assert_int_equal(fx->writes[0].kind, VR_WRITE_STAGE);
+	assert_int_equal(fx->writes[0].op, 1); /* a new candidate: the old one forgotten */
+	assert_int_equal(fx->r.candidate.held, 0);
+	for (uint64_t op = 16; op >= 8; op -= 4) {
+		struct vr_message part = {
+			.command = VR_LOG, .replica = 2, .view = 1, .op = op, .entry_count = 4, .entries = &log[op - 4]
+		};
+		fx_deliver(fx, &part);
+	}
+	assert_int_equal(fx->r.status, VR_STATUS_NORMAL);
+	assert_int_equal(fx->stage_writes, 5); /* three parts, then forgotten after the INSTALL */
+	const struct fx_write *install = &fx->writes[fx->write_count - 2];
+	assert_int_equal(install->kind, VR_WRITE_INSTALL);
+	assert_int_equal(install->first_op, 6);
+	assert_int_equal(install->last_op, 20);
+	assert_int_equal(fx->bodiless_written, 15); /* 6..20, each taken from what was kept aside */
+	assert_int_equal(fx->writes[fx->write_count - 1].kind, VR_WRITE_STAGE);
+	assert_int_equal(fx->writes[fx->write_count - 1].op, 1);
+	assert_int_equal(fx->writes[fx->write_count - 1].entry_count, 0);
+	/* Its STARTVIEWs carry the newest part, and it executes 4..12: bodies read back (fx_on_send
+	 * and fx_on_apply check them). */
+	uint64_t read = fx->r.bodies_read;
+	fx_reset(fx);
+	fx_persist_all(fx);
+	fx_assert_send(fx, 0, VR_START_VIEW, 0, 1);
+	assert_int_equal(fx->sent[0].first_op, 17);
+	assert_int_equal(fx->r.commit, 12);
+	assert_int_equal(fx->r.bodies_read, read + 2 * 4 + 9);
+	assert_int_equal(fx->r.log.held, 0);
+}
+
 /* §9.4 case B in parts: a replica catching up into a view gathers the NEWSTATE parts from its
  * commit on, asking for the next after each, and installs them once one ends at the view's op. */
 static void test_catch_up_in_parts(void **state)
@@ -3000,6 +3114,7 @@ int main(void)
 		                                fx_teardown),
 		cmocka_unit_test_setup_teardown(test_get_log_answered_only_with_the_dvc_decided, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_catch_up_in_parts, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_body_cache, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_new_primary_passes_over_a_log_that_lacks_a_committed_op, fx_setup,
 		                                fx_teardown),
 	};

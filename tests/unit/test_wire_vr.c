@@ -337,6 +337,8 @@ static void fx_assert_status_equal(const struct wire_status *a, const struct wir
 	assert_int_equal(a->prepare_ops, b->prepare_ops);
 	assert_int_equal(a->epoch, b->epoch);
 	assert_int_equal(a->log_parts, b->log_parts);
+	assert_int_equal(a->log_cached, b->log_cached);
+	assert_int_equal(a->bodies_read, b->bodies_read);
 }
 
 static void fx_assert_snapshot_request_equal(const struct wire_snapshot_request *a,
@@ -1448,7 +1450,9 @@ static void test_msg_roundtrip_status_request_and_status(void **state)
 		                           .prepares = UINT64_MAX,
 		                           .prepare_ops = UINT64_MAX,
 		                           .epoch = UINT64_MAX,
-		                           .log_parts = UINT64_MAX };
+		                           .log_parts = UINT64_MAX,
+		                           .log_cached = UINT64_MAX,
+		                           .bodies_read = UINT64_MAX };
 	fx_any_roundtrip(&a);
 	a.u.status = (struct wire_status){ 0 };
 	fx_any_roundtrip(&a);
@@ -1644,7 +1648,8 @@ struct fx_msg_case {
 #define FX_DIGEST "0123456789abcdef0123456789abcdef"
 #define FX_STATUS_TAIL                                                                                                 \
 	FX_U(7), FX_U(1), FX_U(1), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0), FX_U(0),    \
-	        FX_U(2), FX_U(0) /* view .. prepare_ops, epoch, log_parts */
+	        FX_U(2), FX_U(0), FX_U(0),                                                                             \
+	        FX_U(0) /* view .. prepare_ops, epoch, log_parts, log_cached, bodies_read */
 
 static const struct fx_msg_case FX_MSG_CORPUS[] = {
 	{ "empty", "redirect: empty", FX_REDIRECT, { FX_END_ } },
@@ -1703,28 +1708,28 @@ static const struct fx_msg_case FX_MSG_CORPUS[] = {
 	{ "replica 16",
 	  "status: replica out of range",
 	  FX_STATUS,
-	  { FX_A(19), FX_U(1), FX_U(16), FX_U(3), FX_U(0), FX_U(1), FX_STATUS_TAIL } },
+	  { FX_A(21), FX_U(1), FX_U(16), FX_U(3), FX_U(0), FX_U(1), FX_STATUS_TAIL } },
 	{ "replica_count 17",
 	  "status: replica_count out of range",
 	  FX_STATUS,
-	  { FX_A(19), FX_U(1), FX_U(1), FX_U(17), FX_U(0), FX_U(1), FX_STATUS_TAIL } },
+	  { FX_A(21), FX_U(1), FX_U(1), FX_U(17), FX_U(0), FX_U(1), FX_STATUS_TAIL } },
 	{ "primary 16",
 	  "status: primary out of range",
 	  FX_STATUS,
-	  { FX_A(19), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(16), FX_STATUS_TAIL } },
+	  { FX_A(21), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(16), FX_STATUS_TAIL } },
 	{ "status 256",
 	  "status: integer out of range",
 	  FX_STATUS,
-	  { FX_A(19), FX_U(1), FX_U(1), FX_U(3), FX_U(256), FX_U(1), FX_STATUS_TAIL } },
+	  { FX_A(21), FX_U(1), FX_U(1), FX_U(3), FX_U(256), FX_U(1), FX_STATUS_TAIL } },
 	{ "uptime as bin",
 	  "status: field is not an integer",
 	  FX_STATUS,
-	  { FX_A(19), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_U(7), FX_U(1), FX_U(1), FX_U(0), FX_U(0), FX_U(0),
+	  { FX_A(21), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_U(7), FX_U(1), FX_U(1), FX_U(0), FX_U(0), FX_U(0),
 	    FX_U(0), FX_B("") } },
 	{ "trailing nil",
 	  "status: trailing bytes",
 	  FX_STATUS,
-	  { FX_A(19), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_STATUS_TAIL, FX_NIL_ } },
+	  { FX_A(21), FX_U(1), FX_U(1), FX_U(3), FX_U(0), FX_U(1), FX_STATUS_TAIL, FX_NIL_ } },
 	{ "too large", "status: message too large", FX_STATUS, { FX_A(18), FX_BN(fx_big, 300) } },
 	{ "replica 16",
 	  "snapshot_request: replica out of range",
