@@ -223,7 +223,7 @@ done
 
 say "parts: replica 1 down, $PARTS_MIB MiB written, replica 0 killed; replica 1 takes the log from the witness"
 declare -A takeover_ms parts_taken peak_w peak_r1
-hwm_mib() { echo $(($(sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' "/proc/$(cat "$T/r$1.pid")/status") / 1024)); }
+hwm_mib() { echo $(($(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$(cat "$T/r$1.pid")/status") / 1024)); }
 CLUSTER=$WITNESS
 for run in 16384:64 1024:64 16384:4 16384:65536; do
 	kib=${run%:*} cache=${run#*:}
