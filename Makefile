@@ -8,6 +8,9 @@
 #   make bench-state  measure the store on this machine's disk (DIR=path to choose the disk)
 #   make bench-faults failover time over KILLS=10 kills of the primary, and recovery times (STATE_MIB=256)
 #   make bench-reconfig  what grow, replace, shrink and move cost under writes (STATE_MIB=64)
+#   make bench-vr   what batching, leases, witnesses and parts buy, each next to its absence
+#   make bench-fs   the workload suite: local disk, a passthrough FUSE mount and vrfs (TARGET=DIR)
+#   make bench      bench-vr and bench-fs
 #   make format     apply clang-format;  make check-format  fail on unformatted code
 #   make check-layers  fail when a module includes what it must not
 #   make install    the programs, man pages and the mount helper (PREFIX=/usr/local, DESTDIR=)
@@ -43,7 +46,7 @@ FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame fuzz_wire_vr f
 FUZZ_BINS  := $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 CORPUS     := $(BUILD)/fuzz/corpus
 
-.PHONY: all deps test demo sim-mutants bench bench-state bench-faults bench-reconfig bench-vr fuzz format check-format check-layers clean install uninstall
+.PHONY: all deps test demo sim-mutants bench bench-state bench-faults bench-reconfig bench-vr bench-fs fuzz format check-format check-layers clean install uninstall
 
 PROGRAMS := $(BUILD)/vr-sim $(BUILD)/vrfsd $(BUILD)/vrfs
 
@@ -129,6 +132,20 @@ $(ASAN)/fs-diff: $(FS_DIFF_SRC) $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) | $(ASAN)
 $(BUILD)/bench-state: bench/bench_state.c $(STATE_SRC) $(WIRE_SRC) $(LIB_HDRS) | $(BUILD)
 	$(CC) $(CFLAGS_BASE) -O2 -g -o $@ bench/bench_state.c $(STATE_SRC) $(WIRE_SRC) $(PKG_LIBS)
 
+# The bench's baseline: a minimal passthrough FUSE filesystem, mounted like vrfs.
+$(BUILD)/vrfs-passthrough: bench/passthrough.c | $(BUILD)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ bench/passthrough.c $(FUSE_LIBS) -pthread
+
+# One filesystem workload against any directory, one figure per run (issue 8).
+$(BUILD)/vrfs-fsbench: bench/fsbench.c | $(BUILD)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ bench/fsbench.c -pthread
+
+# With sanitizers, for tests/bats/bench.bats.
+$(ASAN)/vrfs-passthrough: bench/passthrough.c | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ bench/passthrough.c $(FUSE_LIBS) -pthread
+$(ASAN)/vrfs-fsbench: bench/fsbench.c | $(ASAN)
+	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ bench/fsbench.c -pthread
+
 bench-faults: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vrfsd $(BUILD)/vrfs
 	@bench/bench_faults.sh
@@ -137,8 +154,14 @@ bench-reconfig: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vrfsd $(BUILD)/vrfs
 	@bench/bench_reconfig.sh
 
-# Every benchmark that prints figures (issue 8 adds the workload suite here).
-bench: bench-vr
+# Every benchmark that prints figures.
+bench: bench-vr bench-fs
+
+# The workload suite on a local directory, a passthrough FUSE mount and vrfs (bench/bench_fs.sh;
+# TARGET=DIR runs it on an already-mounted directory instead).
+bench-fs: deps
+	@$(MAKE) --no-print-directory $(BUILD)/vrfsd $(BUILD)/vrfs $(BUILD)/vrfs-passthrough $(BUILD)/vrfs-fsbench
+	@bench/bench_fs.sh
 
 bench-vr: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vrfsd $(BUILD)/vrfs
@@ -171,6 +194,7 @@ test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) $(BUILD)/vr-sim $(ASAN)/vr-sim $(addprefix $(ASAN)/,$(UNIT_TESTS)) \
 		$(ASAN)/store-crash $(ASAN)/fs-diff \
 		$(ASAN)/vrfsd $(ASAN)/vrfs $(ASAN)/vrfs-load $(ASAN)/vrfs-check $(ASAN)/vrfs-badframes $(ASAN)/vrfs-fsops $(ASAN)/vrfs-jepsen $(BUILD)/vrfsd $(BUILD)/vrfs \
+		$(ASAN)/vrfs-passthrough $(ASAN)/vrfs-fsbench \
 		$(addprefix $(BUILD)/mutants/vr-sim-,$(MUTANTS)) $(FUZZ_BINS) $(CORPUS)/.stamp
 	@UNIT_TESTS="$(UNIT_TESTS)" MUTANTS="$(MUTANTS)" FUZZERS="$(FUZZERS)" tests/run
 
