@@ -20,7 +20,8 @@
 # of 100 bytes to 64 KiB (log-uniform, from a fixed seed: a median near 2.5 KiB, like source
 # headers). TREE=DIR takes that directory instead (e.g. /usr/include).
 #
-# Environment: REPEAT (default 3), SEQ_MIB (256), FILES (2000), RAND_SECONDS (5), TREE, BIN (build),
+# Environment: REPEAT (default 3), SEQ_MIB (256), FILES (2000), RAND_SECONDS (5), RAND_MIB (each
+# random writer's file, 64), TREE, BIN (build),
 # TARGET=DIR: run the workloads on an already-mounted directory only (OTHER=DIR2: another mount
 # of the same filesystem, for the latency), to compare other filesystems the same way.
 # Figures, not assertions: `make test` never checks timings.
@@ -32,6 +33,7 @@ REPEAT=${REPEAT:-3}
 SEQ_MIB=${SEQ_MIB:-256}
 FILES=${FILES:-2000}
 RAND_SECONDS=${RAND_SECONDS:-5}
+RAND_MIB=${RAND_MIB:-64}
 TREE=${TREE:-}
 T=$(mktemp -d "${TMPDIR:-/tmp}/vrfs-bench-fs.XXXXXX")
 MOUNTS=()
@@ -106,8 +108,8 @@ run_all() {
 		runs[stat]+=" $(fsbench stat "$dir" --dir-of-files "$path")"
 		runs[unlink]+=" $(fsbench unlink "$dir" --dir-of-files "$path")"
 		runs[mkdir]+=" $(fsbench mkdir "$dir" --files 500)"
-		runs[randwrite-1]+=" $(fsbench randwrite "$dir" --writers 1 --seconds "$RAND_SECONDS")"
-		runs[randwrite-4]+=" $(fsbench randwrite "$dir" --writers 4 --seconds "$RAND_SECONDS")"
+		runs[randwrite-1]+=" $(fsbench randwrite "$dir" --writers 1 --seconds "$RAND_SECONDS" --file-mib "$RAND_MIB")"
+		runs[randwrite-4]+=" $(fsbench randwrite "$dir" --writers 4 --seconds "$RAND_SECONDS" --file-mib "$RAND_MIB")"
 		runs[untar]+=" $(fsbench untar "$dir" --tar "$T/tree.tar" --keep)"
 		path=$(tail -1 "$T/fsbench.log")
 		runs[cp-a]+=" $(fsbench cp-a "$dir" --tree "$path")"

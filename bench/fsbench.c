@@ -40,7 +40,7 @@
 #define FSB_IO_SIZE          FSB_MIB /* seq-write, seq-read, randwrite's preallocation */
 #define FSB_SMALL_FILE       4096    /* create */
 #define FSB_BLOCK            4096    /* randwrite */
-#define FSB_RAND_FILE        (64LL * FSB_MIB)
+#define FSB_RAND_FILE_MIB    64      /* randwrite's file per writer, unless --file-mib */
 #define FSB_FANOUT           10
 #define FSB_LATENCY_ROUNDS   50
 #define FSB_POLL_NS          100000 /* 100 µs between polls */
@@ -54,14 +54,15 @@
 #define FSB_WRITERS_MAX      256UL
 #define FSB_SECONDS_DEFAULT  5.0
 
-_Static_assert(FSB_RAND_FILE % FSB_IO_SIZE == 0, "randwrite's file is preallocated with whole writes");
-_Static_assert(FSB_RAND_FILE % FSB_BLOCK == 0, "randwrite's offsets are whole blocks");
+_Static_assert(FSB_MIB % FSB_IO_SIZE == 0, "randwrite's file is preallocated with whole writes");
+_Static_assert(FSB_MIB % FSB_BLOCK == 0, "randwrite's offsets are whole blocks");
 
 struct fsb_opts {
 	const char *dir;
 	unsigned long size_mib;
 	unsigned long files; /* 0: the workload's own default */
 	unsigned long writers;
+	unsigned long file_mib; /* randwrite */
 	double seconds;
 	const char *other;
 	const char *file;
@@ -82,6 +83,7 @@ struct fsb_writer {
 	char path[PATH_MAX];
 	uint64_t seed;
 	double seconds;
+	long long file_bytes;
 	pthread_barrier_t *start; /* borrowed: released once every file is preallocated */
 	uint64_t ops;             /* pwrite + fsync pairs done in the timed part */
 };
@@ -103,7 +105,7 @@ static const char fsb_usage_text[] =
         "  stat       stat every file of --dir-of-files PATH (made by create --keep)    ops/s\n"
         "  unlink     unlink every file of --dir-of-files PATH, then rmdir it           ops/s\n"
         "  mkdir      make --files directories, 10 per level, depth first               dirs/s\n"
-        "  randwrite  --writers threads, each on its own 64 MiB file for --seconds:\n"
+        "  randwrite  --writers threads, each on its own --file-mib file for --seconds:\n"
         "             4 KiB pwrite at a random aligned offset, then fsync               IOPS\n"
         "  untar      tar -xf the --tar PATH archive into DIR/untar.PID                 files/s\n"
         "  cp-a       cp -a --tree PATH to DIR/cp-a.PID/copy                            files/s\n"
@@ -117,6 +119,7 @@ static const char fsb_usage_text[] =
         "  --files N            create: files (default 2000); mkdir: directories (default 500)\n"
         "  --writers N          randwrite: threads (default 1)\n"
         "  --seconds S          randwrite: how long (default 5)\n"
+        "  --file-mib N         randwrite: each writer's file, written in full first (default 64)\n"
         "  --other DIR2         latency: another mount of DIR's filesystem (default DIR itself)\n"
         "  --file PATH          seq-read: the file to read (seq-write --keep prints one)\n"
         "  --dir-of-files PATH  stat, unlink: a directory made by create --keep\n"
@@ -510,14 +513,14 @@ static void *fsb_writer_run(void *arg)
 	int fd = fsb_open(w->path, O_CREAT | O_RDWR | O_TRUNC, 0644);
 
 	/* Written in full first, so that the timed writes overwrite data and never extend or fill holes. */
-	for (long long off = 0; off < FSB_RAND_FILE; off += FSB_IO_SIZE)
+	for (long long off = 0; off < w->file_bytes; off += FSB_IO_SIZE)
 		fsb_write_all(fd, buf, FSB_IO_SIZE, w->path);
 	if (fsync(fd))
 		fsb_fail("fsync", w->path, errno);
 	pthread_barrier_wait(w->start);
 	double end = fsb_now() + w->seconds;
 	do {
-		off_t off = (off_t)(fsb_rand(&rng) % (FSB_RAND_FILE / FSB_BLOCK)) * FSB_BLOCK;
+		off_t off = (off_t)(fsb_rand(&rng) % (uint64_t)(w->file_bytes / FSB_BLOCK)) * FSB_BLOCK;
 		ssize_t n = pwrite(fd, buf, FSB_BLOCK, off);
 		if (n < 0)
 			fsb_fail("pwrite", w->path, errno);
@@ -551,6 +554,7 @@ static void fsb_randwrite(const struct fsb_opts *o)
 		fsb_join(w->path, dir, name);
 		w->seed = i + 1;
 		w->seconds = o->seconds;
+		w->file_bytes = (long long)o->file_mib * FSB_MIB;
 		w->start = &start;
 		err = pthread_create(&w->thread, NULL, fsb_writer_run, w);
 		if (err)
@@ -745,6 +749,7 @@ enum {
 	FSB_OPT_FILES,
 	FSB_OPT_WRITERS,
 	FSB_OPT_SECONDS,
+	FSB_OPT_FILE_MIB,
 	FSB_OPT_OTHER,
 	FSB_OPT_FILE,
 	FSB_OPT_DIR_OF_FILES,
@@ -761,6 +766,7 @@ int main(int argc, char **argv)
 		{ "files", required_argument, NULL, FSB_OPT_FILES },
 		{ "writers", required_argument, NULL, FSB_OPT_WRITERS },
 		{ "seconds", required_argument, NULL, FSB_OPT_SECONDS },
+		{ "file-mib", required_argument, NULL, FSB_OPT_FILE_MIB },
 		{ "other", required_argument, NULL, FSB_OPT_OTHER },
 		{ "file", required_argument, NULL, FSB_OPT_FILE },
 		{ "dir-of-files", required_argument, NULL, FSB_OPT_DIR_OF_FILES },
@@ -770,7 +776,10 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, FSB_OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fsb_opts o = { .size_mib = FSB_SIZE_MIB_DEFAULT, .writers = 1, .seconds = FSB_SECONDS_DEFAULT };
+	struct fsb_opts o = { .size_mib = FSB_SIZE_MIB_DEFAULT,
+		              .writers = 1,
+		              .file_mib = FSB_RAND_FILE_MIB,
+		              .seconds = FSB_SECONDS_DEFAULT };
 	const struct fsb_workload *w = NULL;
 	int c;
 
@@ -787,6 +796,9 @@ int main(int argc, char **argv)
 			break;
 		case FSB_OPT_SECONDS:
 			o.seconds = fsb_parse_seconds(optarg);
+			break;
+		case FSB_OPT_FILE_MIB:
+			o.file_mib = fsb_parse_count("--file-mib", optarg, FSB_SIZE_MIB_MAX);
 			break;
 		case FSB_OPT_OTHER:
 			o.other = optarg;

@@ -76,7 +76,7 @@ small_tree() {
 	"$FSBENCH" unlink "$T/pt" --dir-of-files "$created"
 	[ ! -e "$created" ]
 	"$FSBENCH" mkdir "$T/pt" --files 30
-	"$FSBENCH" randwrite "$T/pt" --writers 2 --seconds 1
+	"$FSBENCH" randwrite "$T/pt" --writers 2 --seconds 1 --file-mib 2
 	tree=$("$FSBENCH" untar "$T/pt" --tar "$T/tree.tar" --keep 2>&1 >/dev/null)
 	diff -r "$T/tree" "$tree/tree"
 	"$FSBENCH" cp-a "$T/pt" --tree "$tree"
@@ -93,7 +93,8 @@ small_tree() {
 	mount_vrfs m
 	mount_vrfs m2
 	small_tree
-	run env BIN="$BIN" TARGET="$T/m" OTHER="$T/m2" REPEAT=1 SEQ_MIB=4 FILES=50 RAND_SECONDS=1 TREE="$T/tree" \
+	run env BIN="$BIN" TARGET="$T/m" OTHER="$T/m2" REPEAT=1 SEQ_MIB=4 FILES=50 RAND_SECONDS=1 RAND_MIB=1 \
+		TREE="$T/tree" \
 		"$ROOT/bench/bench_fs.sh"
 	echo "$output"
 	[ "$status" -eq 0 ]
