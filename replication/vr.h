@@ -178,8 +178,9 @@ struct vr_config {
 	 */
 	uint16_t witnesses;
 	/* 0: no limit; else the primary takes no request while its log window's bodies would exceed
-	 * this (a DVC carries the whole window in one message: it must fit a frame), and
-	 * checkpoints keep at most half of it. Needs checkpoint_ops, and room for two bodies. */
+	 * this (without parts a DVC carries the whole window and must fit a frame; with a body cache
+	 * it bounds the disk the window takes), and checkpoints keep at most half of it. Needs
+	 * checkpoint_ops, and room for two bodies. */
 	uint64_t log_bytes_max;
 	/*
 	 * Parts (§9.4): 0 and 0, a message carries a whole log window. Else a message that carries
