@@ -65,11 +65,11 @@ $(ASAN)/vr-sim: $(LIB_SRC) $(SIM_SRC) $(LIB_HDRS) | $(ASAN)
 $(BUILD)/mutants/vr-sim-%: $(LIB_SRC) $(SIM_SRC) $(LIB_HDRS) | $(BUILD)/mutants
 	$(CC) $(CFLAGS_BASE) $(CFLAGS) -DVR_MUTANT=$* -o $@ $(LIB_SRC) $(SIM_SRC) $(PKG_LIBS)
 
-$(ASAN)/test_%: tests/unit/test_%.c $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
+$(ASAN)/test_%: tests/unit/test_%.c tests/unit/counting_vfs.h $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)
 
 # The store adapter of vrfsd is not in LIB_SRC: its test links it too.
-$(ASAN)/test_vrfsd_store: tests/unit/test_vrfsd_store.c replication/vrfsd_store.c $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
+$(ASAN)/test_vrfsd_store: tests/unit/test_vrfsd_store.c tests/unit/counting_vfs.h replication/vrfsd_store.c $(LIB_SRC) $(LIB_HDRS) | $(ASAN)
 	$(CC) $(CFLAGS_BASE) $(SAN_FLAGS) -o $@ $< replication/vrfsd_store.c $(LIB_SRC) $(PKG_LIBS) $$(pkg-config --cflags --libs cmocka)
 
 # The replica daemon: the core, the bus and event loop, the store adapter.

@@ -154,7 +154,7 @@ static const char *const label_cluster = "label.cluster_id";
 static const char *const label_replica = "label.replica";
 static const char *const label_count = "label.replica_count";
 
-static int group_open(struct vrfsd_store *s);
+static int group_open(struct vrfsd_store *s, bool durable);
 
 static const char *const label_epoch = "label.epoch";
 static const char *const label_epoch_op = "label.epoch_op";
@@ -210,7 +210,7 @@ int vrfsd_store_epoch_begin(struct vrfsd_store *s, const struct vrfsd_identity *
 {
 	uint8_t m[META_SIZE];
 
-	if (group_open(s))
+	if (group_open(s, true))
 		return -EIO;
 	if (meta) {
 		meta_encode(meta, m);
@@ -503,11 +503,22 @@ void vrfsd_store_image_free(struct vr_durable *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static int group_open(struct vrfsd_store *s)
+/*
+ * Joins the open group, or opens one. A group that only applies committed ops commits without
+ * an fsync: their log entries are durable already (a replica executes only ops it holds
+ * durably, or that a quorum holds durably), so power lost before the next durable commit only
+ * sets the commit-number back, and the restart executes those ops again from the log. A log
+ * write, metadata, labels or a RECONFIGURE make the group durable, and with it every group
+ * before it (WAL order).
+ */
+static int group_open(struct vrfsd_store *s, bool durable)
 {
-	if (s->open_group)
+	if (s->open_group) {
+		if (durable)
+			store_make_durable(s->store);
 		return 0;
-	if (store_begin(s->store))
+	}
+	if (durable ? store_begin(s->store) : store_begin_lazy(s->store))
 		return -EIO;
 	s->open_group = true;
 	return 0;
@@ -537,7 +548,7 @@ int vrfsd_store_persist(struct vrfsd_store *s, const struct vr_write *w)
 	uint64_t keep;
 	int rc;
 
-	if (group_open(s))
+	if (group_open(s, true))
 		return -EIO;
 	switch (w->kind) {
 	case VR_WRITE_META:
@@ -640,7 +651,7 @@ int vrfsd_store_apply(struct vrfsd_store *s, const struct vr_apply *a, uint8_t *
 	bool upcall = a->upcall;
 
 	*result_len = 0;
-	if (group_open(s))
+	if (group_open(s, upcall && e->kind == VR_KIND_RECONFIGURE))
 		return -EIO;
 	if (upcall && e->kind == VR_KIND_RECONFIGURE) {
 		/* §10: the configuration is taken up after this transaction (vrfsd), from the entry. */

@@ -202,6 +202,8 @@ struct store {
 	sqlite3_stmt *stmt[ST_COUNT];
 	uint64_t commit;
 	int outer;      /* inside store_begin .. store_end: applies and log writes join that transaction */
+	bool lazy;      /* opened by store_begin_lazy: synchronous=NORMAL until store_end */
+	bool lazy_sync; /* store_make_durable was called in it: store_end syncs the WAL */
 	uint8_t *chunk; /* STORE_CHUNK_SIZE scratch for read-modify-write */
 	uint8_t *chunk2;
 };
@@ -1361,15 +1363,48 @@ int store_begin(struct store *s)
 int store_end(struct store *s)
 {
 	int broken = s->outer != 1;
+	bool lazy = s->lazy, sync = s->lazy_sync;
 
 	s->outer = 0;
-	if (broken)
-		return STORE_BROKEN;
-	if (store_exec(s, "COMMIT")) {
+	s->lazy = s->lazy_sync = false;
+	if (broken || store_exec(s, "COMMIT")) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		if (lazy)
+			store_exec(s, "PRAGMA synchronous = FULL");
+		return STORE_BROKEN;
+	}
+	if (!lazy)
+		return 0;
+	/*
+	 * A lazy group that became durable: what synchronous=FULL does after a commit, the WAL
+	 * synced through SQLite's own file object (in WAL mode FULL is NORMAL plus this sync).
+	 */
+	sqlite3_file *wal = NULL;
+	if (sync && (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK || !wal ||
+	             !wal->pMethods || wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK))
+		return STORE_BROKEN;
+	return store_exec(s, "PRAGMA synchronous = FULL") ? STORE_BROKEN : 0;
+}
+
+int store_begin_lazy(struct store *s)
+{
+	if (s->outer)
+		return STORE_BROKEN;
+	if (store_exec(s, "PRAGMA synchronous = NORMAL"))
+		return STORE_BROKEN;
+	s->lazy = true;
+	s->lazy_sync = false;
+	if (store_begin(s)) {
+		s->lazy = false;
+		store_exec(s, "PRAGMA synchronous = FULL");
 		return STORE_BROKEN;
 	}
 	return 0;
+}
+
+void store_make_durable(struct store *s)
+{
+	s->lazy_sync = true;
 }
 
 static int store_session_put(struct store *s, const struct store_session_row *row)

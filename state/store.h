@@ -199,6 +199,15 @@ int store_stage_get(struct store *s, uint64_t op, int (*fn)(void *arg, const str
  */
 int store_begin(struct store *s);
 int store_end(struct store *s);
+/*
+ * A group whose commit need not be durable: store_begin_lazy opens it with synchronous=NORMAL,
+ * so store_end commits it atomically and in order before every later commit, without an fsync
+ * (power lost before the next durable commit rolls it back), unless store_make_durable was
+ * called inside it, in which case store_end syncs the WAL as synchronous=FULL would. For
+ * groups that only apply committed ops, whose log entries are durable already.
+ */
+int store_begin_lazy(struct store *s);
+void store_make_durable(struct store *s);
 
 /* Calls fn for each client-table row, by slot, until fn returns nonzero; row->result is
  * borrowed for the call. Returns 0 or -EIO. */

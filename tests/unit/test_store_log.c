@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "state/store.h"
+#include "tests/unit/counting_vfs.h"
 
 struct collected {
 	uint64_t ops[16];
@@ -182,6 +183,70 @@ static void test_group_commit(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * store_begin_lazy: a group that only applies commits without syncing the WAL; one made
+ * durable (store_make_durable: a log write joined it), and every store_begin group, syncs it
+ * once; what a lazy group wrote is committed all the same (visible after a reopen: a process
+ * crash loses nothing, only power loss before the next durable commit would).
+ */
+static void test_lazy_group(void **state)
+{
+	char dir[] = "/tmp/vrfs-test-lazy.XXXXXX";
+	char path[64];
+	struct store *s;
+	const char *why = NULL;
+	struct wire_fs_result res;
+	struct wire_attr attr;
+	char name[16];
+
+	(void)state;
+	counting_vfs_install();
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	assert_int_equal(store_open(&s, path, 1, &why), 0);
+
+	for (uint64_t op = 1; op <= 6; op++) {
+		struct wire_fs_op mk = {
+			.type = WIRE_FS_MKDIR, .parent = WIRE_INO_ROOT, .name = name, .name_len = 2, .mode = 0755
+		};
+		struct store_apply_ctx ctx = { .op = op, .now = 5, .client_id = 9 };
+		bool lazy = op % 2 == 1, durable = op % 3 == 0;
+		snprintf(name, sizeof(name), "d%d", (int)op);
+		int before = wal_syncs;
+
+		assert_int_equal(lazy ? store_begin_lazy(s) : store_begin(s), 0);
+		assert_int_equal(store_begin_lazy(s), STORE_BROKEN); /* not nested */
+		assert_int_equal(store_apply(s, &ctx, &mk, NULL, &res), 0);
+		assert_int_equal(res.err, 0);
+		if (durable) {
+			struct store_log_entry e = entry(op, "x");
+			assert_int_equal(store_log_write(s, op - 1, &e, 1, NULL, 0), 0);
+			store_make_durable(s);
+		}
+		assert_int_equal(store_end(s), 0);
+		/* op 1, 5: lazy, no sync; 3: lazy made durable; 2, 4, 6: store_begin */
+		assert_int_equal(wal_syncs - before, lazy && !durable ? 0 : 1);
+	}
+	/* After a lazy group, plain transactions sync again (the setting came back). */
+	int before = wal_syncs;
+	assert_int_equal(store_label_put(s, "label.x", 1), 0);
+	assert_int_equal(wal_syncs - before, 1);
+	store_close(s);
+
+	assert_int_equal(store_open(&s, path, 1, &why), 0);
+	assert_int_equal(store_commit(s), 6);
+	for (int op = 1; op <= 6; op++) {
+		snprintf(name, sizeof(name), "d%d", op);
+		assert_int_equal(store_lookup(s, WIRE_INO_ROOT, name, 2, &attr), 0);
+	}
+	store_close(s);
+	counting_vfs_remove();
+
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 struct rows {
 	struct store_session_row row[4];
 	uint8_t result[4][8];
@@ -264,11 +329,9 @@ static void test_labels(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_append_then_install),
-		cmocka_unit_test(test_log_survives_reopen),
-		cmocka_unit_test(test_group_commit),
-		cmocka_unit_test(test_sessions_read_back),
-		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_append_then_install), cmocka_unit_test(test_log_survives_reopen),
+		cmocka_unit_test(test_group_commit),        cmocka_unit_test(test_lazy_group),
+		cmocka_unit_test(test_sessions_read_back),  cmocka_unit_test(test_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

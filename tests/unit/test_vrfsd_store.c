@@ -22,6 +22,7 @@
 
 #include "replication/vr.h"
 #include "replication/vrfsd_store.h"
+#include "tests/unit/counting_vfs.h"
 
 #define FX_CLIENTS 4 /* client table size of the images */
 
@@ -407,12 +408,62 @@ static void test_reopen_empties_stage(void **state)
 	fx_done(&fx);
 }
 
+/*
+ * A group that only applies committed ops commits without syncing the WAL (their log entries
+ * are durable already); a log write in the group, before or after the applies, makes it sync
+ * once. Either way the applies are committed (a reopen sees the commit-number).
+ */
+static void test_apply_only_group_is_lazy(void **state)
+{
+	struct fx fx;
+	struct vr_entry a[3];
+	uint8_t result[VR_RESULT_SIZE_MAX];
+	uint32_t len;
+	char why[VRFSD_WHY_SIZE];
+	struct vr_durable d;
+
+	(void)state;
+	counting_vfs_install();
+	fx_open(&fx);
+	a[0] = fx_entry(1, 0, NULL, VR_KIND_OP, "a1");
+	a[1] = fx_entry(2, 0, &a[0], VR_KIND_OP, "a2");
+	a[2] = fx_entry(3, 0, &a[1], VR_KIND_OP, "a3");
+	struct vr_apply ap[3];
+	for (int i = 0; i < 3; i++)
+		ap[i] = (struct vr_apply){ .entry = &a[i], .upcall = true, .slot = VR_NONE };
+
+	int before = wal_syncs;
+	assert_int_equal(fx_persist(&fx, VR_WRITE_LOG, 0, a, 2, 0), 0);
+	assert_int_equal(vrfsd_store_flush(fx.s), 0);
+	assert_int_equal(wal_syncs - before, 1); /* a log write: durable */
+
+	before = wal_syncs;
+	assert_int_equal(vrfsd_store_apply(fx.s, &ap[0], result, &len), 0);
+	assert_int_equal(vrfsd_store_flush(fx.s), 0);
+	assert_int_equal(wal_syncs - before, 0); /* applies only: no sync */
+
+	before = wal_syncs;
+	assert_int_equal(vrfsd_store_apply(fx.s, &ap[1], result, &len), 0);
+	assert_int_equal(fx_persist(&fx, VR_WRITE_LOG, 2, &a[2], 1, 0), 0); /* joins the lazy group */
+	assert_int_equal(vrfsd_store_flush(fx.s), 0);
+	assert_int_equal(wal_syncs - before, 1);
+
+	fx_reopen(&fx);
+	assert_int_equal(vrfsd_store_image(fx.s, FX_CLIENTS, false, &d, why, sizeof(why)), 0);
+	assert_int_equal(d.commit, 2);
+	assert_int_equal(d.op, 3);
+	vrfsd_store_image_free(&d);
+	fx_done(&fx);
+	counting_vfs_remove();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stage_then_install),  cmocka_unit_test(test_read_body_sees_open_group),
-		cmocka_unit_test(test_stage_fresh_forgets), cmocka_unit_test(test_copy_in_replaced_rows),
-		cmocka_unit_test(test_headers_only_image),  cmocka_unit_test(test_reopen_empties_stage),
+		cmocka_unit_test(test_stage_then_install),       cmocka_unit_test(test_read_body_sees_open_group),
+		cmocka_unit_test(test_stage_fresh_forgets),      cmocka_unit_test(test_copy_in_replaced_rows),
+		cmocka_unit_test(test_headers_only_image),       cmocka_unit_test(test_reopen_empties_stage),
+		cmocka_unit_test(test_apply_only_group_is_lazy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
