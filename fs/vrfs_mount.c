@@ -380,19 +380,16 @@ static uint64_t fh_make(int session, uint64_t handle)
 	return ((uint64_t)session << FH_SESSION_SHIFT) | (handle & ((1ULL << FH_SESSION_SHIFT) - 1));
 }
 
-static void open_handle(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, const struct wire_attr *created)
+/* A new handle number of this mount (the store keys handles by session and number). */
+static uint64_t handle_new(struct mount *m)
 {
-	struct mount *m = mount_of(req);
-	uint64_t handle = (m->handle_base | atomic_fetch_add(&m->next_handle, 1)) & ((1ULL << FH_SESSION_SHIFT) - 1);
-	struct wire_fs_op op = { .type = WIRE_FS_OPEN, .ino = ino, .handle = handle };
-	struct wire_fs_result res;
-	int session = -1;
-	int err = update(req, &op, &res, -1, &session);
+	return (m->handle_base | atomic_fetch_add(&m->next_handle, 1)) & ((1ULL << FH_SESSION_SHIFT) - 1);
+}
 
-	if (err) {
-		fuse_reply_err(req, err);
-		return;
-	}
+/* Replies to an open or a create whose handle the cluster recorded on session. */
+static void reply_opened(fuse_req_t req, struct fuse_file_info *fi, int session, uint64_t handle,
+                         const struct wire_attr *created)
+{
 	fi->fh = fh_make(session, handle);
 	fi->keep_cache = 0;
 	/* An O_APPEND write must reach the cluster whole, as one append: through the page cache the
@@ -408,6 +405,21 @@ static void open_handle(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	} else {
 		fuse_reply_open(req, fi);
 	}
+}
+
+static void open_handle(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, const struct wire_attr *created)
+{
+	uint64_t handle = handle_new(mount_of(req));
+	struct wire_fs_op op = { .type = WIRE_FS_OPEN, .ino = ino, .handle = handle };
+	struct wire_fs_result res;
+	int session = -1;
+	int err = update(req, &op, &res, -1, &session);
+
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	reply_opened(req, fi, session, handle, created);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -470,13 +482,20 @@ static void create_found(fuse_req_t req, fuse_ino_t parent, const char *name, st
 	open_handle(req, found.attr.ino, fi, &found.attr);
 }
 
+/* One update makes the file and records the handle (CREATE_OPEN); a name that exists is
+ * opened instead, unless O_EXCL. */
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
 {
-	struct wire_fs_op op = {
-		.type = WIRE_FS_CREATE, .parent = parent, .name = name, .name_len = (uint32_t)strlen(name), .mode = mode
-	};
+	uint64_t handle = handle_new(mount_of(req));
+	struct wire_fs_op op = { .type = WIRE_FS_CREATE_OPEN,
+		                 .parent = parent,
+		                 .name = name,
+		                 .name_len = (uint32_t)strlen(name),
+		                 .mode = mode,
+		                 .handle = handle };
 	struct wire_fs_result res;
-	int err = update(req, &op, &res, -1, NULL);
+	int session = -1;
+	int err = update(req, &op, &res, -1, &session);
 
 	if (err == EEXIST && !(fi->flags & O_EXCL)) {
 		create_found(req, parent, name, fi);
@@ -486,7 +505,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, err);
 		return;
 	}
-	open_handle(req, res.attr.ino, fi, &res.attr);
+	reply_opened(req, fi, session, handle, &res.attr);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -659,7 +659,20 @@ static void store_touch_dir(struct store_inode *dir, int64_t now)
 	dir->ctime = now;
 }
 
-/* create / mknod, mkdir, symlink: a new inode named WIRE_INO_FROM_OP(op) under parent. The
+/* Records an open handle of client on ino: an unlinked file stays while one is open (T4). */
+static int store_handle_put(struct store *s, uint64_t client_id, uint64_t handle, uint64_t ino)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_HANDLE_PUT);
+
+	if (!st)
+		return STORE_BROKEN;
+	sqlite3_bind_int64(st, 1, (int64_t)client_id);
+	sqlite3_bind_int64(st, 2, (int64_t)handle);
+	sqlite3_bind_int64(st, 3, (int64_t)ino);
+	return store_done(st);
+}
+
+/* create / mknod, mkdir, symlink, create_open: a new inode named WIRE_INO_FROM_OP(op) under parent. The
  * checks follow the kernel's order: the type (mknod) or target (symlink) first, then the parent,
  * then the name. */
 static int store_op_new(const struct store_op_env *e)
@@ -686,7 +699,9 @@ static int store_op_new(const struct store_op_env *e)
 		in.mode = S_IFLNK | 0777;
 		in.size = op->data_len;
 		break;
-	default: /* WIRE_FS_CREATE */
+	default: /* WIRE_FS_CREATE, WIRE_FS_CREATE_OPEN (a regular file only) */
+		if (op->type == WIRE_FS_CREATE_OPEN && (op->mode & S_IFMT) && !S_ISREG(op->mode))
+			return -EINVAL;
 		switch (op->mode & S_IFMT) {
 		case 0:
 		case S_IFREG:
@@ -729,6 +744,8 @@ static int store_op_new(const struct store_op_env *e)
 		if ((rc = store_done(st)))
 			return rc;
 	}
+	if (op->type == WIRE_FS_CREATE_OPEN && (rc = store_handle_put(s, e->ctx->client_id, op->handle, in.ino)))
+		return rc;
 	if (op->type == WIRE_FS_MKDIR)
 		parent.nlink++;
 	store_touch_dir(&parent, e->ctx->now);
@@ -1216,13 +1233,7 @@ static int store_op_open(const struct store_op_env *e)
 
 	if ((rc = store_inode_get(s, op->ino, &in)))
 		return rc;
-	sqlite3_stmt *st = store_stmt(s, ST_HANDLE_PUT);
-	if (!st)
-		return STORE_BROKEN;
-	sqlite3_bind_int64(st, 1, (int64_t)e->ctx->client_id);
-	sqlite3_bind_int64(st, 2, (int64_t)op->handle);
-	sqlite3_bind_int64(st, 3, (int64_t)in.ino);
-	if ((rc = store_done(st)))
+	if ((rc = store_handle_put(s, e->ctx->client_id, op->handle, in.ino)))
 		return rc;
 	store_attr_fill(&in, &e->res->attr);
 	return 0;
@@ -1299,6 +1310,7 @@ static int store_op(const struct store_op_env *e)
 {
 	switch (e->op->type) {
 	case WIRE_FS_CREATE:
+	case WIRE_FS_CREATE_OPEN:
 	case WIRE_FS_MKDIR:
 	case WIRE_FS_SYMLINK:
 		return store_op_new(e);

@@ -41,7 +41,8 @@ enum wire_fs_type {
 	WIRE_FS_REMOVEXATTR, /* ino, name */
 	WIRE_FS_OPEN,        /* ino, handle: an unlinked file stays readable while a handle is open */
 	WIRE_FS_RELEASE,     /* ino, handle; the last release of an unlinked file frees it */
-	WIRE_FS_TYPE_MAX = WIRE_FS_RELEASE,
+	WIRE_FS_CREATE_OPEN, /* parent, name, mode (a regular file), handle: CREATE then OPEN, as one op */
+	WIRE_FS_TYPE_MAX = WIRE_FS_CREATE_OPEN,
 };
 
 /* write: at the end of the file as it is when the op executes (O_APPEND from any mount); the

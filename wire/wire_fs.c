@@ -107,6 +107,8 @@ static const struct wire_fs_layout wire_fs_layouts[WIRE_FS_TYPE_MAX + 1] = {
 	[WIRE_FS_REMOVEXATTR] = { { WIRE_FS_FIELD_INO, WIRE_FS_FIELD_NAME } },
 	[WIRE_FS_OPEN] = { { WIRE_FS_FIELD_INO, WIRE_FS_FIELD_HANDLE } },
 	[WIRE_FS_RELEASE] = { { WIRE_FS_FIELD_INO, WIRE_FS_FIELD_HANDLE } },
+	[WIRE_FS_CREATE_OPEN] = { { WIRE_FS_FIELD_PARENT, WIRE_FS_FIELD_NAME, WIRE_FS_FIELD_MODE,
+	                            WIRE_FS_FIELD_HANDLE } },
 };
 
 static bool wire_fs_type_known(uint64_t type)

@@ -172,6 +172,10 @@ static void corpus_ops(const uint8_t *key)
 	corpus_op("open", &op, key);
 	op.type = WIRE_FS_RELEASE;
 	corpus_op("release", &op, key);
+	op = base;
+	op.type = WIRE_FS_CREATE_OPEN, op.parent = 1, op.name = "new.c", op.name_len = 5, op.mode = 0100644;
+	op.handle = 7;
+	corpus_op("create_open", &op, key);
 }
 
 static void corpus_results(const uint8_t *key)

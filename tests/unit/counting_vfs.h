@@ -19,33 +19,90 @@ static sqlite3_vfs *real_vfs;
 static int wal_syncs;
 
 #define REAL(f) (((struct counted_file *)(f))->real)
-static int cf_close(sqlite3_file *f) { return REAL(f)->pMethods->xClose(REAL(f)); }
-static int cf_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o) { return REAL(f)->pMethods->xRead(REAL(f), b, n, o); }
-static int cf_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o) { return REAL(f)->pMethods->xWrite(REAL(f), b, n, o); }
-static int cf_truncate(sqlite3_file *f, sqlite3_int64 n) { return REAL(f)->pMethods->xTruncate(REAL(f), n); }
+static int cf_close(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xClose(REAL(f));
+}
+static int cf_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+{
+	return REAL(f)->pMethods->xRead(REAL(f), b, n, o);
+}
+static int cf_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{
+	return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
+}
+static int cf_truncate(sqlite3_file *f, sqlite3_int64 n)
+{
+	return REAL(f)->pMethods->xTruncate(REAL(f), n);
+}
 static int cf_sync(sqlite3_file *f, int flags)
 {
 	if (((struct counted_file *)f)->wal)
 		wal_syncs++;
 	return REAL(f)->pMethods->xSync(REAL(f), flags);
 }
-static int cf_size(sqlite3_file *f, sqlite3_int64 *n) { return REAL(f)->pMethods->xFileSize(REAL(f), n); }
-static int cf_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
-static int cf_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
-static int cf_reserved(sqlite3_file *f, int *r) { return REAL(f)->pMethods->xCheckReservedLock(REAL(f), r); }
-static int cf_control(sqlite3_file *f, int op, void *a) { return REAL(f)->pMethods->xFileControl(REAL(f), op, a); }
-static int cf_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
-static int cf_dev(sqlite3_file *f) { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
-static int cf_shm_map(sqlite3_file *f, int i, int sz, int ext, void volatile **p) { return REAL(f)->pMethods->xShmMap(REAL(f), i, sz, ext, p); }
-static int cf_shm_lock(sqlite3_file *f, int o, int n, int fl) { return REAL(f)->pMethods->xShmLock(REAL(f), o, n, fl); }
-static void cf_shm_barrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
-static int cf_shm_unmap(sqlite3_file *f, int del) { return REAL(f)->pMethods->xShmUnmap(REAL(f), del); }
+static int cf_size(sqlite3_file *f, sqlite3_int64 *n)
+{
+	return REAL(f)->pMethods->xFileSize(REAL(f), n);
+}
+static int cf_lock(sqlite3_file *f, int l)
+{
+	return REAL(f)->pMethods->xLock(REAL(f), l);
+}
+static int cf_unlock(sqlite3_file *f, int l)
+{
+	return REAL(f)->pMethods->xUnlock(REAL(f), l);
+}
+static int cf_reserved(sqlite3_file *f, int *r)
+{
+	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), r);
+}
+static int cf_control(sqlite3_file *f, int op, void *a)
+{
+	return REAL(f)->pMethods->xFileControl(REAL(f), op, a);
+}
+static int cf_sector(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+static int cf_dev(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+static int cf_shm_map(sqlite3_file *f, int i, int sz, int ext, void volatile **p)
+{
+	return REAL(f)->pMethods->xShmMap(REAL(f), i, sz, ext, p);
+}
+static int cf_shm_lock(sqlite3_file *f, int o, int n, int fl)
+{
+	return REAL(f)->pMethods->xShmLock(REAL(f), o, n, fl);
+}
+static void cf_shm_barrier(sqlite3_file *f)
+{
+	REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
+static int cf_shm_unmap(sqlite3_file *f, int del)
+{
+	return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
 static const sqlite3_io_methods cf_methods = {
-	.iVersion = 2, .xClose = cf_close, .xRead = cf_read, .xWrite = cf_write, .xTruncate = cf_truncate,
-	.xSync = cf_sync, .xFileSize = cf_size, .xLock = cf_lock, .xUnlock = cf_unlock,
-	.xCheckReservedLock = cf_reserved, .xFileControl = cf_control, .xSectorSize = cf_sector,
-	.xDeviceCharacteristics = cf_dev, .xShmMap = cf_shm_map, .xShmLock = cf_shm_lock,
-	.xShmBarrier = cf_shm_barrier, .xShmUnmap = cf_shm_unmap,
+	.iVersion = 2,
+	.xClose = cf_close,
+	.xRead = cf_read,
+	.xWrite = cf_write,
+	.xTruncate = cf_truncate,
+	.xSync = cf_sync,
+	.xFileSize = cf_size,
+	.xLock = cf_lock,
+	.xUnlock = cf_unlock,
+	.xCheckReservedLock = cf_reserved,
+	.xFileControl = cf_control,
+	.xSectorSize = cf_sector,
+	.xDeviceCharacteristics = cf_dev,
+	.xShmMap = cf_shm_map,
+	.xShmLock = cf_shm_lock,
+	.xShmBarrier = cf_shm_barrier,
+	.xShmUnmap = cf_shm_unmap,
 };
 
 static int cv_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, int *out)

@@ -2082,6 +2082,46 @@ static void test_open_unlinked_file(void **state)
 	assert_int_equal(fx_err(fx, &op), -ENOENT);
 }
 
+/* CREATE_OPEN: the file as CREATE makes it, and a handle recorded in the same op, so it
+ * outlives an unlink until released; it fails like CREATE and then records nothing. */
+static void test_create_open(void **state)
+{
+	struct fx *fx = *state;
+	struct wire_fs_op op = op_create(ROOT, "f", S_IFREG | 0640, 0);
+	op.type = WIRE_FS_CREATE_OPEN;
+	op.handle = 21;
+	struct wire_fs_result res = fx_apply(fx, &op);
+	uint64_t f = res.attr.ino;
+
+	assert_int_equal(res.err, 0);
+	assert_int_equal(res.attr.mode, S_IFREG | 0640);
+	assert_int_equal(res.attr.nlink, 1);
+	assert_int_equal(fx_lookup(fx, ROOT, "f", NULL), 0);
+	assert_int_equal(fx_attr(fx, f).mode, S_IFREG | 0640);
+	/* A name that exists: EEXIST, and no handle (releasing 22 is EBADF). */
+	op.handle = 22;
+	assert_int_equal(fx_err(fx, &op), -EEXIST);
+	struct wire_fs_op rel = op_release(f, 22);
+	assert_int_equal(fx_err(fx, &rel), -EBADF);
+	/* Only a regular file (mode without a type is one, as for CREATE). */
+	op = op_create(ROOT, "p", S_IFIFO | 0644, 0);
+	op.type = WIRE_FS_CREATE_OPEN;
+	op.handle = 23;
+	assert_int_equal(fx_err(fx, &op), -EINVAL);
+	op = op_create(ROOT, "q", 0644, 0);
+	op.type = WIRE_FS_CREATE_OPEN;
+	op.handle = 24;
+	assert_int_equal(fx_err(fx, &op), 0);
+	/* Handle 21 keeps f after its unlink; its release frees it. */
+	op = op_unlink(ROOT, "f");
+	fx_ok(fx, &op);
+	assert_int_equal(fx_attr(fx, f).nlink, 0);
+	rel = op_release(f, 21);
+	fx_ok(fx, &rel);
+	struct wire_attr a;
+	assert_int_equal(store_getattr(fx->s, f, &a), -ENOENT);
+}
+
 static void test_release_errors(void **state)
 {
 	struct fx *fx = *state;
@@ -3194,6 +3234,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_xattr_sizes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_xattr_errors, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_open_unlinked_file, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_create_open, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_release_errors, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_session_eviction_closes_handles, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_order, fx_setup, fx_teardown),

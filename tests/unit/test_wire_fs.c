@@ -67,6 +67,7 @@ static const uint32_t FX_USES[WIRE_FS_TYPE_MAX + 1] = {
 	[WIRE_FS_REMOVEXATTR] = FX_INO | FX_NAME,
 	[WIRE_FS_OPEN] = FX_INO | FX_HANDLE,
 	[WIRE_FS_RELEASE] = FX_INO | FX_HANDLE,
+	[WIRE_FS_CREATE_OPEN] = FX_PARENT | FX_NAME | FX_MODE | FX_HANDLE,
 };
 
 /* Large enough for every over-limit byte string below, including a body over WIRE_FS_OP_SIZE_MAX. */
@@ -240,6 +241,12 @@ static struct wire_fs_op fx_op(uint8_t type)
 	case WIRE_FS_OPEN:
 	case WIRE_FS_RELEASE:
 		op.ino = 42;
+		op.handle = 0x0123456789abcdefULL;
+		break;
+	case WIRE_FS_CREATE_OPEN:
+		op.parent = 1;
+		fx_name(&op, "new.c");
+		op.mode = 0100644;
 		op.handle = 0x0123456789abcdefULL;
 		break;
 	default:
