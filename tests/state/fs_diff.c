@@ -35,7 +35,10 @@
  *
  * Requests the kernel's VFS rejects before a FUSE daemon sees them, from facts that
  * cannot be stale (an inode's type, the flags, a length), are generated too unless
- * --no-vfs-errors; the store should still answer them as Linux does.
+ * --no-vfs-errors; the store should still answer them as Linux does. CREATE_OPEN is
+ * open(2) with O_CREAT | O_EXCL, whose handle keeps the kernel's fd; with vfs errors it
+ * also gets a type other than a regular file now and then, which open(2) cannot ask
+ * for, and the store's contract (EINVAL) stands in for the kernel's answer.
  * Not generated: names "." and "..", empty xattr values (tmpfs removes the xattr,
  * other Linux filesystems store an empty value), sizes beyond WIRE_FILE_SIZE_MAX
  * (a documented difference: EFBIG), writes and opens on FIFOs, sockets and devices.
@@ -124,6 +127,7 @@ static const char *const diff_kind_names[DIFF_KIND_COUNT] = {
 	[WIRE_FS_REMOVEXATTR] = "REMOVEXATTR",
 	[WIRE_FS_OPEN] = "OPEN",
 	[WIRE_FS_RELEASE] = "RELEASE",
+	[WIRE_FS_CREATE_OPEN] = "CREATE_OPEN",
 	[DIFF_EVICT] = "EVICT",
 	[DIFF_READ] = "READ",
 	[DIFF_LOOKUP] = "LOOKUP",
@@ -664,6 +668,10 @@ static void diff_describe(struct diff_ctx *c, int kind, const struct wire_fs_op 
 	case WIRE_FS_RELEASE:
 		snprintf(d, cap, "%s ino=%s handle=%" PRIu64 " client=%" PRIu64, k, diff_ino_str(c, op->ino, a, 64),
 		         op->handle, c->client);
+		break;
+	case WIRE_FS_CREATE_OPEN:
+		snprintf(d, cap, "%s parent=%s name=%s mode=0%o handle=%" PRIu64 " client=%" PRIu64, k,
+		         diff_ino_str(c, op->parent, a, 64), n1, op->mode, op->handle, c->client);
 		break;
 	case DIFF_EVICT:
 		snprintf(d, cap, "%s client=%" PRIu64 " (store_apply op=NULL, evicted_client)", k, c->client);
@@ -1718,12 +1726,13 @@ static int diff_gen(struct diff_ctx *c, struct wire_fs_op *op)
 		int kind;
 		unsigned weight;
 	} mix[] = {
-		{ WIRE_FS_CREATE, 12 },     { WIRE_FS_MKDIR, 8 },      { WIRE_FS_SYMLINK, 4 },
+		{ WIRE_FS_CREATE, 10 },     { WIRE_FS_MKDIR, 8 },      { WIRE_FS_SYMLINK, 4 },
 		{ WIRE_FS_LINK, 5 },        { WIRE_FS_UNLINK, 8 },     { WIRE_FS_RMDIR, 5 },
 		{ WIRE_FS_RENAME, 13 },     { WIRE_FS_SETATTR, 11 },   { WIRE_FS_WRITE, 12 },
 		{ WIRE_FS_FALLOCATE, 4 },   { WIRE_FS_COPY_RANGE, 4 }, { WIRE_FS_SETXATTR, 6 },
-		{ WIRE_FS_REMOVEXATTR, 3 }, { WIRE_FS_OPEN, 3 },       { WIRE_FS_RELEASE, 2 },
-		{ DIFF_READ, 3 },           { DIFF_LOOKUP, 3 },        { DIFF_EVICT, 1 },
+		{ WIRE_FS_REMOVEXATTR, 3 }, { WIRE_FS_OPEN, 3 },       { WIRE_FS_CREATE_OPEN, 4 },
+		{ WIRE_FS_RELEASE, 4 },     { DIFF_READ, 3 },          { DIFF_LOOKUP, 3 },
+		{ DIFF_EVICT, 1 },
 	};
 	unsigned total = 0, r;
 	int kind = 0;
@@ -1940,6 +1949,19 @@ static int diff_gen(struct diff_ctx *c, struct wire_fs_op *op)
 			op->ino = diff_pick_node(c, DIFF_W_REG | DIFF_W_LINKED);
 		if (!op->ino)
 			return diff_gen(c, op);
+		op->handle = ++c->handle_next;
+		break;
+	}
+	case WIRE_FS_CREATE_OPEN: {
+		/* A regular file (a mode without a type is one); rarely another type, which the store refuses. */
+		static const uint32_t others[] = { S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK, S_IFDIR, S_IFLNK };
+		if (c->handle_count == DIFF_HANDLES_MAX)
+			return diff_gen(c, op);
+		diff_gen_target(c, 15, &op->parent, c->name, &op->name_len);
+		uint32_t type = diff_percent(c, 80) ? S_IFREG : 0;
+		if (c->opt->vfs_errors && diff_percent(c, 2))
+			type = others[diff_below(c, sizeof(others) / sizeof(others[0]))];
+		op->mode = type | diff_pick_perm(c);
 		op->handle = ++c->handle_next;
 		break;
 	}
@@ -2181,6 +2203,21 @@ static int diff_kernel(struct diff_ctx *c, int kind, const struct wire_fs_op *op
 		kr->fd = open(p1, O_RDWR | O_NONBLOCK | O_CLOEXEC | (fd < 0 ? O_NOFOLLOW : 0));
 		e = kr->fd < 0 ? errno : 0;
 		break;
+	case WIRE_FS_CREATE_OPEN:
+		diff_child_path(c, op->parent, op->name, op->name_len, p1, sizeof(p1));
+		/* open(2) cannot ask for another type (it makes S_IFREG itself): the store's contract,
+		 * EINVAL before the parent and the name are looked at, stands in for the kernel. */
+		if (op->mode & S_IFMT && !S_ISREG(op->mode)) {
+			e = EINVAL;
+			break;
+		}
+		kr->fd = open(p1, O_CREAT | O_EXCL | O_RDWR | O_NONBLOCK | O_CLOEXEC, op->mode & 07777);
+		e = kr->fd < 0 ? errno : 0;
+		if (e == 0) {
+			DIFF_ASSERT(fstat(kr->fd, &st) == 0);
+			kr->kino = st.st_ino;
+		}
+		break;
 	case WIRE_FS_RELEASE:
 	case DIFF_EVICT:
 		break; /* the fds close after the store has applied the op */
@@ -2252,6 +2289,16 @@ static void diff_handle_close(struct diff_ctx *c, size_t i)
 	diff_node_settle(c, ino);
 }
 
+/* A handle the current client opened on ino (OPEN, CREATE_OPEN): it keeps the kernel's fd. */
+static void diff_handle_add(struct diff_ctx *c, uint64_t handle, uint64_t ino, int fd)
+{
+	DIFF_ASSERT(c->handle_count < DIFF_HANDLES_MAX);
+	DIFF_ASSERT(fd >= 0);
+	c->handles[c->handle_count++] =
+	        (struct diff_handle){ .handle = handle, .ino = ino, .client = c->client, .fd = fd };
+	diff_node(c, ino)->handles++;
+}
+
 static void diff_model_rename(struct diff_ctx *c, const struct wire_fs_op *op)
 {
 	ssize_t src = diff_ent_find(c, op->parent, op->name, op->name_len);
@@ -2311,13 +2358,14 @@ static void diff_model(struct diff_ctx *c, int kind, const struct wire_fs_op *op
 	case WIRE_FS_RENAME:
 		diff_model_rename(c, op);
 		break;
-	case WIRE_FS_OPEN: {
-		DIFF_ASSERT(c->handle_count < DIFF_HANDLES_MAX);
-		struct diff_handle *h = &c->handles[c->handle_count++];
-		*h = (struct diff_handle){ .handle = op->handle, .ino = op->ino, .client = c->client, .fd = kr->fd };
-		diff_node(c, op->ino)->handles++;
+	case WIRE_FS_CREATE_OPEN:
+		diff_node_add(c, WIRE_INO_FROM_OP(opnum), S_IFREG, kr->kino, op->parent);
+		diff_ent_add(c, op->parent, op->name, op->name_len, WIRE_INO_FROM_OP(opnum));
+		diff_handle_add(c, op->handle, WIRE_INO_FROM_OP(opnum), kr->fd);
 		break;
-	}
+	case WIRE_FS_OPEN:
+		diff_handle_add(c, op->handle, op->ino, kr->fd);
+		break;
 	case WIRE_FS_RELEASE:
 		for (size_t i = 0; i < c->handle_count; i++)
 			if (c->handles[i].handle == op->handle) {
@@ -2373,7 +2421,7 @@ static void diff_check_result(struct diff_ctx *c, int kind, const struct wire_fs
 
 	if (res->err)
 		return;
-	if (kind == WIRE_FS_CREATE || kind == WIRE_FS_MKDIR || kind == WIRE_FS_SYMLINK) {
+	if (kind == WIRE_FS_CREATE || kind == WIRE_FS_CREATE_OPEN || kind == WIRE_FS_MKDIR || kind == WIRE_FS_SYMLINK) {
 		uint64_t ino = WIRE_INO_FROM_OP(opnum);
 		if (res->attr.ino != ino)
 			diff_fail(c,
@@ -2493,6 +2541,8 @@ static void diff_step(struct diff_ctx *c)
 		c->focus = op.ino;
 	if (kind == WIRE_FS_COPY_RANGE)
 		c->focus = diff_percent(c, 50) ? op.ino : op.target_ino;
+	if (kind == WIRE_FS_CREATE_OPEN && ke == 0)
+		c->focus = WIRE_INO_FROM_OP(opnum); /* a file made open is usually written next */
 	diff_check_result(c, kind, &op, &res, opnum);
 	for (size_t i = 0; i < nt; i++)
 		diff_check_ino(c, touched[i], "after the op");

@@ -392,6 +392,17 @@ static uint64_t oplog_offset(struct oplog *g, uint64_t size, bool beyond_ok)
 
 /* ------------------------------------------------------------------ one op per type */
 
+/* The model holds handle open on the live inode ino (OPEN, CREATE_OPEN) until a RELEASE picks it. */
+static void oplog_handle_add(struct oplog *g, uint64_t handle, uint64_t ino)
+{
+	struct oplog_node *n = oplog_live(g, ino);
+
+	ASSERT(n);
+	g->handles = oplog_grow(g->handles, &g->handle_cap, g->handle_count + 1, sizeof(*g->handles));
+	g->handles[g->handle_count++] = (struct oplog_handle){ .handle = handle, .ino = ino };
+	n->opens++;
+}
+
 static void oplog_gen_new(struct oplog *g, struct wire_fs_op *op, uint8_t type)
 {
 	int64_t same = oplog_percent(g, 6) ? oplog_pick_dirent(g, ~0u) : -1;
@@ -411,6 +422,14 @@ static void oplog_gen_new(struct oplog *g, struct wire_fs_op *op, uint8_t type)
 	} else if (type == WIRE_FS_SYMLINK) {
 		op->data_len = oplog_target(g);
 		op->data = g->data;
+	} else if (type == WIRE_FS_CREATE_OPEN) {
+		unsigned r = (unsigned)oplog_below(g, 100);
+		uint32_t perm = oplog_perm(g, 0644);
+		op->mode = r < 88   ? S_IFREG | perm
+		           : r < 97 ? perm            /* no type: a regular file */
+		           : r < 99 ? S_IFIFO | perm  /* EINVAL: a regular file only */
+		                    : S_IFDIR | perm; /* EINVAL, not CREATE's EPERM */
+		op->handle = g->next_op;              /* unique per open, as a mount's are */
 	} else {
 		unsigned r = (unsigned)oplog_below(g, 100);
 		uint32_t perm = oplog_perm(g, 0644);
@@ -439,11 +458,15 @@ static void oplog_gen_new(struct oplog *g, struct wire_fs_op *op, uint8_t type)
 	if (type == WIRE_FS_MKDIR)
 		ok = same < 0 && parent && parent->kind == OPLOG_DIR && op->name_len <= WIRE_NAME_MAX &&
 		     (parent->nlink > 0 || op->parent == WIRE_INO_ROOT);
+	if (type == WIRE_FS_CREATE_OPEN && (op->mode & S_IFMT) != 0 && !S_ISREG(op->mode))
+		ok = false;
 	if (!ok)
-		return;
+		return; /* CREATE_OPEN fails as a whole: no handle either */
 	uint64_t ino = WIRE_INO_FROM_OP(g->next_op);
 	oplog_node_add(g, ino, kind, type == WIRE_FS_SYMLINK ? op->data_len : 0);
 	oplog_dirent_add(g, op->parent, ino, op->name, op->name_len);
+	if (type == WIRE_FS_CREATE_OPEN)
+		oplog_handle_add(g, op->handle, ino);
 }
 
 static void oplog_gen_link(struct oplog *g, struct wire_fs_op *op)
@@ -831,12 +854,8 @@ static void oplog_gen_open(struct oplog *g, struct wire_fs_op *op)
 	                              : oplog_pick_ino(g, oplog_percent(g, 80) ? 1u << OPLOG_FILE : ~0u);
 	op->handle = g->next_op; /* unique per open, as a mount's are */
 
-	struct oplog_node *n = oplog_live(g, op->ino);
-	if (!n)
-		return;
-	g->handles = oplog_grow(g->handles, &g->handle_cap, g->handle_count + 1, sizeof(*g->handles));
-	g->handles[g->handle_count++] = (struct oplog_handle){ .handle = op->handle, .ino = op->ino };
-	n->opens++;
+	if (oplog_live(g, op->ino))
+		oplog_handle_add(g, op->handle, op->ino);
 }
 
 static void oplog_gen_release(struct oplog *g, struct wire_fs_op *op)
@@ -869,10 +888,10 @@ struct oplog_weight {
 };
 
 static const struct oplog_weight oplog_weights[] = {
-	{ WIRE_FS_CREATE, 14 },     { WIRE_FS_MKDIR, 7 },     { WIRE_FS_SYMLINK, 4 },    { WIRE_FS_LINK, 4 },
+	{ WIRE_FS_CREATE, 11 },     { WIRE_FS_MKDIR, 7 },     { WIRE_FS_SYMLINK, 4 },    { WIRE_FS_LINK, 4 },
 	{ WIRE_FS_UNLINK, 7 },      { WIRE_FS_RMDIR, 3 },     { WIRE_FS_RENAME, 10 },    { WIRE_FS_SETATTR, 8 },
 	{ WIRE_FS_WRITE, 20 },      { WIRE_FS_FALLOCATE, 4 }, { WIRE_FS_COPY_RANGE, 4 }, { WIRE_FS_SETXATTR, 6 },
-	{ WIRE_FS_REMOVEXATTR, 3 }, { WIRE_FS_OPEN, 4 },      { WIRE_FS_RELEASE, 3 },
+	{ WIRE_FS_REMOVEXATTR, 3 }, { WIRE_FS_OPEN, 4 },      { WIRE_FS_RELEASE, 3 },    { WIRE_FS_CREATE_OPEN, 4 },
 };
 
 static uint8_t oplog_pick_type(struct oplog *g)
@@ -934,6 +953,7 @@ const struct wire_fs_op *oplog_next(struct oplog *g, uint64_t op_number)
 	case WIRE_FS_CREATE:
 	case WIRE_FS_MKDIR:
 	case WIRE_FS_SYMLINK:
+	case WIRE_FS_CREATE_OPEN:
 		oplog_gen_new(g, op, type);
 		break;
 	case WIRE_FS_LINK:
@@ -994,6 +1014,7 @@ const char *oplog_type_name(uint8_t type)
 		[WIRE_FS_REMOVEXATTR] = "removexattr",
 		[WIRE_FS_OPEN] = "open",
 		[WIRE_FS_RELEASE] = "release",
+		[WIRE_FS_CREATE_OPEN] = "create_open",
 	};
 
 	return type <= WIRE_FS_TYPE_MAX && names[type] ? names[type] : "unknown";
