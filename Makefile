@@ -10,6 +10,7 @@
 #   make bench-reconfig  what grow, replace, shrink and move cost under writes (STATE_MIB=64)
 #   make bench-vr   what batching, leases, witnesses and parts buy, each next to its absence
 #   make bench-fs   the workload suite: local disk, a passthrough FUSE mount and vrfs (TARGET=DIR)
+#   make bench-scale  how cost grows: 10^3..10^5 small files, a 4 GiB file, a replica catching up 10^6 files
 #   make bench      bench-vr and bench-fs
 #   make format     apply clang-format;  make check-format  fail on unformatted code
 #   make check-layers  fail when a module includes what it must not
@@ -46,7 +47,7 @@ FUZZERS    := fuzz_wire_fs_op fuzz_wire_fs_result fuzz_wire_frame fuzz_wire_vr f
 FUZZ_BINS  := $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 CORPUS     := $(BUILD)/fuzz/corpus
 
-.PHONY: all deps test demo sim-mutants bench bench-state bench-faults bench-reconfig bench-vr bench-fs fuzz format check-format check-layers clean install uninstall
+.PHONY: all deps test demo sim-mutants bench bench-state bench-faults bench-reconfig bench-vr bench-fs bench-scale fuzz format check-format check-layers clean install uninstall
 
 PROGRAMS := $(BUILD)/vr-sim $(BUILD)/vrfsd $(BUILD)/vrfs
 
@@ -162,6 +163,11 @@ bench: bench-vr bench-fs
 bench-fs: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vrfsd $(BUILD)/vrfs $(BUILD)/vrfs-passthrough $(BUILD)/vrfs-fsbench
 	@bench/bench_fs.sh
+
+# How cost grows with scale (bench/bench_scale.sh; SCALE_COUNTS, BIG_MIB, CATCHUP_FILES, SESSIONS).
+bench-scale: deps
+	@$(MAKE) --no-print-directory $(BUILD)/vrfsd $(BUILD)/vrfs $(BUILD)/vrfs-fsbench $(BUILD)/vrfs-load
+	@bench/bench_scale.sh
 
 bench-vr: deps
 	@$(MAKE) --no-print-directory $(BUILD)/vrfsd $(BUILD)/vrfs

@@ -10,6 +10,9 @@
  *   create --keep     ->  stat --dir-of-files PATH, then unlink --dir-of-files PATH
  *   untar --keep      ->  cp-a, find-stat --tree PATH, then rm-rf --tree PATH
  * With --keep that PATH is printed alone on a line of stderr.
+ * create --per-dir K puts its files K to a subdirectory, PATH/d0000, PATH/d0001, ..., each
+ * named like the files of one directory; stat and unlink find those subdirectories themselves
+ * (issue 8's scale benchmark: the same files in one directory and spread over many).
  *
  * Any failing call stops the run with one line naming the workload, the call, the path and
  * strerror, and exit 1, leaving what it made for a look; bad usage exits 2. All times are
@@ -60,7 +63,8 @@ _Static_assert(FSB_MIB % FSB_BLOCK == 0, "randwrite's offsets are whole blocks")
 struct fsb_opts {
 	const char *dir;
 	unsigned long size_mib;
-	unsigned long files; /* 0: the workload's own default */
+	unsigned long files;   /* 0: the workload's own default */
+	unsigned long per_dir; /* create: files to a subdirectory; 0: all in one directory */
 	unsigned long writers;
 	unsigned long file_mib; /* randwrite */
 	double seconds;
@@ -75,6 +79,15 @@ struct fsb_opts {
 struct fsb_workload {
 	const char *name;
 	void (*run)(const struct fsb_opts *o);
+};
+
+/* Where create --keep left its files, read before a clock starts: the directory itself, or
+ * (create --per-dir) its subdirectories d0000, d0001, ..., in that order. */
+struct fsb_leaves {
+	bool tree;            /* the files are in subdirectories, not in the directory itself */
+	unsigned long count;  /* directories holding files: 1 unless tree */
+	unsigned long *files; /* owned: the files in each of them */
+	unsigned long total;  /* the sum of files[] */
 };
 
 /* One randwrite thread and its file. */
@@ -101,9 +114,11 @@ static const char fsb_usage_text[] =
         "workloads:\n"
         "  seq-write  write --size-mib MiB to one file in 1 MiB writes, fsync, close    MB/s\n"
         "  seq-read   read --file PATH in 1 MiB reads, its cached pages dropped first   MB/s\n"
-        "  create     create --files files of 4 KiB in one directory                    files/s\n"
+        "  create     create --files files of 4 KiB in one directory, or --per-dir K\n"
+        "             to a subdirectory d0000, d0001, ... (their mkdirs are timed too)  files/s\n"
         "  stat       stat every file of --dir-of-files PATH (made by create --keep)    ops/s\n"
-        "  unlink     unlink every file of --dir-of-files PATH, then rmdir it           ops/s\n"
+        "  unlink     unlink every file of --dir-of-files PATH, then rmdir it (and its\n"
+        "             subdirectories, after create --per-dir; each rmdir is an op)      ops/s\n"
         "  mkdir      make --files directories, 10 per level, depth first               dirs/s\n"
         "  randwrite  --writers threads, each on its own --file-mib file for --seconds:\n"
         "             4 KiB pwrite at a random aligned offset, then fsync               IOPS\n"
@@ -117,6 +132,7 @@ static const char fsb_usage_text[] =
         "options:\n"
         "  --size-mib N         seq-write: MiB to write (default 256)\n"
         "  --files N            create: files (default 2000); mkdir: directories (default 500)\n"
+        "  --per-dir K          create: K files to a subdirectory (default: all in one directory)\n"
         "  --writers N          randwrite: threads (default 1)\n"
         "  --seconds S          randwrite: how long (default 5)\n"
         "  --file-mib N         randwrite: each writer's file, written in full first (default 64)\n"
@@ -393,16 +409,35 @@ static void fsb_seq_read(const struct fsb_opts *o)
 	free(buf);
 }
 
+/* The subdirectory j of a create --per-dir: d0000, d0001, ... */
+static void fsb_leaf_name(char *out, const char *dir, unsigned long j)
+{
+	int len = snprintf(out, PATH_MAX, "%s/d%04lu", dir, j);
+
+	if (len < 0 || len >= PATH_MAX)
+		fsb_fail("join", dir, ENAMETOOLONG);
+}
+
 static void fsb_create(const struct fsb_opts *o)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
+	char dir[PATH_MAX], leaf[PATH_MAX], path[PATH_MAX];
 	unsigned long count = o->files ? o->files : FSB_CREATE_DEFAULT;
 	char *buf = fsb_pattern(FSB_SMALL_FILE, 2);
 
 	fsb_subdir(o, dir);
+	strcpy(leaf, dir); /* both PATH_MAX */
 	double t0 = fsb_now();
 	for (unsigned long i = 0; i < count; i++) {
-		fsb_file_name(path, dir, i);
+		unsigned long in_leaf = i;
+		if (o->per_dir) {
+			in_leaf = i % o->per_dir;
+			if (in_leaf == 0) {
+				fsb_leaf_name(leaf, dir, i / o->per_dir);
+				if (mkdir(leaf, 0755))
+					fsb_fail("mkdir", leaf, errno);
+			}
+		}
+		fsb_file_name(path, leaf, in_leaf);
 		int fd = fsb_open(path, O_CREAT | O_WRONLY, 0644);
 		fsb_write_all(fd, buf, FSB_SMALL_FILE, path);
 		fsb_close(fd, path);
@@ -434,39 +469,104 @@ static unsigned long fsb_count_dir(const char *dir)
 	return count;
 }
 
-/* Names come from create's scheme, not from readdir: as `stat FILE...` with the names known. */
-static void fsb_stat(const struct fsb_opts *o)
+static void fsb_leaves_add(struct fsb_leaves *l, unsigned long files)
+{
+	unsigned long *grown = realloc(l->files, (l->count + 1) * sizeof(*l->files));
+
+	if (!grown)
+		fsb_fail("realloc", "directory list", ENOMEM);
+	l->files = grown;
+	l->files[l->count++] = files;
+	l->total += files;
+}
+
+/* What create --keep left in dir: a d0000 that is a directory means create --per-dir. */
+static void fsb_leaves_read(const char *dir, struct fsb_leaves *out)
 {
 	char path[PATH_MAX];
 	struct stat st;
 
-	fsb_need(o->dir_of_files, "--dir-of-files");
-	unsigned long count = fsb_count_dir(o->dir_of_files);
-	double t0 = fsb_now();
-	for (unsigned long i = 0; i < count; i++) {
-		fsb_file_name(path, o->dir_of_files, i);
-		if (stat(path, &st))
-			fsb_fail("stat", path, errno);
+	*out = (struct fsb_leaves){ 0 };
+	fsb_leaf_name(path, dir, 0);
+	if (lstat(path, &st)) {
+		if (errno != ENOENT)
+			fsb_fail("lstat", path, errno);
+	} else {
+		out->tree = S_ISDIR(st.st_mode);
 	}
-	fsb_print_rate((double)count, fsb_now() - t0, "ops/s");
+	if (!out->tree) {
+		fsb_leaves_add(out, fsb_count_dir(dir));
+		return;
+	}
+	/* create made them in order, so the first one missing is the end. */
+	for (;;) {
+		fsb_leaf_name(path, dir, out->count);
+		if (lstat(path, &st)) {
+			if (errno != ENOENT)
+				fsb_fail("lstat", path, errno);
+			break;
+		}
+		fsb_leaves_add(out, fsb_count_dir(path));
+	}
+}
+
+/* The directory of leaf j into out (PATH_MAX bytes). */
+static void fsb_leaf_path(char *out, const char *dir, const struct fsb_leaves *l, unsigned long j)
+{
+	if (l->tree) {
+		fsb_leaf_name(out, dir, j);
+		return;
+	}
+	int len = snprintf(out, PATH_MAX, "%s", dir); /* the same paths as before --per-dir existed */
+	if (len < 0 || len >= PATH_MAX)
+		fsb_fail("join", dir, ENAMETOOLONG);
+}
+
+/* Names come from create's scheme, not from readdir: as `stat FILE...` with the names known. */
+static void fsb_stat(const struct fsb_opts *o)
+{
+	char leaf[PATH_MAX], path[PATH_MAX];
+	struct stat st;
+	struct fsb_leaves l;
+
+	fsb_need(o->dir_of_files, "--dir-of-files");
+	fsb_leaves_read(o->dir_of_files, &l);
+	double t0 = fsb_now();
+	for (unsigned long j = 0; j < l.count; j++) {
+		fsb_leaf_path(leaf, o->dir_of_files, &l, j);
+		for (unsigned long i = 0; i < l.files[j]; i++) {
+			fsb_file_name(path, leaf, i);
+			if (stat(path, &st))
+				fsb_fail("stat", path, errno);
+		}
+	}
+	fsb_print_rate((double)l.total, fsb_now() - t0, "ops/s");
+	free(l.files);
 }
 
 static void fsb_unlink(const struct fsb_opts *o)
 {
-	char path[PATH_MAX];
+	char leaf[PATH_MAX], path[PATH_MAX];
+	struct fsb_leaves l;
 
 	fsb_need(o->dir_of_files, "--dir-of-files");
-	unsigned long count = fsb_count_dir(o->dir_of_files);
+	fsb_leaves_read(o->dir_of_files, &l);
 	double t0 = fsb_now();
-	for (unsigned long i = 0; i < count; i++) {
-		fsb_file_name(path, o->dir_of_files, i);
-		if (unlink(path))
-			fsb_fail("unlink", path, errno);
+	for (unsigned long j = 0; j < l.count; j++) {
+		fsb_leaf_path(leaf, o->dir_of_files, &l, j);
+		for (unsigned long i = 0; i < l.files[j]; i++) {
+			fsb_file_name(path, leaf, i);
+			if (unlink(path))
+				fsb_fail("unlink", path, errno);
+		}
+		if (l.tree && rmdir(leaf))
+			fsb_fail("rmdir", leaf, errno);
 	}
 	if (rmdir(o->dir_of_files))
 		fsb_fail("rmdir", o->dir_of_files, errno);
-	/* The rmdir is one op too. */
-	fsb_print_rate((double)count + 1, fsb_now() - t0, "ops/s");
+	/* Each rmdir is one op too. */
+	fsb_print_rate((double)l.total + (l.tree ? (double)l.count : 0) + 1, fsb_now() - t0, "ops/s");
+	free(l.files);
 }
 
 /* Makes path/d0..d9, each followed by its own subtree down to depth levels, until *left is 0.
@@ -747,6 +847,7 @@ static double fsb_parse_seconds(const char *s)
 enum {
 	FSB_OPT_SIZE_MIB = 256,
 	FSB_OPT_FILES,
+	FSB_OPT_PER_DIR,
 	FSB_OPT_WRITERS,
 	FSB_OPT_SECONDS,
 	FSB_OPT_FILE_MIB,
@@ -764,6 +865,7 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "size-mib", required_argument, NULL, FSB_OPT_SIZE_MIB },
 		{ "files", required_argument, NULL, FSB_OPT_FILES },
+		{ "per-dir", required_argument, NULL, FSB_OPT_PER_DIR },
 		{ "writers", required_argument, NULL, FSB_OPT_WRITERS },
 		{ "seconds", required_argument, NULL, FSB_OPT_SECONDS },
 		{ "file-mib", required_argument, NULL, FSB_OPT_FILE_MIB },
@@ -790,6 +892,9 @@ int main(int argc, char **argv)
 			break;
 		case FSB_OPT_FILES:
 			o.files = fsb_parse_count("--files", optarg, FSB_FILES_MAX);
+			break;
+		case FSB_OPT_PER_DIR:
+			o.per_dir = fsb_parse_count("--per-dir", optarg, FSB_FILES_MAX);
 			break;
 		case FSB_OPT_WRITERS:
 			o.writers = fsb_parse_count("--writers", optarg, FSB_WRITERS_MAX);
