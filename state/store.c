@@ -1392,10 +1392,13 @@ int store_end(struct store *s)
 	 * synced through SQLite's own file object (in WAL mode FULL is NORMAL plus this sync).
 	 */
 	sqlite3_file *wal = NULL;
+	int rc = 0;
 	if (sync && (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK || !wal ||
 	             !wal->pMethods || wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK))
-		return STORE_BROKEN;
-	return store_exec(s, "PRAGMA synchronous = FULL") ? STORE_BROKEN : 0;
+		rc = STORE_BROKEN;
+	if (store_exec(s, "PRAGMA synchronous = FULL"))
+		rc = STORE_BROKEN;
+	return rc;
 }
 
 int store_begin_lazy(struct store *s)
