@@ -173,10 +173,10 @@ run_all local "$T/local" "$T/local"
 
 # passthrough: two mounts over one directory (the second for the latency).
 mkdir -p "$T/pt-src" "$T/pt" "$T/pt2"
-"$BIN/vrfs-passthrough" "$T/pt-src" "$T/pt" -f 2>>"$T/pt.log" &
+setsid "$BIN/vrfs-passthrough" "$T/pt-src" "$T/pt" -f 2>>"$T/pt.log" &
 echo $! >"$T/pt.pid"
 MOUNTS+=("$T/pt")
-"$BIN/vrfs-passthrough" "$T/pt-src" "$T/pt2" -f 2>>"$T/pt2.log" &
+setsid "$BIN/vrfs-passthrough" "$T/pt-src" "$T/pt2" -f 2>>"$T/pt2.log" &
 echo $! >"$T/pt2.pid"
 MOUNTS+=("$T/pt2")
 wait_mounted "$T/pt" "$T/pt.log"
@@ -184,17 +184,19 @@ wait_mounted "$T/pt2" "$T/pt2.log"
 run_all passthrough "$T/pt" "$T/pt2"
 stop_all
 
-# vrfs: three replicas on loopback, two mounts.
+# vrfs: three replicas on loopback, two mounts. Every daemon here runs in a session of its own
+# (setsid; not a fork, so $! is its pid): a Ctrl-C at the terminal then stops the benchmark
+# tool and the trap's cleanup, not a replica under a mount that the tool is waiting on.
 low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
 base=$((10000 + RANDOM % (low - 10003)))
 CLUSTER=127.0.0.1:$base,127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2))
 for i in 0 1 2; do
-	"$BIN/vrfsd" --id "$i" --cluster "$CLUSTER" --data "$T/r$i" 2>>"$T/r$i.log" &
+	setsid "$BIN/vrfsd" --id "$i" --cluster "$CLUSTER" --data "$T/r$i" 2>>"$T/r$i.log" &
 	echo $! >"$T/r$i.pid"
 done
 for m in m m2; do
 	mkdir -p "$T/$m"
-	"$BIN/vrfs" mount --cluster "$CLUSTER" "$T/$m" -f -o sessions=16 2>>"$T/$m.log" &
+	setsid "$BIN/vrfs" mount --cluster "$CLUSTER" "$T/$m" -f -o sessions=16 2>>"$T/$m.log" &
 	echo $! >"$T/$m.pid"
 	MOUNTS+=("$T/$m")
 	wait_mounted "$T/$m" "$T/$m.log"
