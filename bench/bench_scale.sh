@@ -240,12 +240,18 @@ esac
 big_store=$(mib_of "$C/r0")
 say "$BIG_MIB MiB written at ${fig[big.write]} MB/s (r0's data directory: $big_store MiB)"
 fsbench big.read seq-read "$C/m" --file "$path"
+# The highest view any replica reports: freeing the file is one op, and a replica busy with it
+# for longer than the liveness timeout makes the others change views (the README says more).
+max_view() { status_json | jq -r '[.replicas[] | select(.reachable) | .view] | max // 0'; }
+view0=$(max_view)
 t0=$(now_ns)
 run_tool /dev/null "$T/rm.log" rm -rf "$(dirname "$path")"
 big_rm=$(secs "$t0" "$(now_ns)")
+sleep 2 # views started by the stall settle
+big_views=$(($(max_view) - view0))
 big_mem=$(peak_replicas)/$(hwm m)
 stop_cluster
-say "$BIG_MIB MiB read at ${fig[big.read]} MB/s, removed in $big_rm s ($((SECONDS - t)) s)"
+say "$BIG_MIB MiB read at ${fig[big.read]} MB/s, removed in $big_rm s with $big_views view changes ($((SECONDS - t)) s)"
 
 # --- 3. a replica catching up CATCHUP_FILES files from scratch.
 start_cluster catchup
@@ -341,8 +347,9 @@ for n in $SCALE_COUNTS; do
 done
 echo "(files of 4 KiB; unlink counts each rmdir as an op; spread: the mkdirs are in create's time)"
 echo
-printf 'big file, %s MiB: write %s MB/s (with fsync), read %s MB/s, rm %s s; r0 data dir %s MiB;' \
-	"$BIG_MIB" "${fig[big.write]}" "${fig[big.read]}" "$big_rm" "$big_store"
+printf 'big file, %s MiB: write %s MB/s (with fsync), read %s MB/s, rm %s s (view changes meanwhile: %s);' \
+	"$BIG_MIB" "${fig[big.write]}" "${fig[big.read]}" "$big_rm" "$big_views"
+printf ' r0 data dir %s MiB;' "$big_store"
 printf ' peak MiB vrfsd/mount %s\n' "$big_mem"
 echo
 echo "catch-up of a state of $files files (created by vrfs-load, $SESSIONS sessions, at $load_rate files/s):"
